@@ -1,0 +1,91 @@
+package io.twinline.api;
+
+import io.twinline.api.spi.ClientSpec;
+import io.twinline.api.spi.TwinlineProvider;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/** Configures and connects a {@link TwinlineClient}. Not thread-safe; use it from one thread. */
+public final class ClientBuilder {
+    private final TwinlineProvider provider;
+    private InetSocketAddress server;
+    private final Map<String, Handler> handlers = new LinkedHashMap<>();
+    private RecoveryPolicy policy = RecoveryPolicy.defaults();
+    private Limits limits = Limits.defaults();
+    private final List<StateListener> stateListeners = new ArrayList<>();
+    private boolean reconnectAfterDisconnect;
+
+    ClientBuilder(TwinlineProvider provider) {
+        this.provider = provider;
+    }
+
+    /** The server to dial. Required. */
+    public ClientBuilder server(InetSocketAddress address) {
+        this.server = Objects.requireNonNull(address, "address");
+        return this;
+    }
+
+    /** The server to dial. Required. */
+    public ClientBuilder server(String host, int port) {
+        return server(InetSocketAddress.createUnresolved(Objects.requireNonNull(host, "host"),
+                ServerBuilder.checkPort(port)));
+    }
+
+    /**
+     * Answers the server's calls to {@code route} with {@code handler}.
+     *
+     * @throws IllegalArgumentException if the route is empty, longer than 255 UTF-8 bytes, or already taken
+     */
+    public ClientBuilder handle(String route, Handler handler) {
+        Objects.requireNonNull(handler, "handler");
+        if (handlers.putIfAbsent(Routes.check(route), handler) != null) {
+            throw new IllegalArgumentException("route already has a handler: '" + route + "'");
+        }
+        return this;
+    }
+
+    public ClientBuilder recoveryPolicy(RecoveryPolicy policy) {
+        this.policy = Objects.requireNonNull(policy, "policy");
+        return this;
+    }
+
+    public ClientBuilder limits(Limits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+        return this;
+    }
+
+    /** Adds a listener told of every state change of every session this client holds. */
+    public ClientBuilder onStateChange(StateListener listener) {
+        stateListeners.add(Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
+    /**
+     * Whether to start a fresh session (with backoff) when the current one ends in {@code DISCONNECTED}, so the
+     * client rides out a server restart. Off by default: a new session is a new ledger of calls, and the caller
+     * should know. Calls in flight at the disconnect still fail with {@link DisconnectedException}.
+     */
+    public ClientBuilder reconnectAfterDisconnect(boolean on) {
+        this.reconnectAfterDisconnect = on;
+        return this;
+    }
+
+    /**
+     * Opens both channels and returns once the session is {@code NORMAL}.
+     *
+     * @throws IllegalStateException if no server address was given
+     * @throws ConnectFailedException if the server is unreachable, rejects the session, or announces a re-attach
+     *     window too short for this client's recovery policy
+     */
+    public TwinlineClient connect() {
+        if (server == null) {
+            throw new IllegalStateException("no server address: call server(host, port) first");
+        }
+        return provider.connect(new ClientSpec(server, handlers, policy, limits, stateListeners,
+                reconnectAfterDisconnect));
+    }
+}

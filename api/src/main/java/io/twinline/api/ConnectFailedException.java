@@ -1,0 +1,13 @@
+package io.twinline.api;
+
+/**
+ * A client could not set up a session: the server was unreachable, rejected the handshake (the reason is in the
+ * message), or announced limits this client cannot work with.
+ */
+public class ConnectFailedException extends TwinlineException {
+    private static final long serialVersionUID = 1L;
+
+    public ConnectFailedException(String message, Throwable cause) {
+        super(null, message, cause);
+    }
+}

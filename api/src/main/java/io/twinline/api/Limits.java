@@ -1,0 +1,89 @@
+package io.twinline.api;
+
+import java.time.Duration;
+
+/**
+ * Hard limits that keep memory bounded and bad peers harmless. Immutable and validated; start from
+ * {@link #defaults()}.
+ *
+ * @param maxFrameBytes the largest frame accepted; a longer length closes the connection before anything is
+ *     allocated. Bodies must fit in it with their header (a few dozen bytes plus the route)
+ * @param maxInFlight the most unanswered calls per direction per session; a caller past it blocks until a slot
+ *     frees. Also bounds the peer's cache of unacknowledged responses
+ * @param maxSessions the most live sessions a server holds; HELLO past it is REJECTED with {@code SERVER_FULL}
+ * @param handshakeTimeout a new connection that has not completed HELLO or ATTACH within this is dropped
+ * @param callTimeout the timeout of {@link Session#call(String, byte[])}
+ * @param closeGrace how long an orderly close waits for calls in flight to be answered before GOODBYE
+ */
+public record Limits(
+        int maxFrameBytes,
+        int maxInFlight,
+        int maxSessions,
+        Duration handshakeTimeout,
+        Duration callTimeout,
+        Duration closeGrace) {
+
+    /** The smallest frame limit accepted: room for the handshake frames and a small call. */
+    public static final int MIN_FRAME_BYTES = 1024;
+
+    private static final Limits DEFAULTS = new Limits(
+            // 16 MiB: large payloads fit; a hostile length costs at most this much per connection.
+            16 << 20,
+            // Enough for a thousand concurrent callers per session without queueing them.
+            1024,
+            // 10,000 sessions need 20,000 sockets: the open-file limit of a typical server process.
+            10_000,
+            // A handshake is one round trip; five seconds drops silent or slow connections early.
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(30),
+            Duration.ofSeconds(2));
+
+    /** Validates every field. */
+    public Limits {
+        if (maxFrameBytes < MIN_FRAME_BYTES) {
+            throw new IllegalArgumentException(
+                    "maxFrameBytes must be at least " + MIN_FRAME_BYTES + ": " + maxFrameBytes);
+        }
+        if (maxInFlight < 1) {
+            throw new IllegalArgumentException("maxInFlight must be at least 1: " + maxInFlight);
+        }
+        if (maxSessions < 1) {
+            throw new IllegalArgumentException("maxSessions must be at least 1: " + maxSessions);
+        }
+        RecoveryPolicy.positive(handshakeTimeout, "handshakeTimeout");
+        RecoveryPolicy.positive(callTimeout, "callTimeout");
+        java.util.Objects.requireNonNull(closeGrace, "closeGrace");
+        if (closeGrace.isNegative()) {
+            throw new IllegalArgumentException("closeGrace must not be negative: " + closeGrace);
+        }
+    }
+
+    /** Returns the defaults: 16 MiB frames, 1,024 calls in flight, 10,000 sessions, 30 s call timeout. */
+    public static Limits defaults() {
+        return DEFAULTS;
+    }
+
+    public Limits withMaxFrameBytes(int value) {
+        return new Limits(value, maxInFlight, maxSessions, handshakeTimeout, callTimeout, closeGrace);
+    }
+
+    public Limits withMaxInFlight(int value) {
+        return new Limits(maxFrameBytes, value, maxSessions, handshakeTimeout, callTimeout, closeGrace);
+    }
+
+    public Limits withMaxSessions(int value) {
+        return new Limits(maxFrameBytes, maxInFlight, value, handshakeTimeout, callTimeout, closeGrace);
+    }
+
+    public Limits withHandshakeTimeout(Duration value) {
+        return new Limits(maxFrameBytes, maxInFlight, maxSessions, value, callTimeout, closeGrace);
+    }
+
+    public Limits withCallTimeout(Duration value) {
+        return new Limits(maxFrameBytes, maxInFlight, maxSessions, handshakeTimeout, value, closeGrace);
+    }
+
+    public Limits withCloseGrace(Duration value) {
+        return new Limits(maxFrameBytes, maxInFlight, maxSessions, handshakeTimeout, callTimeout, value);
+    }
+}

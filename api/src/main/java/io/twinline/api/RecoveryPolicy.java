@@ -1,0 +1,138 @@
+package io.twinline.api;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a session detects failures and how hard it tries to recover (DESIGN §3–4). Immutable and validated;
+ * start from {@link #defaults()} and change fields with the {@code with...} methods.
+ *
+ * <p>Detection bounds, for a connection that dies silently:
+ * <ul>
+ *   <li>receive channel: at most {@code idleTimeout} after the last frame read (the peer sends a PING on its send
+ *       channel whenever it was idle for {@code heartbeatInterval});
+ *   <li>send channel: at most {@code heartbeatInterval + probeTimeout} after the last frame read, since a PING is
+ *       sent once nothing was read (or written) for a heartbeat interval and must be answered in time.
+ * </ul>
+ * An operating-system error (reset, refused, broken pipe) is detected at once.
+ *
+ * @param heartbeatInterval a host sends a PING on its send channel when that channel has been idle this long
+ * @param idleTimeout a receive channel silent for longer than this has failed; must exceed the heartbeat interval
+ * @param probeTimeout a PING (heartbeat or recovery probe) not answered within this has failed
+ * @param recoveryTimeLimit the client's budget for reconnecting one channel, all tries included
+ * @param maxReconnectTries the client's maximum number of connect attempts for one channel recovery
+ * @param backoffInitial the pause after the first failed reconnect try; it doubles after each further failure
+ * @param backoffMax the longest pause between reconnect tries
+ * @param jitter the fraction (0 to 1) by which each pause is shortened at random, so clients spread out
+ * @param reattachWindow the server's window: how long it waits for the client to re-attach a failed channel.
+ *     Announced in WELCOME; a client whose own budget (idle timeout + probe timeout + recovery time limit) does
+ *     not fit in it refuses to connect
+ */
+public record RecoveryPolicy(
+        Duration heartbeatInterval,
+        Duration idleTimeout,
+        Duration probeTimeout,
+        Duration recoveryTimeLimit,
+        int maxReconnectTries,
+        Duration backoffInitial,
+        Duration backoffMax,
+        double jitter,
+        Duration reattachWindow) {
+
+    // Three heartbeats may go missing before a receive channel is declared dead: one lost to a GC pause or a
+    // busy peer is normal, three are not; with 1 s heartbeats a dead connection is noticed within ~3 s.
+    private static final RecoveryPolicy DEFAULTS = new RecoveryPolicy(
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(3),
+            // A LAN round trip is well under a millisecond; a second covers a loaded peer and a GC pause.
+            Duration.ofSeconds(1),
+            // Long enough to ride out a short network blip, short enough that callers are not held for ages.
+            Duration.ofSeconds(10),
+            10,
+            // The first reconnect is immediate; a reset connection is back in one round trip.
+            Duration.ofMillis(20),
+            Duration.ofSeconds(1),
+            0.5,
+            // Outlasts the client's default budget (3 s + 1 s + 10 s) with margin for the client's own scheduling.
+            Duration.ofSeconds(20));
+
+    /** Validates every field. */
+    public RecoveryPolicy {
+        positive(heartbeatInterval, "heartbeatInterval");
+        positive(idleTimeout, "idleTimeout");
+        positive(probeTimeout, "probeTimeout");
+        positive(recoveryTimeLimit, "recoveryTimeLimit");
+        positive(backoffInitial, "backoffInitial");
+        positive(backoffMax, "backoffMax");
+        positive(reattachWindow, "reattachWindow");
+        if (idleTimeout.compareTo(heartbeatInterval) <= 0) {
+            throw new IllegalArgumentException(
+                    "idleTimeout must exceed heartbeatInterval: " + idleTimeout + " <= " + heartbeatInterval);
+        }
+        if (maxReconnectTries < 1) {
+            throw new IllegalArgumentException("maxReconnectTries must be at least 1: " + maxReconnectTries);
+        }
+        if (backoffMax.compareTo(backoffInitial) < 0) {
+            throw new IllegalArgumentException(
+                    "backoffMax must not be below backoffInitial: " + backoffMax + " < " + backoffInitial);
+        }
+        if (!(jitter >= 0 && jitter <= 1)) {
+            throw new IllegalArgumentException("jitter must be within [0, 1]: " + jitter);
+        }
+    }
+
+    /** Returns the defaults: 1 s heartbeat, 3 s idle timeout, 1 s probe, 10 s and 10 tries to reconnect. */
+    public static RecoveryPolicy defaults() {
+        return DEFAULTS;
+    }
+
+    /**
+     * Returns the client's worst-case time from a silent failure to giving up:
+     * {@code idleTimeout + probeTimeout + recoveryTimeLimit}. It must fit in the server's re-attach window.
+     */
+    public Duration clientBudget() {
+        return idleTimeout.plus(probeTimeout).plus(recoveryTimeLimit);
+    }
+
+    public RecoveryPolicy withHeartbeatInterval(Duration value) {
+        return new RecoveryPolicy(value, idleTimeout, probeTimeout, recoveryTimeLimit, maxReconnectTries,
+                backoffInitial, backoffMax, jitter, reattachWindow);
+    }
+
+    public RecoveryPolicy withIdleTimeout(Duration value) {
+        return new RecoveryPolicy(heartbeatInterval, value, probeTimeout, recoveryTimeLimit, maxReconnectTries,
+                backoffInitial, backoffMax, jitter, reattachWindow);
+    }
+
+    public RecoveryPolicy withProbeTimeout(Duration value) {
+        return new RecoveryPolicy(heartbeatInterval, idleTimeout, value, recoveryTimeLimit, maxReconnectTries,
+                backoffInitial, backoffMax, jitter, reattachWindow);
+    }
+
+    public RecoveryPolicy withRecoveryTimeLimit(Duration value) {
+        return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, value, maxReconnectTries,
+                backoffInitial, backoffMax, jitter, reattachWindow);
+    }
+
+    public RecoveryPolicy withMaxReconnectTries(int value) {
+        return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit, value,
+                backoffInitial, backoffMax, jitter, reattachWindow);
+    }
+
+    public RecoveryPolicy withBackoff(Duration initial, Duration max, double jitterFraction) {
+        return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit,
+                maxReconnectTries, initial, max, jitterFraction, reattachWindow);
+    }
+
+    public RecoveryPolicy withReattachWindow(Duration value) {
+        return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit,
+                maxReconnectTries, backoffInitial, backoffMax, jitter, value);
+    }
+
+    static void positive(Duration d, String name) {
+        Objects.requireNonNull(d, name);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive: " + d);
+        }
+    }
+}

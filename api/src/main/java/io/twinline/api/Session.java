@@ -1,0 +1,63 @@
+package io.twinline.api;
+
+import java.time.Duration;
+
+/**
+ * A request/response session over two TCP connections, as seen from either end.
+ *
+ * <p>Thread-safe: any number of threads (virtual threads are the intended callers) may call at once; calls are
+ * multiplexed over the session's send channel and their responses may arrive in any order.
+ *
+ * <p>While the session lives, each call's handler runs exactly once at the peer, and the caller gets its answer
+ * even when one of the two connections fails and is rebuilt meanwhile. When the session ends in
+ * {@link SessionState#DISCONNECTED}, waiting callers get a {@link DisconnectedException} at once.
+ */
+public interface Session extends AutoCloseable {
+
+    /** Returns the session id the server assigned, as shown in logs ({@code s-1f}). */
+    String id();
+
+    /** Returns the current state. */
+    SessionState state();
+
+    /**
+     * Calls {@code route} at the peer and waits for the answer, with the default call timeout of
+     * {@link Limits#callTimeout()}.
+     *
+     * @return the response body
+     * @throws RemoteFailureException if the peer's handler threw or the route is unknown
+     * @throws CallTimeoutException if no answer came within the timeout (the handler may still run, once)
+     * @throws DisconnectedException if the session ended in {@code DISCONNECTED}; the outcome is unknown
+     * @throws SessionClosedException if the session was closed (by either side) before the answer came
+     * @throws CallInterruptedException if the calling thread was interrupted while waiting
+     * @throws IllegalArgumentException if the route is empty or longer than 255 UTF-8 bytes, or the body is
+     *     larger than the peer's frame limit
+     */
+    byte[] call(String route, byte[] body);
+
+    /**
+     * Calls {@code route} at the peer and waits at most {@code timeout} for the answer. The timeout keeps
+     * running through any recovery.
+     *
+     * @return the response body
+     * @throws RemoteFailureException if the peer's handler threw or the route is unknown
+     * @throws CallTimeoutException if no answer came within the timeout (the handler may still run, once)
+     * @throws DisconnectedException if the session ended in {@code DISCONNECTED}; the outcome is unknown
+     * @throws SessionClosedException if the session was closed (by either side) before the answer came
+     * @throws CallInterruptedException if the calling thread was interrupted while waiting
+     * @throws IllegalArgumentException if the timeout is not positive, the route is empty or longer than
+     *     255 UTF-8 bytes, or the body is larger than the peer's frame limit
+     */
+    byte[] call(String route, byte[] body, Duration timeout);
+
+    /** Adds a listener told of every later state change. */
+    void addStateListener(StateListener listener);
+
+    /**
+     * Closes the session in an orderly way: new calls fail, calls in flight are given up to
+     * {@link Limits#closeGrace()} to be answered, then GOODBYE is sent and both connections closed. Returns when
+     * every thread of the session has ended. Idempotent.
+     */
+    @Override
+    void close();
+}

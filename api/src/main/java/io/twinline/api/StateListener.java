@@ -1,0 +1,16 @@
+package io.twinline.api;
+
+/**
+ * Told of every state change of a session. Runs on the thread that made the change (a channel's reader, a
+ * recovery process or a closing thread): keep it short and never block in it.
+ */
+@FunctionalInterface
+public interface StateListener {
+    /**
+     * Called after {@code session} moved from {@code from} to {@code to}.
+     *
+     * @param cause what made the change: the detected failure for {@code RECOVERING} and {@code DISCONNECTED},
+     *     otherwise {@code null}
+     */
+    void onTransition(Session session, SessionState from, SessionState to, Throwable cause);
+}

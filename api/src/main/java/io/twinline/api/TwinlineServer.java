@@ -1,0 +1,25 @@
+package io.twinline.api;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+
+/** A running server: it accepts sessions, answers their calls and can call any of them back. Thread-safe. */
+public interface TwinlineServer extends AutoCloseable {
+
+    /** Returns the address the server listens on (with the real port when it was bound to port 0). */
+    InetSocketAddress address();
+
+    /** Returns the live sessions (not yet {@code DISCONNECTED} or {@code CLOSED}), in no particular order. */
+    List<Session> sessions();
+
+    /** Returns the live session with the given id, if any. */
+    Optional<Session> session(String id);
+
+    /**
+     * Closes the server: stops accepting, closes every session in an orderly way (each gets GOODBYE), and
+     * returns when every thread of the server has ended. Idempotent.
+     */
+    @Override
+    void close();
+}

@@ -1,0 +1,31 @@
+package io.twinline.host;
+
+import java.util.Arrays;
+
+/** Response ids received and not yet acknowledged. Thread-safe; tiny critical sections. */
+final class AckBuffer {
+    private long[] ids = new long[64];
+    private int size;
+
+    synchronized void add(long id) {
+        if (size == ids.length) {
+            ids = Arrays.copyOf(ids, size * 2);
+        }
+        ids[size++] = id;
+    }
+
+    /** Removes and returns up to {@code max} ids, or {@code null} if there are none. */
+    synchronized long[] drain(int max) {
+        if (size == 0) {
+            return null;
+        }
+        int n = Math.min(size, max);
+        long[] out = Arrays.copyOf(ids, n);
+        System.arraycopy(ids, n, ids, 0, size - n);
+        size -= n;
+        if (size == 0 && ids.length > 1024) {
+            ids = new long[64]; // give back what a burst took
+        }
+        return out;
+    }
+}

@@ -1,0 +1,224 @@
+package io.twinline.host;
+
+import io.twinline.api.Channel;
+import io.twinline.api.ConnectFailedException;
+import io.twinline.api.Session;
+import io.twinline.api.SessionState;
+import io.twinline.api.StateListener;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.spi.ClientSpec;
+import io.twinline.recovery.Backoff;
+import io.twinline.recovery.Clock;
+import io.twinline.recovery.PermanentFailureException;
+import io.twinline.transport.Connection;
+import io.twinline.transport.Frame;
+import io.twinline.transport.FrameCodec;
+import io.twinline.transport.RejectReason;
+import io.twinline.transport.Sockets;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.tinylog.Logger;
+
+/**
+ * A client: dials channel A with HELLO, then channel B with ATTACH, and re-dials a failed channel for the
+ * recovery processes (Figs. 5 and 6). With {@code reconnectAfterDisconnect}, a session that ends in
+ * DISCONNECTED is replaced by a new one, dialled with backoff on a virtual thread.
+ */
+final class ClientRuntime implements TwinlineClient {
+    private final ClientSpec spec;
+    private final Clock clock;
+    private final Metrics metrics = new Metrics();
+    private volatile TwinSession session;
+    private volatile boolean closed;
+
+    private ClientRuntime(ClientSpec spec, Clock clock) {
+        this.spec = spec;
+        this.clock = clock;
+    }
+
+    static ClientRuntime connect(ClientSpec spec, Clock clock) {
+        ClientRuntime client = new ClientRuntime(spec, clock);
+        client.session = client.openSession();
+        return client;
+    }
+
+    @Override
+    public Session session() {
+        return session;
+    }
+
+    TwinSession twinSession() {
+        return session;
+    }
+
+    Metrics metrics() {
+        return metrics;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        TwinSession s = session;
+        if (s != null) {
+            s.close();
+        }
+    }
+
+    /**
+     * Opens a session: HELLO on a new channel A, then ATTACH on a new channel B.
+     *
+     * @throws ConnectFailedException if either step fails or the server's window is too short for this policy
+     */
+    private TwinSession openSession() {
+        Duration handshake = spec.limits().handshakeTimeout();
+        Connection a = null;
+        TwinSession fresh = null;
+        try {
+            a = dial(spec.server(), handshake);
+            a.writeHandshake(new Frame.Hello(FrameCodec.VERSION, spec.limits().maxFrameBytes()));
+            Frame reply = a.readHandshake();
+            if (reply instanceof Frame.Rejected r) {
+                throw new ConnectFailedException("server " + spec.server() + " rejected the session: " + r.reason()
+                        + " (" + r.detail() + ")", null);
+            }
+            if (!(reply instanceof Frame.Welcome welcome)) {
+                throw new ConnectFailedException("server " + spec.server() + " answered HELLO with " + reply.type(),
+                        null);
+            }
+            Duration window = Duration.ofMillis(welcome.reattachWindowMs());
+            if (spec.policy().clientBudget().compareTo(window) > 0) {
+                throw new ConnectFailedException("this client's recovery budget (idle timeout + probe timeout + "
+                        + "recovery time limit = " + spec.policy().clientBudget() + ") exceeds the server's re-attach "
+                        + "window of " + window + "; lower the client's budget or raise the server's window", null);
+            }
+            a.writeLimit(welcome.maxFrameBytes());
+            a.readTimeout(Duration.ZERO);
+            InetSocketAddress reattachTo = welcome.advertised().isPresent()
+                    ? InetSocketAddress.createUnresolved(welcome.advertisedHost(), welcome.advertisedPort())
+                    : spec.server();
+            fresh = new TwinSession(welcome.sessionId(), welcome.token(), TwinSession.Role.CLIENT, spec.policy(),
+                    spec.limits(), new TwinSession.PeerLimits(welcome.maxFrameBytes(), welcome.maxInFlight()),
+                    spec.handlers(), clock, metrics, null,
+                    (session, channel, deadline) -> attachChannel(reattachTo, session, channel, deadline),
+                    this::sessionEnded);
+            for (StateListener l : spec.stateListeners()) {
+                fresh.addStateListener(l);
+            }
+            if (!fresh.attach(Channel.A, a)) {
+                throw new ConnectFailedException("session ended while channel A was attached", null);
+            }
+            Connection b = attachChannel(reattachTo, fresh, Channel.B, clock.nanoTime() + handshake.toNanos());
+            if (!fresh.attach(Channel.B, b)) {
+                throw new ConnectFailedException("session ended while channel B was attached", null);
+            }
+            fresh.markEstablished();
+            metrics.sessionsOpened.increment();
+            Logger.info("[{}] connected to {}", fresh.id, spec.server());
+            return fresh;
+        } catch (ConnectFailedException e) {
+            abandon(a, fresh);
+            throw e;
+        } catch (Exception e) {
+            abandon(a, fresh);
+            throw new ConnectFailedException("cannot connect to " + spec.server() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void abandon(Connection a, TwinSession fresh) {
+        if (fresh != null) {
+            fresh.close();
+        } else if (a != null) {
+            a.close();
+        }
+    }
+
+    private Connection dial(InetSocketAddress address, Duration timeout) throws IOException {
+        Socket socket = Sockets.connect(address, timeout);
+        try {
+            Connection c = new Connection(socket, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
+                    clock::nanoTime);
+            c.readTimeout(timeout);
+            return c;
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /**
+     * One try to open a connection and ATTACH it as {@code channel} of {@code session}, within the deadline.
+     *
+     * @throws PermanentFailureException if the server no longer knows the session or refuses its token
+     */
+    private Connection attachChannel(InetSocketAddress target, TwinSession session, Channel channel,
+                                     long deadlineNanos) throws Exception {
+        long remaining = deadlineNanos - clock.nanoTime();
+        if (remaining <= 0) {
+            throw new IOException("no time left to re-attach channel " + channel);
+        }
+        Duration timeout = Duration.ofNanos(Math.min(remaining, spec.limits().handshakeTimeout().toNanos()));
+        Connection c = dial(target, timeout);
+        try {
+            c.writeHandshake(new Frame.Attach(FrameCodec.VERSION, session.numericId, session.token, channel.code(),
+                    spec.limits().maxFrameBytes()));
+            Frame reply = c.readHandshake();
+            if (reply instanceof Frame.Attached) {
+                c.writeLimit(session.peer().maxFrameBytes());
+                c.readTimeout(Duration.ZERO);
+                return c;
+            }
+            c.close();
+            if (reply instanceof Frame.Rejected r) {
+                String why = "server rejected ATTACH of channel " + channel + ": " + r.reason() + " (" + r.detail()
+                        + ")";
+                if (r.reason() == RejectReason.UNKNOWN_SESSION || r.reason() == RejectReason.BAD_TOKEN
+                        || r.reason() == RejectReason.SESSION_ENDED) {
+                    throw new PermanentFailureException(why);
+                }
+                throw new IOException(why);
+            }
+            throw new IOException("server answered ATTACH with " + reply.type());
+        } catch (Exception e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private void sessionEnded(TwinSession ended, SessionState finalState) {
+        if (finalState == SessionState.DISCONNECTED && spec.reconnectAfterDisconnect() && !closed
+                && ended == session) {
+            Thread.ofVirtual().name("client/new-session").start(this::replaceSession);
+        }
+    }
+
+    /** Opens a new session after a disconnect, with backoff, until it works or the client is closed. */
+    private void replaceSession() {
+        Backoff backoff = new Backoff(spec.policy(), ThreadLocalRandom.current());
+        int failures = 0;
+        while (!closed) {
+            try {
+                TwinSession fresh = openSession();
+                if (closed) {
+                    fresh.close();
+                    return;
+                }
+                session = fresh;
+                Logger.info("[{}] replaced the disconnected session", fresh.id);
+                return;
+            } catch (ConnectFailedException e) {
+                failures++;
+                Logger.info("[client] new session failed (try {}): {}", failures, e.getMessage());
+                try {
+                    TimeUnit.NANOSECONDS.sleep(backoff.pauseNanos(Math.min(failures, 30)));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+}

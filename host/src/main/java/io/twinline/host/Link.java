@@ -1,0 +1,112 @@
+package io.twinline.host;
+
+import io.twinline.api.Channel;
+import io.twinline.transport.Connection;
+import io.twinline.transport.Frame;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One TCP connection attached to one channel of a session. A channel's link is replaced, never repaired: a
+ * failed link is closed and a new one attached. Shared by the link's reader and writer threads, the session's
+ * ticker and recovery processes; every field is thread-safe.
+ */
+final class Link {
+    private static final AtomicLong NONCES = new AtomicLong(System.nanoTime());
+
+    final Channel channel;
+    final Connection connection;
+    /** Increases with each link attached to the session, so logs and tests can tell links apart. */
+    final long generation;
+    private final AtomicBoolean failed = new AtomicBoolean();
+    private final CountDownLatch readerExited = new CountDownLatch(1);
+    private final ConcurrentHashMap<Long, CompletableFuture<Void>> pings = new ConcurrentHashMap<>();
+    /** While true, new calls leave sending to the replay that is going on (see {@link Requester#linkUp}). */
+    volatile boolean replaying;
+    /** The nonce and send time of the ticker's outstanding heartbeat PING, or 0. */
+    volatile long heartbeatNonce;
+    volatile long heartbeatSentNanos;
+
+    Link(Channel channel, Connection connection, long generation) {
+        this.channel = channel;
+        this.connection = connection;
+        this.generation = generation;
+    }
+
+    /** Marks the link failed; returns {@code true} only for the first caller, who reports the failure. */
+    boolean markFailed() {
+        return failed.compareAndSet(false, true);
+    }
+
+    boolean isHealthy() {
+        return !failed.get() && !connection.isClosed();
+    }
+
+    void close() {
+        connection.close();
+        for (CompletableFuture<Void> ping : pings.values()) {
+            ping.complete(null); // waiters re-check health; a closed link is never healthy
+        }
+    }
+
+    /** Sends a PING and returns a future completed by its PONG. */
+    CompletableFuture<Void> ping(long nonce) {
+        CompletableFuture<Void> pong = new CompletableFuture<>();
+        pings.put(nonce, pong);
+        connection.send(new Frame.Ping(nonce));
+        return pong;
+    }
+
+    static long newNonce() {
+        return NONCES.incrementAndGet();
+    }
+
+    /** Called by the reader on a PONG. */
+    void onPong(long nonce) {
+        CompletableFuture<Void> pong = pings.remove(nonce);
+        if (pong != null) {
+            pong.complete(null);
+        }
+        if (nonce == heartbeatNonce) {
+            heartbeatNonce = 0;
+        }
+    }
+
+    /**
+     * Sends a PING and waits up to {@code timeoutNanos} for its PONG (the recovery probe of Figs. 5 and 7).
+     *
+     * @return whether the PONG came in time and the link is still healthy
+     */
+    boolean probe(long timeoutNanos) throws InterruptedException {
+        if (!isHealthy()) {
+            return false;
+        }
+        long nonce = newNonce();
+        try {
+            ping(nonce).get(timeoutNanos, TimeUnit.NANOSECONDS);
+            return isHealthy();
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            return false;
+        } finally {
+            pings.remove(nonce);
+        }
+    }
+
+    void readerExited() {
+        readerExited.countDown();
+    }
+
+    /** Waits until this link's reader thread has stopped dispatching frames. */
+    boolean awaitReaderExit(long timeoutMillis) throws InterruptedException {
+        return readerExited.await(timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public String toString() {
+        return channel + "#" + generation + " (port " + connection.localPort() + ")";
+    }
+}

@@ -1,0 +1,147 @@
+package io.twinline.host;
+
+import io.twinline.transport.Frame;
+import io.twinline.transport.MalformedFrameException;
+import io.twinline.transport.ResponseStatus;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * The answering half of a session, for its receive channel: runs each request id at most once while the session
+ * lives, keeps each response until the requester acknowledges it, and answers a re-sent request from that cache
+ * (or, if it is still running, when it finishes) instead of running it again (DESIGN §5).
+ *
+ * <p>{@link #onRequest} and {@link #onAck} run on the receive channel's reader thread; {@link #complete} on
+ * handler threads. One lock guards the bookkeeping; no I/O or handler code runs under it.
+ */
+final class Responder {
+
+    /** What the responder knows of one request id at or above the floor. */
+    private static final class Entry {
+        /** {@code null} while the handler runs; the response once done; dropped again once acknowledged. */
+        Frame.Response response;
+        boolean acknowledged;
+    }
+
+    /** Starts a handler for a request; the host runs it on its own virtual thread. */
+    interface Starter {
+        void start(Frame.Request request);
+    }
+
+    private final int maxInFlight;
+    private final Starter starter;
+    private final TreeMap<Long, Entry> entries = new TreeMap<>();
+    /** Every id below this was answered and acknowledged: a request for it is a stale duplicate. */
+    private long floor = 1;
+    private int running;
+    private long executed;
+    private long duplicates;
+    /** Test-only switch: when off, a re-sent request runs again (to show the simulation catches it). */
+    volatile boolean dedupEnabled = true;
+
+    Responder(int maxInFlight, Starter starter) {
+        this.maxInFlight = maxInFlight;
+        this.starter = starter;
+    }
+
+    /**
+     * A REQUEST arrived. Starts its handler the first time the id is seen; re-sends the cached response for a
+     * finished one (through {@code resend}); ignores one that is running or was acknowledged.
+     *
+     * @throws MalformedFrameException if the peer has more requests running than the announced limit allows
+     */
+    void onRequest(Frame.Request request, Consumer<Frame.Response> resend) throws MalformedFrameException {
+        Frame.Response cached;
+        synchronized (this) {
+            if (!dedupEnabled) {
+                entries.remove(request.id());
+            }
+            if (request.id() < floor) {
+                duplicates++;
+                return;
+            }
+            Entry entry = entries.get(request.id());
+            if (entry == null) {
+                if (running >= maxInFlight) {
+                    throw new MalformedFrameException("peer exceeded its limit of " + maxInFlight
+                            + " requests in flight");
+                }
+                entries.put(request.id(), new Entry());
+                running++;
+                executed++;
+                cached = null;
+            } else {
+                duplicates++;
+                cached = entry.response;
+                if (cached == null) {
+                    return; // running, or acknowledged: its response goes out when ready / was received
+                }
+            }
+        }
+        if (cached == null) {
+            starter.start(request);
+        } else {
+            resend.accept(cached);
+        }
+    }
+
+    /**
+     * A handler finished: keep its response until acknowledged.
+     *
+     * @return the response to send now
+     */
+    Frame.Response complete(long id, ResponseStatus status, byte[] body) {
+        Frame.Response response = new Frame.Response(id, status, body);
+        synchronized (this) {
+            running--;
+            Entry entry = entries.get(id);
+            if (entry != null && !entry.acknowledged) {
+                entry.response = response;
+            }
+        }
+        return response;
+    }
+
+    /** An ACK arrived: forget what it covers. */
+    void onAck(Frame.Ack ack) {
+        synchronized (this) {
+            if (ack.floor() > floor) {
+                floor = ack.floor();
+                // Every id below the floor has its response at the requester, so none of them is running.
+                entries.headMap(floor).clear();
+            }
+            for (long id : ack.ids()) {
+                Entry entry = entries.get(id);
+                if (entry != null && entry.response != null) {
+                    entry.response = null;
+                    entry.acknowledged = true;
+                }
+            }
+        }
+    }
+
+    /** Returns how many responses are kept for re-sending (answered, not yet acknowledged). */
+    synchronized int cachedResponses() {
+        int n = 0;
+        for (Entry e : entries.values()) {
+            if (e.response != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    synchronized int running() {
+        return running;
+    }
+
+    /** Returns how many handlers were started, in all. */
+    synchronized long executed() {
+        return executed;
+    }
+
+    /** Returns how many re-sent requests were answered without running again. */
+    synchronized long duplicates() {
+        return duplicates;
+    }
+}

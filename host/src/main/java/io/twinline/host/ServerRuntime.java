@@ -1,0 +1,320 @@
+package io.twinline.host;
+
+import io.twinline.api.Channel;
+import io.twinline.api.Limits;
+import io.twinline.api.Session;
+import io.twinline.api.SessionState;
+import io.twinline.api.StateListener;
+import io.twinline.api.TwinlineServer;
+import io.twinline.api.spi.ServerSpec;
+import io.twinline.recovery.Clock;
+import io.twinline.transport.Connection;
+import io.twinline.transport.Frame;
+import io.twinline.transport.FrameCodec;
+import io.twinline.transport.MalformedFrameException;
+import io.twinline.transport.RejectReason;
+import io.twinline.transport.Sockets;
+import io.twinline.transport.UnsupportedVersionException;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.tinylog.Logger;
+
+/**
+ * A running server: the accept loop and every session live in the server's {@link TaskGroup}; each accepted
+ * connection's handshake runs in its own subtask with the handshake deadline as its socket read timeout.
+ *
+ * <p>The server only accepts: HELLO on a new connection creates a session whose channel A it is; ATTACH adds
+ * channel B, or replaces a failed channel of a live session during recovery.
+ */
+final class ServerRuntime implements TwinlineServer {
+    private final ServerSpec spec;
+    private final Clock clock;
+    private final Metrics metrics = new Metrics();
+    private final ServerSocket listener;
+    private final TaskGroup group;
+    private final ConcurrentHashMap<Long, TwinSession> sessions = new ConcurrentHashMap<>();
+    private final AtomicLong lastSessionId = new AtomicLong();
+    private final SecureRandom random = new SecureRandom();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Thread keepAlive;
+
+    private ServerRuntime(ServerSpec spec, Clock clock, ServerSocket listener) {
+        this.spec = spec;
+        this.clock = clock;
+        this.listener = listener;
+        InetSocketAddress bound = (InetSocketAddress) listener.getLocalSocketAddress();
+        this.group = TaskGroup.start("server-" + bound.getPort());
+        // Virtual threads are daemons: one platform thread, parked until close, keeps a server-only JVM alive.
+        this.keepAlive = Thread.ofPlatform().daemon(false).name("twinline-server-" + bound.getPort() + "-alive")
+                .start(this::parkUntilTerminated);
+        group.spawn("server-" + bound.getPort() + "/accept", this::runAcceptLoop);
+    }
+
+    static ServerRuntime start(ServerSpec spec, Clock clock) {
+        try {
+            ServerSocket listener = Sockets.listen(spec.bindAddress(), 1024);
+            ServerRuntime server = new ServerRuntime(spec, clock, listener);
+            Logger.info("[server] listening on {}", server.address());
+            return server;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot listen on " + spec.bindAddress() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.getLocalSocketAddress();
+    }
+
+    @Override
+    public List<Session> sessions() {
+        List<Session> live = new ArrayList<>();
+        for (TwinSession s : sessions.values()) {
+            if (!s.state().isTerminal()) {
+                live.add(s);
+            }
+        }
+        return live;
+    }
+
+    @Override
+    public Optional<Session> session(String id) {
+        for (TwinSession s : sessions.values()) {
+            if (s.id.equals(id) && !s.state().isTerminal()) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Returns every session object still held (live or ending), for tests and the status endpoint. */
+    List<TwinSession> allSessions() {
+        return new ArrayList<>(sessions.values());
+    }
+
+    Metrics metrics() {
+        return metrics;
+    }
+
+    ServerSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            awaitGroup();
+            return;
+        }
+        Logger.info("[server] closing {} sessions", sessions.size());
+        try {
+            listener.close();
+        } catch (IOException e) {
+            Logger.debug("[server] closing listener: {}", e.toString());
+        }
+        List<Thread> closers = new ArrayList<>();
+        for (TwinSession s : sessions.values()) {
+            closers.add(Thread.ofVirtual().name(s.id + "/close").start(s::close));
+        }
+        for (Thread t : closers) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        awaitGroup();
+        Logger.info("[server] closed");
+    }
+
+    private void awaitGroup() {
+        if (!group.shutdownAndAwait(spec.limits().closeGrace().plusSeconds(3))) {
+            Logger.error("[server] threads did not end after close");
+        }
+        keepAlive.interrupt();
+    }
+
+    private void parkUntilTerminated() {
+        try {
+            group.awaitTermination(Duration.ofDays(365_000));
+        } catch (InterruptedException e) {
+            // close() ends the keep-alive
+        }
+    }
+
+    // ---- accept and handshake ----
+
+    private void runAcceptLoop() {
+        while (!closed.get()) {
+            Socket socket;
+            try {
+                socket = listener.accept();
+            } catch (IOException e) {
+                if (!closed.get()) {
+                    Logger.error(e, "[server] accept failed; no longer accepting");
+                }
+                return;
+            }
+            if (!group.spawn("server/handshake-" + socket.getPort(), () -> handshake(socket))) {
+                closeQuietly(socket);
+                return;
+            }
+        }
+    }
+
+    private void handshake(Socket socket) {
+        Connection connection = null;
+        try {
+            Sockets.configure(socket);
+            connection = new Connection(socket, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
+                    clock::nanoTime);
+            connection.readTimeout(spec.limits().handshakeTimeout());
+            Frame first = connection.readHandshake();
+            switch (first) {
+                case Frame.Hello hello -> hello(connection, hello);
+                case Frame.Attach attach -> attach(connection, attach);
+                default -> throw new MalformedFrameException("expected HELLO or ATTACH, got " + first.type());
+            }
+        } catch (UnsupportedVersionException e) {
+            reject(connection, RejectReason.UNSUPPORTED_VERSION, e.getMessage());
+        } catch (MalformedFrameException e) {
+            metrics.malformedFrames.increment();
+            Logger.warn("[server] malformed handshake from {}, closing: {}", socket.getRemoteSocketAddress(),
+                    e.getMessage());
+            closeQuietly(socket);
+        } catch (SocketTimeoutException e) {
+            Logger.info("[server] no handshake from {} within {}, closing", socket.getRemoteSocketAddress(),
+                    spec.limits().handshakeTimeout());
+            closeQuietly(socket);
+        } catch (EOFException | SocketException e) {
+            Logger.debug("[server] connection from {} ended during handshake: {}", socket.getRemoteSocketAddress(),
+                    e.toString());
+            closeQuietly(socket);
+        } catch (IOException e) {
+            Logger.info("[server] handshake with {} failed: {}", socket.getRemoteSocketAddress(), e.toString());
+            closeQuietly(socket);
+        }
+    }
+
+    private void hello(Connection connection, Frame.Hello hello) throws IOException {
+        if (closed.get()) {
+            reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
+            return;
+        }
+        if (hello.maxFrameBytes() < Limits.MIN_FRAME_BYTES) {
+            reject(connection, RejectReason.OTHER, "frame limit " + hello.maxFrameBytes() + " below the minimum "
+                    + Limits.MIN_FRAME_BYTES);
+            return;
+        }
+        if (sessions.size() >= spec.limits().maxSessions()) {
+            reject(connection, RejectReason.SERVER_FULL,
+                    "server holds its maximum of " + spec.limits().maxSessions() + " sessions");
+            return;
+        }
+        byte[] token = new byte[FrameCodec.TOKEN_BYTES];
+        random.nextBytes(token);
+        long numericId = lastSessionId.incrementAndGet();
+        TwinSession session = new TwinSession(numericId, token, TwinSession.Role.SERVER, spec.policy(),
+                spec.limits(), new TwinSession.PeerLimits(hello.maxFrameBytes(), spec.limits().maxInFlight()),
+                spec.handlers(), clock, metrics, group, null, this::sessionEnded);
+        for (StateListener l : spec.stateListeners()) {
+            session.addStateListener(l);
+        }
+        sessions.put(numericId, session);
+        metrics.sessionsOpened.increment();
+        String advertisedHost = spec.advertisedAddress().map(InetSocketAddress::getHostString).orElse("");
+        int advertisedPort = spec.advertisedAddress().map(InetSocketAddress::getPort).orElse(0);
+        connection.writeHandshake(new Frame.Welcome(numericId, token, millis(spec.policy().reattachWindow()),
+                millis(spec.policy().heartbeatInterval()), millis(spec.policy().idleTimeout()),
+                spec.limits().maxFrameBytes(), spec.limits().maxInFlight(), advertisedHost, advertisedPort));
+        connection.writeLimit(hello.maxFrameBytes());
+        connection.readTimeout(Duration.ZERO);
+        Logger.info("[{}] new session from {}", session.id, connection.remoteAddress());
+        session.attach(Channel.A, connection);
+    }
+
+    private void attach(Connection connection, Frame.Attach attach) throws IOException {
+        Channel channel = Channel.ofCode(attach.channel());
+        TwinSession session = sessions.get(attach.sessionId());
+        String sid = TwinSession.formatId(attach.sessionId());
+        if (session == null) {
+            reject(connection, RejectReason.UNKNOWN_SESSION, "no session " + sid);
+            return;
+        }
+        // Constant time, so the token cannot be guessed byte by byte from response times.
+        if (!MessageDigest.isEqual(session.token, attach.token())) {
+            Logger.warn("[{}/{}] ATTACH with a wrong token from {}; rejected, session untouched", sid, channel,
+                    connection.remoteAddress());
+            reject(connection, RejectReason.BAD_TOKEN, "wrong token for " + sid);
+            return;
+        }
+        if (session.state().isTerminal() || attach.maxFrameBytes() < Limits.MIN_FRAME_BYTES) {
+            reject(connection, RejectReason.SESSION_ENDED, sid + " has ended");
+            return;
+        }
+        connection.writeHandshake(new Frame.Attached(channel.code()));
+        connection.writeLimit(attach.maxFrameBytes());
+        connection.readTimeout(Duration.ZERO);
+        if (!session.attach(channel, connection)) {
+            return; // ended meanwhile; the client sees the connection close and gives up on it
+        }
+        if (session.state() == SessionState.CONNECTING && channel == Channel.B) {
+            session.markEstablished();
+            for (Consumer<Session> l : spec.sessionListeners()) {
+                try {
+                    l.accept(session);
+                } catch (RuntimeException e) {
+                    Logger.error(e, "[{}] session listener failed", session.id);
+                }
+            }
+        }
+    }
+
+    private void reject(Connection connection, RejectReason reason, String detail) {
+        metrics.handshakesRejected.increment();
+        Logger.info("[server] rejected {} from {}: {}", reason, connection == null ? "?" : connection.remoteAddress(),
+                detail);
+        if (connection == null) {
+            return;
+        }
+        try {
+            connection.writeHandshake(new Frame.Rejected(reason, detail));
+        } catch (IOException e) {
+            Logger.debug("[server] could not send REJECTED: {}", e.toString());
+        }
+        connection.close();
+    }
+
+    private void sessionEnded(TwinSession session, SessionState finalState) {
+        sessions.remove(session.numericId, session);
+    }
+
+    private static int millis(Duration d) {
+        return (int) Math.min(Integer.MAX_VALUE, d.toMillis());
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // nothing more to do with a socket we are dropping
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package io.twinline.host;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedTransferQueue;
+import java.util.concurrent.StructuredTaskScope;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.tinylog.Logger;
+
+/**
+ * The one place twinline uses {@link StructuredTaskScope} (a preview API in JDK 25, coded to JDK 25's javadoc):
+ * a long-lived scope that owns every thread of a session or a server, so that none outlives it and closing it
+ * joins everything it started.
+ *
+ * <p>JDK 25 lets only a scope's owner thread fork, so each group has an owner virtual thread that opens the
+ * scope and forks what other threads hand it through {@link #spawn}. The joiner waits for all subtasks and never
+ * cancels on a failure: a channel loop ending in error is an event for the recovery process, not a failure of the
+ * scope, so channel A failing never cancels channel B. {@link #cancel()} is the one way to interrupt everything,
+ * used only when an orderly shutdown overruns its bound.
+ *
+ * <p>A group started by another group's thread ({@code parent}) is forked inside that group's scope, so a
+ * server's sessions are nested in the server's scope.
+ */
+final class TaskGroup {
+    private static final Object SHUTDOWN = new Object();
+
+    private final String name;
+    private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
+    private final AtomicBoolean open = new AtomicBoolean(true);
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private volatile boolean cancelRequested;
+
+    private record Task(String threadName, Runnable body) {
+    }
+
+    private TaskGroup(String name) {
+        this.name = name;
+    }
+
+    /** Starts a top-level group, whose owner is a new virtual thread. */
+    static TaskGroup start(String name) {
+        TaskGroup group = new TaskGroup(name);
+        Thread.ofVirtual().name(name + "/owner").start(group::runOwner);
+        return group;
+    }
+
+    /**
+     * Starts a group nested in {@code parent}: its owner is a subtask of the parent's scope.
+     *
+     * @throws IllegalStateException if the parent is shutting down
+     */
+    static TaskGroup startIn(TaskGroup parent, String name) {
+        TaskGroup group = new TaskGroup(name);
+        if (!parent.spawn(name + "/owner", group::runOwner)) {
+            throw new IllegalStateException(parent.name + " is shutting down");
+        }
+        return group;
+    }
+
+    /**
+     * Runs {@code body} on a new virtual thread named {@code threadName}, inside this group's scope.
+     *
+     * @return {@code false} if the group is shutting down and the task was not started
+     */
+    boolean spawn(String threadName, Runnable body) {
+        if (!open.get()) {
+            return false;
+        }
+        queue.offer(new Task(threadName, body));
+        return true;
+    }
+
+    /** Stops taking tasks; the group ends once every running task has returned. Idempotent. */
+    void shutdown() {
+        if (open.compareAndSet(true, false)) {
+            queue.offer(SHUTDOWN);
+        }
+    }
+
+    /** Interrupts every task of the group (the scope is cancelled). Only for a shutdown that overran. */
+    void cancel() {
+        cancelRequested = true;
+        queue.offer(new Task(name + "/cancel", () -> { }));
+        queue.offer(SHUTDOWN);
+        open.set(false);
+    }
+
+    /**
+     * Waits until every task has ended and the scope is closed.
+     *
+     * @return whether that happened within {@code timeout}
+     */
+    boolean awaitTermination(Duration timeout) throws InterruptedException {
+        return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    boolean isTerminated() {
+        return terminated.getCount() == 0;
+    }
+
+    /**
+     * Shuts down and waits up to {@code timeout}; if tasks are still running then, cancels them and waits as long
+     * again.
+     *
+     * @return whether the group ended
+     */
+    boolean shutdownAndAwait(Duration timeout) {
+        shutdown();
+        try {
+            if (awaitTermination(timeout)) {
+                return true;
+            }
+            Logger.warn("[{}] tasks still running {} after shutdown; interrupting them", name, timeout);
+            cancel();
+            return awaitTermination(timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            cancel();
+            return false;
+        }
+    }
+
+    private void runTask(Task task) {
+        Thread.currentThread().setName(task.threadName());
+        try {
+            task.body().run();
+        } catch (Throwable t) {
+            // Tasks handle their own failures; one that escapes is a bug in twinline.
+            Logger.error(t, "[{}] task {} ended with an uncaught exception", name, task.threadName());
+        }
+    }
+
+    private void runOwner() {
+        Thread.currentThread().setName(name + "/owner");
+        try (var scope = StructuredTaskScope.open(new KeepGoing(), cf -> cf.withName(name))) {
+            while (true) {
+                Object item = queue.take();
+                if (item == SHUTDOWN) {
+                    break;
+                }
+                Task task = (Task) item;
+                scope.fork(() -> runTask(task));
+            }
+            scope.join();
+        } catch (InterruptedException e) {
+            Logger.warn("[{}] owner interrupted; tasks cancelled", name);
+        } catch (RuntimeException e) {
+            Logger.error(e, "[{}] task group failed", name);
+        } finally {
+            open.set(false);
+            terminated.countDown();
+        }
+    }
+
+    /**
+     * Waits for all subtasks and never cancels on a task's failure ({@link #runTask} logs any that escapes).
+     * Cancels only once {@link #cancel()} was asked for.
+     */
+    private final class KeepGoing implements StructuredTaskScope.Joiner<Object, Void> {
+        @Override
+        public boolean onComplete(StructuredTaskScope.Subtask<?> subtask) {
+            return cancelRequested;
+        }
+
+        @Override
+        public Void result() {
+            return null;
+        }
+    }
+}

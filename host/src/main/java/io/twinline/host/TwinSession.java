@@ -1,0 +1,632 @@
+package io.twinline.host;
+
+import io.twinline.api.Channel;
+import io.twinline.api.DisconnectedException;
+import io.twinline.api.Handler;
+import io.twinline.api.Limits;
+import io.twinline.api.RecoveryPolicy;
+import io.twinline.api.Session;
+import io.twinline.api.SessionClosedException;
+import io.twinline.api.SessionState;
+import io.twinline.api.StateListener;
+import io.twinline.recovery.Backoff;
+import io.twinline.recovery.ChannelOps;
+import io.twinline.recovery.Clock;
+import io.twinline.recovery.RecoveryProcesses;
+import io.twinline.recovery.StateMachine;
+import io.twinline.transport.Connection;
+import io.twinline.transport.Frame;
+import io.twinline.transport.MalformedFrameException;
+import io.twinline.transport.ResponseStatus;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.tinylog.Logger;
+
+/**
+ * One session, at either end: its two channels, the Fig. 4 state, the calls in flight both ways, and the threads
+ * that serve them, all owned by the session's {@link TaskGroup}.
+ *
+ * <p>Threads (each named {@code s-<id>/<what>}): per attached link a reader and a writer; one ticker (heartbeats
+ * and silence detection); one virtual thread per incoming request's handler; one per running recovery process.
+ * Callers of {@link #call} are the embedder's own threads.
+ */
+final class TwinSession implements Session {
+
+    /** Which end of the session this is. */
+    enum Role {
+        CLIENT(Channel.A, Channel.B),
+        SERVER(Channel.B, Channel.A);
+
+        /** The channel carrying this end's requests. */
+        final Channel sendChannel;
+        /** The channel carrying the peer's requests. */
+        final Channel receiveChannel;
+
+        Role(Channel sendChannel, Channel receiveChannel) {
+            this.sendChannel = sendChannel;
+            this.receiveChannel = receiveChannel;
+        }
+    }
+
+    /** The client's way to open a new connection for a channel and ATTACH it (Figs. 5 and 6). */
+    interface Dialer {
+        Connection attach(TwinSession session, Channel channel, long deadlineNanos) throws Exception;
+    }
+
+    /** Told once when the session has ended and every one of its threads is done. */
+    interface EndListener {
+        void onEnded(TwinSession session, SessionState finalState);
+    }
+
+    /** The peer's limits, from the handshake. */
+    record PeerLimits(int maxFrameBytes, int maxInFlight) {
+    }
+
+    final long numericId;
+    final String id;
+    final byte[] token;
+    final Role role;
+    private final RecoveryPolicy policy;
+    private final Limits limits;
+    private final PeerLimits peer;
+    private final Map<String, Handler> handlers;
+    private final Clock clock;
+    private final Metrics metrics;
+    private final Dialer dialer;
+    private final EndListener endListener;
+    private final TaskGroup group;
+    private final StateMachine state;
+    private final RecoveryProcesses processes;
+    private final Requester requester;
+    private final Responder responder;
+    private final Object linkLock = new Object();
+    private final Link[] links = new Link[2];
+    private final AtomicBoolean[] recoveryRunning = {new AtomicBoolean(), new AtomicBoolean()};
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final long createdNanos;
+    private long generation;
+
+    TwinSession(long numericId, byte[] token, Role role, RecoveryPolicy policy, Limits limits, PeerLimits peer,
+                Map<String, Handler> handlers, Clock clock, Metrics metrics, TaskGroup parent, Dialer dialer,
+                EndListener endListener) {
+        this.numericId = numericId;
+        this.id = formatId(numericId);
+        this.token = token;
+        this.role = role;
+        this.policy = policy;
+        this.limits = limits;
+        this.peer = peer;
+        this.handlers = handlers;
+        this.clock = clock;
+        this.metrics = metrics;
+        this.dialer = dialer;
+        this.endListener = endListener;
+        this.state = new StateMachine(clock);
+        this.processes = new RecoveryProcesses(state, new TcpChannelOps(), clock, policy,
+                new Backoff(policy, ThreadLocalRandom.current()));
+        this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()));
+        this.responder = new Responder(limits.maxInFlight(), this::startHandler);
+        this.createdNanos = clock.nanoTime();
+        this.group = parent == null ? TaskGroup.start(id) : TaskGroup.startIn(parent, id);
+        state.addListener(this::onTransition);
+        group.spawn(id + "/ticker", this::runTicker);
+    }
+
+    static String formatId(long numericId) {
+        return "s-" + Long.toHexString(numericId);
+    }
+
+    // ---- Session API ----
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public SessionState state() {
+        return state.state();
+    }
+
+    @Override
+    public byte[] call(String route, byte[] body) {
+        return call(route, body, limits.callTimeout());
+    }
+
+    @Override
+    public byte[] call(String route, byte[] body, Duration timeout) {
+        java.util.Objects.requireNonNull(route, "route");
+        java.util.Objects.requireNonNull(body, "body");
+        java.util.Objects.requireNonNull(timeout, "timeout");
+        return requester.call(route, body, timeout, peer.maxFrameBytes());
+    }
+
+    @Override
+    public void addStateListener(StateListener listener) {
+        java.util.Objects.requireNonNull(listener, "listener");
+        state.addListener((from, to, cause) -> listener.onTransition(this, from, to, cause));
+    }
+
+    /**
+     * Orderly close: refuse new calls, give calls in flight (both ways) up to the close grace, send GOODBYE on both
+     * channels, then wait for every thread of the session.
+     */
+    @Override
+    public void close() {
+        if (closing.compareAndSet(false, true) && !state.state().isTerminal()) {
+            requester.failNew(call -> new SessionClosedException(id, "session is closing"));
+            long graceEnd = clock.nanoTime() + limits.closeGrace().toNanos();
+            try {
+                state.awaitUntil(graceEnd, () -> state.state().isTerminal()
+                        || (requester.unansweredCount() == 0 && responder.running() == 0));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Frame.Goodbye goodbye = new Frame.Goodbye("closed by " + role.name().toLowerCase(java.util.Locale.ROOT));
+            Link[] current = currentLinks();
+            for (Link l : current) {
+                if (l != null && l.isHealthy()) {
+                    l.connection.send(goodbye);
+                }
+            }
+            for (Link l : current) {
+                if (l != null) {
+                    l.markFailed();
+                    l.connection.flushAndClose(500);
+                }
+            }
+            state.transition(SessionState.CLOSED, null);
+        }
+        awaitEnd();
+    }
+
+    /** Waits for every thread of the session; interrupts them if they overrun. */
+    void awaitEnd() {
+        if (!group.shutdownAndAwait(limits.closeGrace().plusSeconds(2))) {
+            Logger.error("[{}] threads did not end after close", id);
+        }
+    }
+
+    boolean isEnded() {
+        return group.isTerminated();
+    }
+
+    // ---- links ----
+
+    /**
+     * Attaches {@code connection} as {@code channel}, replacing (and closing) any earlier link of that channel. For
+     * the send channel, unanswered calls are re-sent on it at once.
+     *
+     * @return {@code false} if the session has ended (the connection is then closed)
+     */
+    boolean attach(Channel channel, Connection connection) {
+        Link fresh;
+        Link old;
+        synchronized (linkLock) {
+            if (state.state().isTerminal() || closing.get()) {
+                connection.close();
+                return false;
+            }
+            old = links[channel.code()];
+            fresh = new Link(channel, connection, ++generation);
+            links[channel.code()] = fresh;
+        }
+        if (old != null) {
+            old.markFailed();
+            old.close();
+            requester.linkDown(old);
+            try {
+                // No frame of the old connection may be dispatched after the new one starts: a request read there
+                // late could otherwise be taken for new once its twin on the new link was answered and acked.
+                if (!old.awaitReaderExit(1000)) {
+                    Logger.warn("[{}/{}] old reader still busy after 1 s", id, channel);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            metrics.reattaches.increment();
+        }
+        String prefix = id + "/" + channel + "#" + fresh.generation;
+        if (!group.spawn(prefix + "-reader", () -> runReader(fresh))
+                || !group.spawn(prefix + "-writer", () -> runWriter(fresh))) {
+            connection.close();
+            return false;
+        }
+        if (channel == role.sendChannel) {
+            requester.linkUp(fresh);
+        }
+        Logger.info("[{}/{}] attached {} from {}", id, channel, fresh, connection.remoteAddress());
+        state.poke();
+        return true;
+    }
+
+    /** Marks the session NORMAL once both channels are attached for the first time. */
+    void markEstablished() {
+        state.transition(SessionState.NORMAL, null);
+    }
+
+    private Link[] currentLinks() {
+        synchronized (linkLock) {
+            return links.clone();
+        }
+    }
+
+    /** Returns the current link of {@code channel}, or {@code null}. For tests and the status endpoint. */
+    Link link(Channel channel) {
+        synchronized (linkLock) {
+            return links[channel.code()];
+        }
+    }
+
+    private boolean isHealthy(Channel channel) {
+        Link l = link(channel);
+        return l != null && l.isHealthy();
+    }
+
+    // ---- reader, writer, ticker ----
+
+    private void runReader(Link link) {
+        try {
+            readFrames(link);
+        } catch (EOFException e) {
+            channelFailed(link, new IOException("connection closed by peer", e));
+        } catch (MalformedFrameException e) {
+            metrics.malformedFrames.increment();
+            Logger.warn("[{}/{}] malformed frame, closing this connection: {}", id, link.channel, e.getMessage());
+            channelFailed(link, e);
+        } catch (IOException e) {
+            channelFailed(link, e);
+        } catch (RuntimeException e) {
+            Logger.error(e, "[{}/{}] reader failed", id, link.channel);
+            channelFailed(link, new IOException("reader failed: " + e, e));
+        } finally {
+            link.readerExited();
+        }
+    }
+
+    private void readFrames(Link link) throws IOException {
+        Connection connection = link.connection;
+        boolean sendSide = link.channel == role.sendChannel;
+        while (true) {
+            Frame frame = connection.read();
+            switch (frame) {
+                case Frame.Ping p -> connection.send(new Frame.Pong(p.nonce()));
+                case Frame.Pong p -> link.onPong(p.nonce());
+                case Frame.Response r when sendSide -> requester.onResponse(r);
+                case Frame.Request r when !sendSide -> responder.onRequest(r, this::sendResponse);
+                case Frame.Ack a when !sendSide -> responder.onAck(a);
+                case Frame.Goodbye g -> {
+                    Logger.info("[{}/{}] peer closed the session: {}", id, link.channel, g.reason());
+                    closing.set(true);
+                    state.transition(SessionState.CLOSED, null);
+                    return;
+                }
+                default -> throw new MalformedFrameException(
+                        "unexpected " + frame.type() + " on channel " + link.channel + " of the " + role);
+            }
+            if (sendSide && !connection.hasBufferedInput()) {
+                requester.flushAcks(link);
+            }
+        }
+    }
+
+    private void runWriter(Link link) {
+        try {
+            link.connection.runWriter();
+        } catch (IOException e) {
+            channelFailed(link, e);
+        } catch (RuntimeException e) {
+            Logger.error(e, "[{}/{}] writer failed", id, link.channel);
+            channelFailed(link, new IOException("writer failed: " + e, e));
+        }
+    }
+
+    /** Runs on the ticker thread: heartbeats and silence detection (DESIGN §4), at a quarter heartbeat. */
+    private void runTicker() {
+        long tickNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(10), policy.heartbeatInterval().toNanos() / 4);
+        try {
+            while (!state.state().isTerminal()) {
+                clock.sleep(tickNanos);
+                tick(clock.nanoTime());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * One round of failure detection at time {@code now}: a PING on an idle send channel, a failure for a PING
+     * unanswered past the probe timeout, and a failure for a receive channel silent past the idle timeout.
+     */
+    void tick(long now) {
+        if (state.state() == SessionState.CONNECTING) {
+            if (now - createdNanos > 2 * limits.handshakeTimeout().toNanos()) {
+                state.transition(SessionState.DISCONNECTED,
+                        new IOException("channel B was not attached within " + limits.handshakeTimeout()));
+            }
+            return;
+        }
+        Link send = link(role.sendChannel);
+        if (send != null && send.isHealthy()) {
+            long heartbeatNonce = send.heartbeatNonce;
+            long hb = policy.heartbeatInterval().toNanos();
+            if (heartbeatNonce != 0) {
+                if (now - send.heartbeatSentNanos > policy.probeTimeout().toNanos()) {
+                    channelFailed(send, new IOException("PING not answered within " + policy.probeTimeout()));
+                }
+            } else if (now - send.connection.lastReadNanos() >= hb || now - send.connection.lastWriteNanos() >= hb) {
+                long nonce = Link.newNonce();
+                send.heartbeatSentNanos = now;
+                send.heartbeatNonce = nonce;
+                send.connection.send(new Frame.Ping(nonce));
+            }
+        }
+        Link receive = link(role.receiveChannel);
+        if (receive != null && receive.isHealthy()
+                && now - receive.connection.lastReadNanos() > policy.idleTimeout().toNanos()) {
+            channelFailed(receive, new IOException("nothing read for more than " + policy.idleTimeout()));
+        }
+    }
+
+    // ---- requests from the peer ----
+
+    private void startHandler(Frame.Request request) {
+        if (!group.spawn(id + "/handler-" + request.id(), () -> runHandler(request))) {
+            Logger.debug("[{}] session ending; request {} not started", id, request.id());
+        }
+    }
+
+    private void runHandler(Frame.Request request) {
+        Handler handler = handlers.get(request.route());
+        ResponseStatus status;
+        byte[] body;
+        if (handler == null) {
+            status = ResponseStatus.NO_SUCH_ROUTE;
+            body = ("no handler for route '" + request.route() + "'").getBytes(StandardCharsets.UTF_8);
+        } else {
+            try {
+                byte[] result = handler.handle(this, request.body());
+                if (result == null) {
+                    status = ResponseStatus.HANDLER_FAILED;
+                    body = "handler returned null".getBytes(StandardCharsets.UTF_8);
+                } else if (result.length + 1 + 8 + 1 > peer.maxFrameBytes()) {
+                    status = ResponseStatus.HANDLER_FAILED;
+                    body = ("response of " + result.length + " bytes exceeds the peer's frame limit")
+                            .getBytes(StandardCharsets.UTF_8);
+                } else {
+                    status = ResponseStatus.OK;
+                    body = result;
+                }
+            } catch (Exception e) {
+                status = ResponseStatus.HANDLER_FAILED;
+                String message = e.getClass().getSimpleName() + ": " + e.getMessage();
+                body = truncateUtf8(message, 4096);
+                Logger.debug("[{}] handler for '{}' failed: {}", id, request.route(), message);
+            }
+        }
+        metrics.callsHandled.increment();
+        sendResponse(responder.complete(request.id(), status, body));
+    }
+
+    private static byte[] truncateUtf8(String s, int max) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        return b.length <= max ? b : java.util.Arrays.copyOf(b, max);
+    }
+
+    /** Sends a response on the current receive link; if there is none, the requester's replay fetches it. */
+    private void sendResponse(Frame.Response response) {
+        Link l = link(role.receiveChannel);
+        if (l != null && l.isHealthy()) {
+            l.connection.send(response);
+        }
+    }
+
+    // ---- failures and recovery ----
+
+    /** A link failed (reported by its reader, writer or the ticker): start the channel's recovery process. */
+    void channelFailed(Link link, Throwable cause) {
+        if (!link.markFailed()) {
+            return;
+        }
+        link.close();
+        requester.linkDown(link);
+        SessionState now = state.state();
+        if (link(link.channel) != link || now.isTerminal() || closing.get()) {
+            return;
+        }
+        metrics.channelFailures.increment();
+        if (cause instanceof SocketException || cause instanceof EOFException) {
+            Logger.debug("[{}/{}] {} failed: {}", id, link.channel, link, cause.toString());
+        }
+        if (now == SessionState.CONNECTING) {
+            state.transition(SessionState.DISCONNECTED, cause);
+            return;
+        }
+        startRecovery(link.channel, cause);
+    }
+
+    private void startRecovery(Channel channel, Throwable cause) {
+        AtomicBoolean running = recoveryRunning[channel.code()];
+        if (!running.compareAndSet(false, true)) {
+            return; // the running process re-checks the channel before it ends
+        }
+        metrics.recoveries.increment();
+        boolean spawned = group.spawn(id + "/recovery-" + channel, () -> {
+            try {
+                Throwable problem = cause;
+                while (true) {
+                    runProcess(channel, problem);
+                    if (state.state() != SessionState.NORMAL || isHealthy(channel)) {
+                        break;
+                    }
+                    problem = new IOException("channel " + channel + " failed again during its recovery");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                running.set(false);
+            }
+            if (state.state() == SessionState.NORMAL && !isHealthy(channel)) {
+                startRecovery(channel, new IOException("channel " + channel + " failed as its recovery ended"));
+            }
+        });
+        if (!spawned) {
+            running.set(false);
+        }
+    }
+
+    private void runProcess(Channel channel, Throwable problem) throws InterruptedException {
+        if (role == Role.CLIENT) {
+            if (channel == Channel.B) {
+                processes.clientReceiveChannelFailed(problem);   // Fig. 5
+            } else {
+                processes.clientSendChannelFailed(problem);      // Fig. 6
+            }
+        } else {
+            if (channel == Channel.A) {
+                processes.serverReceiveChannelFailed(problem);   // Fig. 7
+            } else {
+                processes.serverSendChannelFailed(problem);      // Fig. 8
+            }
+        }
+    }
+
+    private void onTransition(SessionState from, SessionState to, Throwable cause) {
+        if (to == SessionState.RECOVERING) {
+            Logger.info("[{}] {} -> {}: {}", id, from, to, describe(cause));
+        } else if (to == SessionState.DISCONNECTED) {
+            Logger.warn("[{}] {} -> {}: {}", id, from, to, describe(cause));
+        } else {
+            Logger.info("[{}] {} -> {}", id, from, to);
+        }
+        if (to.isTerminal()) {
+            ended(to, cause);
+        }
+    }
+
+    private static String describe(Throwable cause) {
+        if (cause == null) {
+            return "no cause";
+        }
+        String text = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+        Throwable root = cause.getCause();
+        return root != null && root != cause ? text + " (" + (root.getMessage() != null ? root.getMessage()
+                : root.toString()) + ")" : text;
+    }
+
+    /** The session reached DISCONNECTED or CLOSED: fail every waiting caller at once, close, let threads end. */
+    private void ended(SessionState finalState, Throwable cause) {
+        closing.set(true);
+        if (finalState == SessionState.DISCONNECTED) {
+            metrics.sessionsDisconnected.increment();
+            String why = describe(cause);
+            requester.failAll(call -> new DisconnectedException(id, "session disconnected (" + why + "); call "
+                    + call.id + " to '" + call.route + "': whether it ran at the peer is unknown", cause));
+        } else {
+            metrics.sessionsClosed.increment();
+            requester.failAll(call -> new SessionClosedException(id, "session closed before call " + call.id
+                    + " to '" + call.route + "' was answered; whether it ran at the peer is unknown"));
+        }
+        for (Link l : currentLinks()) {
+            if (l != null) {
+                l.markFailed();
+                l.close();
+            }
+        }
+        group.shutdown();
+        if (endListener != null) {
+            Thread.ofVirtual().name(id + "/ended").start(() -> {
+                try {
+                    group.awaitTermination(Duration.ofDays(1));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                endListener.onEnded(this, finalState);
+            });
+        }
+    }
+
+    /** Test hook: the replay of unanswered calls after a re-attach (DESIGN §5). */
+    void replayEnabled(boolean on) {
+        requester.replayEnabled = on;
+    }
+
+    /** Test hook: the de-duplication of re-sent requests (DESIGN §5). */
+    void dedupEnabled(boolean on) {
+        responder.dedupEnabled = on;
+    }
+
+    Requester requester() {
+        return requester;
+    }
+
+    Responder responder() {
+        return responder;
+    }
+
+    RecoveryPolicy policy() {
+        return policy;
+    }
+
+    Limits limits() {
+        return limits;
+    }
+
+    PeerLimits peer() {
+        return peer;
+    }
+
+    @Override
+    public String toString() {
+        return id + " (" + role.name().toLowerCase(java.util.Locale.ROOT) + ", " + state.state() + ")";
+    }
+
+    /** The recovery processes' view of this session's channels, over TCP. */
+    private final class TcpChannelOps implements ChannelOps {
+        @Override
+        public boolean probe(Channel channel) throws InterruptedException {
+            Link l = link(channel);
+            return l != null && l.probe(policy.probeTimeout().toNanos());
+        }
+
+        @Override
+        public void close(Channel channel) {
+            Link l = link(channel);
+            if (l != null) {
+                l.markFailed();
+                l.close();
+                requester.linkDown(l);
+            }
+        }
+
+        @Override
+        public void reconnect(Channel channel, long deadlineNanos) throws Exception {
+            if (dialer == null) {
+                throw new IllegalStateException("the server never dials");
+            }
+            Connection connection = dialer.attach(TwinSession.this, channel, deadlineNanos);
+            if (!attach(channel, connection)) {
+                throw new IOException("session ended while channel " + channel + " was re-attached");
+            }
+        }
+
+        @Override
+        public boolean awaitReattach(Channel channel, long deadlineNanos) throws InterruptedException {
+            state.awaitUntil(deadlineNanos, () -> isHealthy(channel) || state.state().isTerminal());
+            return isHealthy(channel) && !state.state().isTerminal();
+        }
+
+        @Override
+        public boolean isHealthy(Channel channel) {
+            return TwinSession.this.isHealthy(channel);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package io.twinline.recovery;
+
+import io.twinline.api.SessionState;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The session state of the patent's Fig. 4, with the lifecycle states around it. Thread-safe; any thread may
+ * move it.
+ *
+ * <ul>
+ *   <li>{@code CONNECTING}: from creation until both channels are attached the first time (the handshake's own
+ *       deadline governs it); then {@code NORMAL}.
+ *   <li>{@code NORMAL} (480): left for {@code RECOVERING} when a process starts, or {@code CLOSED} on GOODBYE.
+ *   <li>{@code RECOVERING} (485): one recovery process owns the session; governed by the client's recovery time
+ *       limit or the server's re-attach window. Left for {@code NORMAL} or {@code DISCONNECTED}.
+ *   <li>{@code DISCONNECTED} (490) and {@code CLOSED}: terminal; never left.
+ * </ul>
+ * Listeners run on the thread that made the change, after the change, outside the lock.
+ */
+public final class StateMachine {
+
+    /** Told of each change. */
+    @FunctionalInterface
+    public interface TransitionListener {
+        void onTransition(SessionState from, SessionState to, Throwable cause);
+    }
+
+    /** The outcome of {@link #tryBeginRecovery}. */
+    public enum Begin {
+        /** The state went NORMAL → RECOVERING; the caller owns the recovery. */
+        STARTED,
+        /** Another process is recovering (Fig. 6 block 615, Fig. 8 block 815). */
+        BUSY,
+        /** The session is not NORMAL and not RECOVERING (still connecting, or ended): nothing to recover. */
+        NOT_APPLICABLE
+    }
+
+    private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+    private final Clock clock;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final List<TransitionListener> listeners = new CopyOnWriteArrayList<>();
+    private volatile SessionState state = SessionState.CONNECTING;
+    private volatile Throwable terminalCause;
+
+    public StateMachine(Clock clock) {
+        this.clock = clock;
+    }
+
+    public void addListener(TransitionListener listener) {
+        listeners.add(listener);
+    }
+
+    public SessionState state() {
+        return state;
+    }
+
+    /** Returns the cause recorded when the session became terminal, or {@code null}. */
+    public Throwable terminalCause() {
+        return terminalCause;
+    }
+
+    /**
+     * Moves to {@code to} unless the session already ended (terminal states are never left) or is already there.
+     *
+     * @return whether the state changed
+     */
+    public boolean transition(SessionState to, Throwable cause) {
+        SessionState from;
+        lock.lock();
+        try {
+            from = state;
+            if (from.isTerminal() || from == to) {
+                return false;
+            }
+            state = to;
+            if (to.isTerminal()) {
+                terminalCause = cause;
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners(from, to, cause);
+        return true;
+    }
+
+    /** Atomically NORMAL → RECOVERING (Fig. 5 block 515, Fig. 6 block 625, Fig. 7 block 715, Fig. 8 block 825). */
+    public Begin tryBeginRecovery(Throwable cause) {
+        lock.lock();
+        try {
+            if (state == SessionState.RECOVERING) {
+                return Begin.BUSY;
+            }
+            if (state != SessionState.NORMAL) {
+                return Begin.NOT_APPLICABLE;
+            }
+            state = SessionState.RECOVERING;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners(SessionState.NORMAL, SessionState.RECOVERING, cause);
+        return Begin.STARTED;
+    }
+
+    /**
+     * Waits while the session is {@code RECOVERING}, at most until {@code deadlineNanos} on the clock.
+     *
+     * @return whether the session left {@code RECOVERING} in time
+     */
+    public boolean awaitNotRecovering(long deadlineNanos) throws InterruptedException {
+        return awaitUntil(deadlineNanos, () -> state != SessionState.RECOVERING);
+    }
+
+    /**
+     * Waits until the session is terminal, at most until {@code deadlineNanos}.
+     *
+     * @return whether it ended in time
+     */
+    public boolean awaitTerminal(long deadlineNanos) throws InterruptedException {
+        return awaitUntil(deadlineNanos, () -> state.isTerminal());
+    }
+
+    /**
+     * Waits until {@code condition} holds; the condition is re-checked on every state change, on
+     * {@link #poke()}, and at least every 20 ms (so a fake clock advanced by another thread is noticed).
+     */
+    public boolean awaitUntil(long deadlineNanos, java.util.function.BooleanSupplier condition)
+            throws InterruptedException {
+        lock.lock();
+        try {
+            while (!condition.getAsBoolean()) {
+                long remaining = deadlineNanos - clock.nanoTime();
+                if (remaining <= 0) {
+                    return false;
+                }
+                changed.awaitNanos(Math.min(remaining, WAIT_SLICE_NANOS));
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes every waiter of {@link #awaitUntil} to re-check its condition (for example: a channel was attached). */
+    public void poke() {
+        lock.lock();
+        try {
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void notifyListeners(SessionState from, SessionState to, Throwable cause) {
+        for (TransitionListener listener : listeners) {
+            try {
+                listener.onTransition(from, to, cause);
+            } catch (RuntimeException e) {
+                // A listener's bug must not stop the session's own bookkeeping; report it where it can be seen.
+                Thread t = Thread.currentThread();
+                t.getUncaughtExceptionHandler().uncaughtException(t, e);
+            }
+        }
+    }
+}

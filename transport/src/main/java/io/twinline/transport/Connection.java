@@ -1,0 +1,237 @@
+package io.twinline.transport;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedTransferQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * One TCP connection carrying frames: a blocking {@link #read()} for its one reader thread and a queue drained by
+ * its one writer thread ({@link #runWriter()}), which writes everything queued and flushes only when the queue is
+ * empty, so frames coalesce under load into few system calls.
+ *
+ * <p>{@link #send} never blocks: the queue is unbounded here because the session above bounds what it queues
+ * (calls in flight, responses owed, one PING at a time).
+ */
+public final class Connection implements AutoCloseable {
+    // 8 KiB each way: enough to coalesce a burst of small frames into one system call, small enough that an idle
+    // connection costs little (large bodies bypass the buffers).
+    private static final int BUFFER_BYTES = 8 * 1024;
+    /** Handshake frames are small; a stranger's first frame is read with this limit, not the session's. */
+    public static final int HANDSHAKE_FRAME_LIMIT = 4096;
+    private static final Object CLOSE_NOW = new Object();
+    private static final Object FLUSH_AND_CLOSE = new Object();
+
+    /** Something the writer thread encodes itself, when a plain {@link Frame} would mean an extra copy. */
+    public interface Writable {
+        void writeTo(FrameCodec codec, DataOutputStream out) throws IOException;
+    }
+
+    private final Socket socket;
+    private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
+    private final FrameCodec readCodec;
+    private volatile FrameCodec writeCodec;
+    private final DataInputStream in;
+    private final DataOutputStream out;
+    private final LongSupplier nanoClock;
+    private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
+    private final CountDownLatch writerDone = new CountDownLatch(1);
+    private volatile long lastReadNanos;
+    private volatile long lastWriteNanos;
+    private volatile boolean closed;
+    private volatile boolean dropWrites;
+    private volatile boolean dropReads;
+
+    /**
+     * @param readLimit the largest frame this side accepts
+     * @param writeLimit the largest frame the peer accepts (from its handshake; see {@link #writeLimit(int)})
+     */
+    public Connection(Socket socket, int readLimit, int writeLimit, LongSupplier nanoClock) throws IOException {
+        this.socket = socket;
+        this.readCodec = new FrameCodec(readLimit);
+        this.writeCodec = new FrameCodec(writeLimit);
+        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), BUFFER_BYTES));
+        this.out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), BUFFER_BYTES));
+        this.nanoClock = nanoClock;
+        long now = nanoClock.getAsLong();
+        this.lastReadNanos = now;
+        this.lastWriteNanos = now;
+    }
+
+    /**
+     * Reads the next frame. Only the reader thread calls this.
+     *
+     * @throws java.io.EOFException if the peer closed the connection
+     * @throws MalformedFrameException if the peer sent something that is not a frame
+     */
+    public Frame read() throws IOException {
+        while (true) {
+            Frame frame = readCodec.read(in);
+            if (dropReads) {
+                continue; // test hook: this side has gone deaf without closing the socket
+            }
+            lastReadNanos = nanoClock.getAsLong();
+            return frame;
+        }
+    }
+
+    /**
+     * Reads one handshake frame with the small handshake limit, so an unauthenticated peer cannot make this side
+     * allocate a large buffer. Only before the reader thread starts.
+     */
+    public Frame readHandshake() throws IOException {
+        return handshakeCodec.read(in);
+    }
+
+    /** Writes and flushes a frame at once, from the handshaking thread, before {@link #runWriter()} starts. */
+    public void writeHandshake(Frame frame) throws IOException {
+        writeCodec.write(frame, out);
+        out.flush();
+    }
+
+    /** Sets the peer's frame limit, once the handshake has told it. Before the writer starts. */
+    public void writeLimit(int peerMaxFrameBytes) {
+        this.writeCodec = new FrameCodec(peerMaxFrameBytes);
+    }
+
+    /** Sets the socket's read timeout (handshakes use one; established connections rely on heartbeats). */
+    public void readTimeout(java.time.Duration timeout) throws IOException {
+        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    }
+
+    /** Returns whether bytes are buffered or waiting in the socket, i.e. whether {@link #read()} would not block. */
+    public boolean hasBufferedInput() {
+        try {
+            return in.available() > 0;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Queues a frame for the writer. Never blocks; frames queued after close are dropped. */
+    public void send(Frame frame) {
+        if (!closed) {
+            queue.offer(frame);
+        }
+    }
+
+    /** Queues something the writer encodes itself. Never blocks; dropped after close. */
+    public void send(Writable writable) {
+        if (!closed) {
+            queue.offer(writable);
+        }
+    }
+
+    /**
+     * Writes queued frames until the connection closes. Runs on the connection's writer thread; returns normally
+     * after {@link #close()} or {@link #flushAndClose}, throws on a write error.
+     */
+    public void runWriter() throws IOException {
+        try {
+            while (true) {
+                Object item = queue.take();
+                do {
+                    if (item == CLOSE_NOW) {
+                        return;
+                    }
+                    if (item == FLUSH_AND_CLOSE) {
+                        out.flush();
+                        socket.shutdownOutput();
+                        return;
+                    }
+                    write(item);
+                    item = queue.poll();
+                } while (item != null);
+                out.flush();
+                lastWriteNanos = nanoClock.getAsLong();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            writerDone.countDown();
+        }
+    }
+
+    private void write(Object item) throws IOException {
+        if (dropWrites) {
+            return; // test hook: this side's writes vanish without closing the socket
+        }
+        if (item instanceof Frame frame) {
+            writeCodec.write(frame, out);
+        } else {
+            ((Writable) item).writeTo(writeCodec, out);
+        }
+    }
+
+    /**
+     * Lets the writer send what is queued, then closes, waiting at most {@code waitMillis} for the writer. Used for
+     * GOODBYE, so the last frames are not cut off.
+     */
+    public void flushAndClose(long waitMillis) {
+        if (!closed) {
+            queue.offer(FLUSH_AND_CLOSE);
+            try {
+                writerDone.await(waitMillis, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        close();
+    }
+
+    /** Closes the socket at once, which ends the reader's {@link #read()} and the writer. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        queue.offer(CLOSE_NOW);
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing is best effort: the socket is unusable either way
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Returns when the last frame was read, on the connection's clock. */
+    public long lastReadNanos() {
+        return lastReadNanos;
+    }
+
+    /** Returns when the writer last flushed, on the connection's clock. */
+    public long lastWriteNanos() {
+        return lastWriteNanos;
+    }
+
+    /** Returns the peer's address, for logs. */
+    public SocketAddress remoteAddress() {
+        return socket.getRemoteSocketAddress();
+    }
+
+    /** Returns the local port, which identifies this connection in {@code ss} output and logs. */
+    public int localPort() {
+        return socket.getLocalPort();
+    }
+
+    /** Test hook: while on, everything written is silently discarded; the socket stays open. */
+    public void dropWrites(boolean on) {
+        dropWrites = on;
+    }
+
+    /** Test hook: while on, everything read is silently discarded; the socket stays open. */
+    public void dropReads(boolean on) {
+        dropReads = on;
+    }
+}

@@ -1,0 +1,174 @@
+package io.twinline.transport;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * One protocol frame. docs/PROTOCOL.md gives the byte layout of each; the type codes are in {@link FrameType}.
+ */
+public sealed interface Frame {
+
+    /** Returns the frame's type. */
+    FrameType type();
+
+    /** First frame of a new session, on channel A. */
+    record Hello(int version, int maxFrameBytes) implements Frame {
+        public FrameType type() {
+            return FrameType.HELLO;
+        }
+    }
+
+    /**
+     * The server's answer to HELLO.
+     *
+     * @param advertisedHost where to re-attach ({@code ""}: the address already dialled)
+     */
+    record Welcome(long sessionId, byte[] token, int reattachWindowMs, int heartbeatMs, int idleTimeoutMs,
+                   int maxFrameBytes, int maxInFlight, String advertisedHost, int advertisedPort) implements Frame {
+        public Welcome {
+            if (token.length != FrameCodec.TOKEN_BYTES) {
+                throw new IllegalArgumentException("token must be " + FrameCodec.TOKEN_BYTES + " bytes: "
+                        + token.length);
+            }
+        }
+
+        public FrameType type() {
+            return FrameType.WELCOME;
+        }
+
+        /** Returns the advertised re-attach address, if the server named one. */
+        public Optional<String> advertised() {
+            return advertisedHost.isEmpty() ? Optional.empty() : Optional.of(advertisedHost + ":" + advertisedPort);
+        }
+
+        @Override
+        public String toString() {
+            return "Welcome[sessionId=" + sessionId + ", token=<hidden>, reattachWindowMs=" + reattachWindowMs
+                    + ", heartbeatMs=" + heartbeatMs + ", idleTimeoutMs=" + idleTimeoutMs + ", maxFrameBytes="
+                    + maxFrameBytes + ", maxInFlight=" + maxInFlight + ", advertised=" + advertised() + "]";
+        }
+    }
+
+    /** Attaches a new connection to an existing session as channel {@code channel} (0 = A, 1 = B). */
+    record Attach(int version, long sessionId, byte[] token, int channel, int maxFrameBytes) implements Frame {
+        public Attach {
+            if (token.length != FrameCodec.TOKEN_BYTES) {
+                throw new IllegalArgumentException("token must be " + FrameCodec.TOKEN_BYTES + " bytes: "
+                        + token.length);
+            }
+        }
+
+        public FrameType type() {
+            return FrameType.ATTACH;
+        }
+
+        @Override
+        public String toString() {
+            return "Attach[sessionId=" + sessionId + ", channel=" + channel + ", token=<hidden>]";
+        }
+    }
+
+    /** The server accepted an ATTACH. */
+    record Attached(int channel) implements Frame {
+        public FrameType type() {
+            return FrameType.ATTACHED;
+        }
+    }
+
+    /** The server refused a HELLO or ATTACH; it closes the connection after sending this. */
+    record Rejected(RejectReason reason, String detail) implements Frame {
+        public FrameType type() {
+            return FrameType.REJECTED;
+        }
+    }
+
+    /** A call. {@code id} is unique per session and direction, starting at 1. */
+    record Request(long id, String route, byte[] body) implements Frame {
+        public FrameType type() {
+            return FrameType.REQUEST;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Request r && r.id == id && r.route.equals(route) && Arrays.equals(r.body, body);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(id) * 31 + route.hashCode();
+        }
+
+        @Override
+        public String toString() {
+            return "Request[id=" + id + ", route=" + route + ", body=" + body.length + " bytes]";
+        }
+    }
+
+    /** The answer to the request with the same id, on the same channel. */
+    record Response(long id, ResponseStatus status, byte[] body) implements Frame {
+        public FrameType type() {
+            return FrameType.RESPONSE;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Response r && r.id == id && r.status == status && Arrays.equals(r.body, body);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(id) * 31 + status.hashCode();
+        }
+
+        @Override
+        public String toString() {
+            return "Response[id=" + id + ", status=" + status + ", body=" + body.length + " bytes]";
+        }
+    }
+
+    /**
+     * The requester received the responses with these ids, and every response with an id below {@code floor}:
+     * the responder may forget them.
+     */
+    record Ack(long floor, long[] ids) implements Frame {
+        public FrameType type() {
+            return FrameType.ACK;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Ack a && a.floor == floor && Arrays.equals(a.ids, ids);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(floor) * 31 + Arrays.hashCode(ids);
+        }
+
+        @Override
+        public String toString() {
+            return "Ack[floor=" + floor + ", ids=" + Arrays.toString(ids) + "]";
+        }
+    }
+
+    /** Must be answered at once with a PONG carrying the same nonce, on the same channel. */
+    record Ping(long nonce) implements Frame {
+        public FrameType type() {
+            return FrameType.PING;
+        }
+    }
+
+    /** The answer to a PING. */
+    record Pong(long nonce) implements Frame {
+        public FrameType type() {
+            return FrameType.PONG;
+        }
+    }
+
+    /** Orderly close of the whole session; no recovery follows. */
+    record Goodbye(String reason) implements Frame {
+        public FrameType type() {
+            return FrameType.GOODBYE;
+        }
+    }
+}

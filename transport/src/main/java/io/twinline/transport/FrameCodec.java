@@ -1,0 +1,328 @@
+package io.twinline.transport;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Encodes and decodes frames (docs/PROTOCOL.md). Every length read from the wire is checked against the frame
+ * limit and against what remains of the frame before anything is allocated, so a hostile peer costs at most
+ * {@code maxFrameBytes} of memory per connection.
+ *
+ * <p>Stateless apart from its limit; thread-safe. A stream must be read and written by one thread at a time.
+ */
+public final class FrameCodec {
+    /** The first four bytes of HELLO and ATTACH bodies: ASCII "TWNL". */
+    public static final int MAGIC = 0x54574E4C;
+    /** The protocol version this code speaks. */
+    public static final int VERSION = 1;
+    /** Length of a resume token in bytes (128 bits). */
+    public static final int TOKEN_BYTES = 16;
+    /** Bytes of a REQUEST frame besides its route and body: type, id, route length. */
+    public static final int REQUEST_OVERHEAD = 1 + 8 + 1;
+    /** Most ids one ACK frame carries. */
+    public static final int MAX_ACK_IDS = 4096;
+
+    private final int maxFrameBytes;
+
+    /**
+     * @param maxFrameBytes the largest frame accepted on read (type and body; the length field excluded)
+     */
+    public FrameCodec(int maxFrameBytes) {
+        if (maxFrameBytes < 64) {
+            throw new IllegalArgumentException("maxFrameBytes too small: " + maxFrameBytes);
+        }
+        this.maxFrameBytes = maxFrameBytes;
+    }
+
+    public int maxFrameBytes() {
+        return maxFrameBytes;
+    }
+
+    /**
+     * Reads one frame.
+     *
+     * @throws EOFException if the stream ends cleanly before a frame starts, or in the middle of one
+     * @throws MalformedFrameException if the bytes are not a valid frame
+     * @throws UnsupportedVersionException if a HELLO or ATTACH carries another protocol version
+     */
+    public Frame read(DataInputStream in) throws IOException {
+        int length = in.readInt();
+        if (length < 1 || length > maxFrameBytes) {
+            throw new MalformedFrameException("frame length " + Integer.toUnsignedString(length)
+                    + " outside 1.." + maxFrameBytes);
+        }
+        int code = in.readUnsignedByte();
+        FrameType type = FrameType.ofCode(code);
+        if (type == null) {
+            throw new MalformedFrameException("unknown frame type 0x" + Integer.toHexString(code));
+        }
+        Body body = new Body(in, length - 1, type);
+        Frame frame = switch (type) {
+            case HELLO -> {
+                int version = body.handshakeVersion();
+                yield new Frame.Hello(version, body.u32Int());
+            }
+            case WELCOME -> new Frame.Welcome(body.u64(), body.bytes(TOKEN_BYTES), body.u32Int(), body.u32Int(),
+                    body.u32Int(), body.u32Int(), body.u32Int(), body.str8(), body.u16());
+            case ATTACH -> {
+                int version = body.handshakeVersion();
+                yield new Frame.Attach(version, body.u64(), body.bytes(TOKEN_BYTES), body.channel(), body.u32Int());
+            }
+            case ATTACHED -> new Frame.Attached(body.channel());
+            case REJECTED -> new Frame.Rejected(RejectReason.ofCode(body.u16()), body.str16());
+            case REQUEST -> new Frame.Request(body.u64(), body.route(), body.rest());
+            case RESPONSE -> {
+                long id = body.u64();
+                int statusCode = body.u8();
+                ResponseStatus status = ResponseStatus.ofCode(statusCode);
+                if (status == null) {
+                    throw new MalformedFrameException("unknown response status " + statusCode);
+                }
+                yield new Frame.Response(id, status, body.rest());
+            }
+            case ACK -> {
+                long floor = body.u64();
+                int count = body.u16();
+                if (count > MAX_ACK_IDS) {
+                    throw new MalformedFrameException("ACK with " + count + " ids, limit " + MAX_ACK_IDS);
+                }
+                body.need(8L * count);
+                long[] ids = new long[count];
+                for (int i = 0; i < count; i++) {
+                    ids[i] = body.u64();
+                }
+                yield new Frame.Ack(floor, ids);
+            }
+            case PING -> new Frame.Ping(body.u64());
+            case PONG -> new Frame.Pong(body.u64());
+            case GOODBYE -> new Frame.Goodbye(body.str16());
+        };
+        body.end();
+        return frame;
+    }
+
+    /**
+     * Writes one frame; does not flush.
+     *
+     * @throws IllegalArgumentException if a field does not fit its wire form
+     */
+    public void write(Frame frame, DataOutputStream out) throws IOException {
+        switch (frame) {
+            case Frame.Hello h -> {
+                out.writeInt(1 + 4 + 2 + 4);
+                out.writeByte(FrameType.HELLO.code());
+                out.writeInt(MAGIC);
+                out.writeShort(h.version());
+                out.writeInt(h.maxFrameBytes());
+            }
+            case Frame.Welcome w -> {
+                byte[] host = utf8(w.advertisedHost(), 255, "advertised host");
+                out.writeInt(1 + 8 + TOKEN_BYTES + 4 * 5 + 1 + host.length + 2);
+                out.writeByte(FrameType.WELCOME.code());
+                out.writeLong(w.sessionId());
+                out.write(w.token());
+                out.writeInt(w.reattachWindowMs());
+                out.writeInt(w.heartbeatMs());
+                out.writeInt(w.idleTimeoutMs());
+                out.writeInt(w.maxFrameBytes());
+                out.writeInt(w.maxInFlight());
+                out.writeByte(host.length);
+                out.write(host);
+                out.writeShort(w.advertisedPort());
+            }
+            case Frame.Attach a -> {
+                out.writeInt(1 + 4 + 2 + 8 + TOKEN_BYTES + 1 + 4);
+                out.writeByte(FrameType.ATTACH.code());
+                out.writeInt(MAGIC);
+                out.writeShort(a.version());
+                out.writeLong(a.sessionId());
+                out.write(a.token());
+                out.writeByte(a.channel());
+                out.writeInt(a.maxFrameBytes());
+            }
+            case Frame.Attached a -> {
+                out.writeInt(2);
+                out.writeByte(FrameType.ATTACHED.code());
+                out.writeByte(a.channel());
+            }
+            case Frame.Rejected r -> {
+                byte[] detail = utf8(r.detail(), 65535, "reject detail");
+                out.writeInt(1 + 2 + 2 + detail.length);
+                out.writeByte(FrameType.REJECTED.code());
+                out.writeShort(r.reason().code());
+                out.writeShort(detail.length);
+                out.write(detail);
+            }
+            case Frame.Request r -> writeRequest(r.id(), utf8(r.route(), 255, "route"), r.body(), out);
+            case Frame.Response r -> {
+                out.writeInt(1 + 8 + 1 + r.body().length);
+                out.writeByte(FrameType.RESPONSE.code());
+                out.writeLong(r.id());
+                out.writeByte(r.status().code());
+                out.write(r.body());
+            }
+            case Frame.Ack a -> {
+                if (a.ids().length > MAX_ACK_IDS) {
+                    throw new IllegalArgumentException("ACK with " + a.ids().length + " ids, limit " + MAX_ACK_IDS);
+                }
+                out.writeInt(1 + 8 + 2 + 8 * a.ids().length);
+                out.writeByte(FrameType.ACK.code());
+                out.writeLong(a.floor());
+                out.writeShort(a.ids().length);
+                for (long id : a.ids()) {
+                    out.writeLong(id);
+                }
+            }
+            case Frame.Ping p -> {
+                out.writeInt(9);
+                out.writeByte(FrameType.PING.code());
+                out.writeLong(p.nonce());
+            }
+            case Frame.Pong p -> {
+                out.writeInt(9);
+                out.writeByte(FrameType.PONG.code());
+                out.writeLong(p.nonce());
+            }
+            case Frame.Goodbye g -> {
+                byte[] reason = utf8(g.reason(), 65535, "goodbye reason");
+                out.writeInt(1 + 2 + reason.length);
+                out.writeByte(FrameType.GOODBYE.code());
+                out.writeShort(reason.length);
+                out.write(reason);
+            }
+        }
+    }
+
+    /**
+     * Writes a REQUEST from its parts, so a caller that keeps the route already encoded does not encode it again.
+     * The body is written straight through, never copied.
+     */
+    public void writeRequest(long id, byte[] route, byte[] body, DataOutputStream out) throws IOException {
+        if (route.length == 0 || route.length > 255) {
+            throw new IllegalArgumentException("route must be 1 to 255 bytes: " + route.length);
+        }
+        out.writeInt(REQUEST_OVERHEAD + route.length + body.length);
+        out.writeByte(FrameType.REQUEST.code());
+        out.writeLong(id);
+        out.writeByte(route.length);
+        out.write(route);
+        out.write(body);
+    }
+
+    private static byte[] utf8(String s, int max, String what) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        if (b.length > max) {
+            throw new IllegalArgumentException(what + " longer than " + max + " bytes: " + b.length);
+        }
+        return b;
+    }
+
+    /** The rest of one frame on the stream: every read is checked against what remains. */
+    private static final class Body {
+        private final DataInputStream in;
+        private final FrameType type;
+        private int remaining;
+
+        Body(DataInputStream in, int remaining, FrameType type) {
+            this.in = in;
+            this.remaining = remaining;
+            this.type = type;
+        }
+
+        void need(long n) throws MalformedFrameException {
+            if (n > remaining) {
+                throw new MalformedFrameException(type + " frame truncated: needs " + n + " more bytes, has "
+                        + remaining);
+            }
+        }
+
+        int u8() throws IOException {
+            need(1);
+            remaining -= 1;
+            return in.readUnsignedByte();
+        }
+
+        int u16() throws IOException {
+            need(2);
+            remaining -= 2;
+            return in.readUnsignedShort();
+        }
+
+        /** A u32 that must fit in a non-negative int (limits and durations). */
+        int u32Int() throws IOException {
+            need(4);
+            remaining -= 4;
+            int v = in.readInt();
+            if (v < 0) {
+                throw new MalformedFrameException(type + " field out of range: " + Integer.toUnsignedString(v));
+            }
+            return v;
+        }
+
+        long u64() throws IOException {
+            need(8);
+            remaining -= 8;
+            return in.readLong();
+        }
+
+        byte[] bytes(int n) throws IOException {
+            need(n);
+            remaining -= n;
+            byte[] b = new byte[n];
+            in.readFully(b);
+            return b;
+        }
+
+        String str8() throws IOException {
+            return new String(bytes(u8()), StandardCharsets.UTF_8);
+        }
+
+        String str16() throws IOException {
+            return new String(bytes(u16()), StandardCharsets.UTF_8);
+        }
+
+        String route() throws IOException {
+            int n = u8();
+            if (n == 0) {
+                throw new MalformedFrameException("REQUEST with an empty route");
+            }
+            return new String(bytes(n), StandardCharsets.UTF_8);
+        }
+
+        int channel() throws IOException {
+            int c = u8();
+            if (c > 1) {
+                throw new MalformedFrameException(type + " names unknown channel " + c);
+            }
+            return c;
+        }
+
+        int handshakeVersion() throws IOException {
+            need(4);
+            remaining -= 4;
+            int magic = in.readInt();
+            if (magic != MAGIC) {
+                throw new MalformedFrameException("bad magic 0x" + Integer.toHexString(magic) + " in " + type
+                        + " (expected 0x" + Integer.toHexString(MAGIC) + ")");
+            }
+            int version = u16();
+            if (version != VERSION) {
+                throw new UnsupportedVersionException(version);
+            }
+            return version;
+        }
+
+        byte[] rest() throws IOException {
+            return bytes(remaining);
+        }
+
+        void end() throws MalformedFrameException {
+            if (remaining != 0) {
+                throw new MalformedFrameException(type + " frame has " + remaining + " unexpected trailing bytes");
+            }
+        }
+    }
+}
