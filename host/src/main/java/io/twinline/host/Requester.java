@@ -61,6 +61,7 @@ final class Requester {
     private final String sessionId;
     private final int maxInFlight;
     private final Semaphore slots;
+    private final Object idLock = new Object();
     private final AtomicLong lastId = new AtomicLong();
     private final ConcurrentSkipListMap<Long, Call> unanswered = new ConcurrentSkipListMap<>();
     private final AckBuffer acks = new AckBuffer();
@@ -103,8 +104,12 @@ final class Requester {
             Thread.currentThread().interrupt();
             throw new CallInterruptedException(sessionId, route, e);
         }
-        Call call = new Call(lastId.incrementAndGet(), route, routeBytes, body);
-        unanswered.put(call.id, call);
+        Call call;
+        synchronized (idLock) {
+            // Allocated and registered together, so floor() never passes an id that is about to be registered.
+            call = new Call(lastId.incrementAndGet(), route, routeBytes, body);
+            unanswered.put(call.id, call);
+        }
         if (refusal != null) {
             // Ended while we registered: failAll may have missed this call.
             fail(call, refusal.apply(call));
@@ -214,8 +219,10 @@ final class Requester {
 
     /** The lowest id not yet answered: every id below it has its response. */
     long floor() {
-        Map.Entry<Long, Call> first = unanswered.firstEntry();
-        return first != null ? first.getKey() : lastId.get() + 1;
+        synchronized (idLock) {
+            Map.Entry<Long, Call> first = unanswered.firstEntry();
+            return first != null ? first.getKey() : lastId.get() + 1;
+        }
     }
 
     /** The session is closing: new calls fail with the exception {@code refusal} makes; calls in flight go on. */

@@ -35,13 +35,17 @@ final class Responder {
     private long floor = 1;
     private int running;
     private long executed;
-    private long duplicates;
+    private final java.util.concurrent.atomic.LongAdder duplicatesCounter;
     /** Test-only switch: when off, a re-sent request runs again (to show the simulation catches it). */
     volatile boolean dedupEnabled = true;
 
-    Responder(int maxInFlight, Starter starter) {
+    /**
+     * @param duplicatesCounter counts re-sent requests answered without running again (shared by a runtime)
+     */
+    Responder(int maxInFlight, Starter starter, java.util.concurrent.atomic.LongAdder duplicatesCounter) {
         this.maxInFlight = maxInFlight;
         this.starter = starter;
+        this.duplicatesCounter = duplicatesCounter;
     }
 
     /**
@@ -57,7 +61,7 @@ final class Responder {
                 entries.remove(request.id());
             }
             if (request.id() < floor) {
-                duplicates++;
+                duplicatesCounter.increment();
                 return;
             }
             Entry entry = entries.get(request.id());
@@ -71,7 +75,7 @@ final class Responder {
                 executed++;
                 cached = null;
             } else {
-                duplicates++;
+                duplicatesCounter.increment();
                 cached = entry.response;
                 if (cached == null) {
                     return; // running, or acknowledged: its response goes out when ready / was received
@@ -140,8 +144,4 @@ final class Responder {
         return executed;
     }
 
-    /** Returns how many re-sent requests were answered without running again. */
-    synchronized long duplicates() {
-        return duplicates;
-    }
 }

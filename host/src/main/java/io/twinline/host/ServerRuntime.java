@@ -153,7 +153,7 @@ final class ServerRuntime implements TwinlineServer {
 
     private void parkUntilTerminated() {
         try {
-            group.awaitTermination(Duration.ofDays(365_000));
+            group.awaitTermination();
         } catch (InterruptedException e) {
             // close() ends the keep-alive
         }

@@ -95,6 +95,11 @@ final class TaskGroup {
         return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 
+    /** Waits, without a bound, until every task has ended and the scope is closed. */
+    void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
     boolean isTerminated() {
         return terminated.getCount() == 0;
     }

@@ -112,7 +112,7 @@ final class TwinSession implements Session {
         this.processes = new RecoveryProcesses(state, new TcpChannelOps(), clock, policy,
                 new Backoff(policy, ThreadLocalRandom.current()));
         this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()));
-        this.responder = new Responder(limits.maxInFlight(), this::startHandler);
+        this.responder = new Responder(limits.maxInFlight(), this::startHandler, metrics.duplicatesSuppressed);
         this.createdNanos = clock.nanoTime();
         this.group = parent == null ? TaskGroup.start(id) : TaskGroup.startIn(parent, id);
         state.addListener(this::onTransition);
@@ -545,7 +545,7 @@ final class TwinSession implements Session {
         if (endListener != null) {
             Thread.ofVirtual().name(id + "/ended").start(() -> {
                 try {
-                    group.awaitTermination(Duration.ofDays(1));
+                    group.awaitTermination();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

@@ -201,6 +201,16 @@ public final class Connection implements AutoCloseable {
         }
     }
 
+    /** Closes with a TCP reset (SO_LINGER 0) instead of an orderly FIN: a fault injector's hard kill. */
+    public void abort() {
+        try {
+            socket.setSoLinger(true, 0);
+        } catch (IOException ignored) {
+            // already closed: nothing to reset
+        }
+        close();
+    }
+
     public boolean isClosed() {
         return closed;
     }

@@ -1,1 +1,485 @@
-package io.twinline.host.cli; public final class TwinlineCommand { public static void main(String[] a) {} }
+package io.twinline.host.cli;
+
+import io.twinline.api.Limits;
+import io.twinline.api.RecoveryPolicy;
+import io.twinline.api.Session;
+import io.twinline.api.SessionState;
+import io.twinline.api.Twinline;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineException;
+import io.twinline.api.TwinlineServer;
+import io.twinline.host.Fault;
+import io.twinline.host.HostAccess;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.tinylog.Logger;
+import org.tinylog.configuration.Configuration;
+
+/**
+ * The {@code twinline} command: {@code server}, {@code client} and {@code demo}. Exit codes: 0 success, 1 failure,
+ * 2 usage error (with a one-line reason).
+ */
+public final class TwinlineCommand {
+    static final int OK = 0;
+    static final int FAILED = 1;
+    static final int USAGE = 2;
+
+    private static final String USAGE_TEXT = """
+            usage: twinline <command> [options]
+
+            commands:
+              demo     a server and a few clients in this process, calls both ways, faults injected; ends with a verdict
+              server   serve the ledger until SIGINT/SIGTERM
+              client   run ledger calls against a server and check both totals
+
+            'twinline <command> --help' shows a command's options.""";
+
+    private static final String SERVER_HELP = """
+            usage: twinline server [--bind ADDR] [--port 7420] [--status HOST:PORT|off] [--log-level LEVEL]
+                                   [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--reattach-window-ms 20000]
+                                   [--max-sessions 10000]
+
+            Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
+            GOODBYE. The status endpoint (GET /status, GET /health) listens on 127.0.0.1:7421 unless told otherwise.""";
+
+    private static final String CLIENT_HELP = """
+            usage: twinline client --connect HOST:PORT [--calls 10000] [--concurrency 16] [--reverse-calls 1000]
+                                   [--payload 64] [--faults] [--fault-interval-ms 2000] [--log-level LEVEL]
+
+            Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
+            channel B, then compares both ledgers with what was sent. With --faults, this client resets and silences
+            its own connections every interval to show recovery on your network. Ends with one line:
+              calls=N ok=N failed=0 reverse=M reverse_ok=M ledger=match ...
+            Exit 0 only when every call succeeded and both ledgers match.""";
+
+    private static final String DEMO_HELP = """
+            usage: twinline demo [--seconds 8] [--clients 3] [--concurrency 16] [--no-faults] [--log-level LEVEL]
+
+            Runs a server and a few clients in this process on loopback, calls flowing both ways, and injects faults
+            (connection resets on both sides and both channels, a silent channel, a half-open channel), showing every
+            state change live. Ends with the same verdict line as 'twinline client'.""";
+
+    private TwinlineCommand() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(Arrays.asList(args), System.out, System.err));
+    }
+
+    static int run(List<String> args, PrintStream out, PrintStream err) {
+        if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
+            (args.isEmpty() ? err : out).println(USAGE_TEXT);
+            return args.isEmpty() ? USAGE : OK;
+        }
+        String command = args.get(0);
+        List<String> rest = args.subList(1, args.size());
+        boolean help = rest.contains("--help") || rest.contains("-h");
+        try {
+            return switch (command) {
+                case "server" -> help ? printHelp(out, SERVER_HELP) : server(rest, out);
+                case "client" -> help ? printHelp(out, CLIENT_HELP) : client(rest, out);
+                case "demo" -> help ? printHelp(out, DEMO_HELP) : demo(rest, out);
+                default -> throw new UsageException("unknown command '" + command + "' (try: demo, server, client)");
+            };
+        } catch (UsageException e) {
+            err.println("twinline: " + e.getMessage());
+            return USAGE;
+        } catch (TwinlineException | java.io.UncheckedIOException e) {
+            err.println("twinline: " + e.getMessage());
+            return FAILED;
+        } catch (Exception e) {
+            err.println("twinline: " + e);
+            return FAILED;
+        }
+    }
+
+    private static int printHelp(PrintStream out, String text) {
+        out.println(text);
+        return OK;
+    }
+
+    /** One line per event on standard error, session id and channel first (they lead every message). */
+    static void configureLogging(String level) throws UsageException {
+        String normalized = level.toLowerCase(Locale.ROOT);
+        if (!Set.of("trace", "debug", "info", "warn", "error", "off").contains(normalized)) {
+            throw new UsageException("--log-level must be one of trace, debug, info, warn, error, off: " + level);
+        }
+        if (Configuration.isFrozen()) {
+            return;
+        }
+        Configuration.set("writer", "console");
+        Configuration.set("writer.stream", "err");
+        Configuration.set("writer.level", normalized);
+        Configuration.set("writer.format", "{date:HH:mm:ss.SSS} {level|min-size=5} {message}");
+        Configuration.set("autoshutdown", "false");
+    }
+
+    // ---- server ----
+
+    private static int server(List<String> argList, PrintStream out) throws Exception {
+        Args args = new Args(argList, Set.of("bind", "port", "status", "log-level", "heartbeat-ms", "idle-timeout-ms",
+                "reattach-window-ms", "max-sessions"), Set.of());
+        configureLogging(args.text("log-level", "info"));
+        RecoveryPolicy policy = policy(args);
+        Limits limits = Limits.defaults().withMaxSessions(args.integer("max-sessions", 10_000, 1, 1_000_000));
+        Ledger ledger = new Ledger();
+        TwinlineServer server = Twinline.server()
+                .bind(args.text("bind", "127.0.0.1"), args.integer("port", Twinline.DEFAULT_PORT, 0, 65535))
+                .recoveryPolicy(policy)
+                .limits(limits)
+                .handle(Ledger.ADD, ledger.add)
+                .handle(Ledger.TOTAL, ledger.total)
+                .handle(Workload.REVERSE, Workload.reverseHandler())
+                .start();
+        String statusOption = args.text("status", "127.0.0.1:7421");
+        AutoCloseable status = null;
+        if (!statusOption.equals("off")) {
+            InetSocketAddress at = Args.hostPort("status", statusOption);
+            status = HostAccess.startStatusEndpoint(server, new InetSocketAddress(at.getHostString(), at.getPort()));
+        }
+        out.println("twinline server listening on " + server.address().getHostString() + ":"
+                + server.address().getPort() + (status != null ? ", status on http://" + statusOption + "/status" : ""));
+        CountDownLatch stopped = new CountDownLatch(1);
+        AutoCloseable statusToClose = status;
+        Thread hook = new Thread(() -> {
+            Logger.info("[server] signal received, closing");
+            try {
+                if (statusToClose != null) {
+                    statusToClose.close();
+                }
+            } catch (Exception e) {
+                Logger.warn("[server] closing status endpoint: {}", e.toString());
+            }
+            server.close();
+            stopped.countDown();
+        }, "twinline-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        stopped.await();
+        return OK;
+    }
+
+    private static RecoveryPolicy policy(Args args) throws UsageException {
+        RecoveryPolicy d = RecoveryPolicy.defaults();
+        try {
+            return d.withHeartbeatInterval(Duration.ofMillis(args.number("heartbeat-ms",
+                            d.heartbeatInterval().toMillis(), 1, 3_600_000)))
+                    .withIdleTimeout(Duration.ofMillis(args.number("idle-timeout-ms", d.idleTimeout().toMillis(),
+                            1, 3_600_000)))
+                    .withReattachWindow(Duration.ofMillis(args.number("reattach-window-ms",
+                            d.reattachWindow().toMillis(), 1, 3_600_000)));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    // ---- client ----
+
+    private static int client(List<String> argList, PrintStream out) throws Exception {
+        Args args = new Args(argList, Set.of("connect", "calls", "concurrency", "reverse-calls", "payload",
+                "fault-interval-ms", "log-level"), Set.of("faults"));
+        configureLogging(args.text("log-level", "warn"));
+        String connect = args.text("connect", null);
+        if (connect == null) {
+            throw new UsageException("client needs --connect HOST:PORT");
+        }
+        InetSocketAddress server = Args.hostPort("connect", connect);
+        long calls = args.number("calls", 10_000, 0, Long.MAX_VALUE);
+        int concurrency = args.integer("concurrency", 16, 1, 100_000);
+        long reverseCalls = args.number("reverse-calls", 1_000, 0, Integer.MAX_VALUE);
+        int payload = args.integer("payload", 64, 8, Limits.defaults().maxFrameBytes() - 300);
+        long faultIntervalMs = args.number("fault-interval-ms", 2000, 10, 3_600_000);
+        Ledger ledger = new Ledger();
+        long start = System.nanoTime();
+        AtomicInteger faults = new AtomicInteger();
+        try (TwinlineClient client = Twinline.client()
+                .server(server)
+                .handle(Ledger.ADD, ledger.add)
+                .handle(Ledger.TOTAL, ledger.total)
+                .onStateChange((s, from, to, cause) -> out.println(String.format(Locale.ROOT,
+                        "%7.1fs  %s  %s -> %s%s", seconds(start), s.id(), from, to,
+                        cause == null ? "" : "  (" + cause.getMessage() + ")")))
+                .connect()) {
+            Workload.Progress progress = new Workload.Progress();
+            Thread reporter = Thread.ofVirtual().name("client/progress").start(() -> report(out, start, progress,
+                    calls, reverseCalls));
+            Thread injector = args.flag("faults")
+                    ? Thread.ofVirtual().name("client/faults").start(() -> injectClientFaults(client, faultIntervalMs,
+                    faults, out, start))
+                    : null;
+            Workload.Result result = Workload.run(client, ledger,
+                    new Workload.Plan(calls, concurrency, reverseCalls, payload, 0), progress);
+            reporter.interrupt();
+            if (injector != null) {
+                injector.interrupt();
+                injector.join();
+            }
+            reporter.join();
+            double elapsed = seconds(start);
+            out.println(result.summary() + String.format(Locale.ROOT, " faults=%d recoveries=%d elapsed=%.1fs rate=%.0f/s",
+                    faults.get(), HostAccess.metrics(client).get("recoveries"), elapsed,
+                    (result.calls() + result.reverse()) / Math.max(elapsed, 1e-3)));
+            if (result.firstError() != null && !result.success()) {
+                out.println("first error: " + result.firstError());
+            }
+            return result.success() ? OK : FAILED;
+        }
+    }
+
+    private static void report(PrintStream out, long start, Workload.Progress progress, long calls, long reverse) {
+        try {
+            Thread.sleep(2000);
+            while (true) {
+                out.println(String.format(Locale.ROOT, "%7.1fs  calls %d/%d  reverse %d/%d  failed %d",
+                        seconds(start), progress.ok.sum(), calls, progress.reverseOk.sum(), reverse,
+                        progress.failed.sum() + progress.reverseFailed.sum()));
+                Thread.sleep(1000);
+            }
+        } catch (InterruptedException e) {
+            // the run is over
+        }
+    }
+
+    private static void injectClientFaults(TwinlineClient client, long intervalMs, AtomicInteger count,
+                                           PrintStream out, long start) {
+        Fault[] cycle = {Fault.RESET_A, Fault.RESET_B, Fault.SILENT_B, Fault.HALF_OPEN_A};
+        int next = 0;
+        try {
+            while (true) {
+                Thread.sleep(intervalMs);
+                Session session = client.session();
+                if (session.state() != SessionState.NORMAL) {
+                    continue;
+                }
+                Fault fault = cycle[next++ % cycle.length];
+                if (HostAccess.inject(session, fault)) {
+                    count.incrementAndGet();
+                    out.println(String.format(Locale.ROOT, "%7.1fs  %s  fault injected: %s", seconds(start),
+                            session.id(), fault));
+                }
+            }
+        } catch (InterruptedException e) {
+            // the run is over
+        }
+    }
+
+    static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    // ---- demo ----
+
+    private static int demo(List<String> argList, PrintStream out) throws Exception {
+        Args args = new Args(argList, Set.of("seconds", "clients", "concurrency", "log-level"), Set.of("no-faults"));
+        configureLogging(args.text("log-level", "warn"));
+        int seconds = args.integer("seconds", 8, 1, 3600);
+        int clients = args.integer("clients", 3, 1, 100);
+        int concurrency = args.integer("concurrency", 16, 1, 10_000);
+        return new Demo(out, seconds, clients, concurrency, !args.flag("no-faults")).run();
+    }
+
+    /** {@code twinline demo}: everything in one process, with a live view. */
+    private static final class Demo {
+        private final PrintStream out;
+        private final int seconds;
+        private final int clientCount;
+        private final int concurrency;
+        private final boolean faults;
+        private final long start = System.nanoTime();
+        private final AtomicLong faultCount = new AtomicLong();
+
+        Demo(PrintStream out, int seconds, int clientCount, int concurrency, boolean faults) {
+            this.out = out;
+            this.seconds = seconds;
+            this.clientCount = clientCount;
+            this.concurrency = concurrency;
+            this.faults = faults;
+        }
+
+        /** Quick detection, so a silent channel is found and mended within the demo's few seconds. */
+        private static RecoveryPolicy demoPolicy() {
+            return RecoveryPolicy.defaults()
+                    .withHeartbeatInterval(Duration.ofMillis(200))
+                    .withIdleTimeout(Duration.ofMillis(700))
+                    .withProbeTimeout(Duration.ofMillis(400));
+        }
+
+        private void event(String sessionId, String side, String text) {
+            synchronized (out) {
+                out.println(String.format(Locale.ROOT, "%6.1fs  %-5s %-6s %s", seconds(start), sessionId, side, text));
+            }
+        }
+
+        int run() throws Exception {
+            out.println("twinline demo: 1 server, " + clientCount + " clients, " + seconds + " s of calls both ways"
+                    + (faults ? ", faults injected" : "") + " (JDK " + Runtime.version().feature() + ")");
+            Ledger serverLedger = new Ledger();
+            RecoveryPolicy policy = demoPolicy();
+            try (TwinlineServer server = Twinline.server().bind("127.0.0.1", 0)
+                    .recoveryPolicy(policy)
+                    .handle(Ledger.ADD, serverLedger.add)
+                    .handle(Ledger.TOTAL, serverLedger.total)
+                    .handle(Workload.REVERSE, Workload.reverseHandler())
+                    .onStateChange((s, from, to, cause) -> event(s.id(), "server", from + " -> " + to
+                            + (cause == null ? "" : "  (" + cause.getMessage() + ")")))
+                    .start()) {
+                List<TwinlineClient> clients = new ArrayList<>();
+                List<Ledger> ledgers = new ArrayList<>();
+                try {
+                    for (int i = 0; i < clientCount; i++) {
+                        Ledger ledger = new Ledger();
+                        ledgers.add(ledger);
+                        clients.add(Twinline.client()
+                                .server("127.0.0.1", server.address().getPort())
+                                .recoveryPolicy(policy)
+                                .handle(Ledger.ADD, ledger.add)
+                                .handle(Ledger.TOTAL, ledger.total)
+                                .onStateChange((s, from, to, cause) -> event(s.id(), "client", from + " -> " + to
+                                        + (cause == null ? "" : "  (" + cause.getMessage() + ")")))
+                                .connect());
+                    }
+                    return runWorkloads(server, clients, ledgers);
+                } finally {
+                    for (TwinlineClient c : clients) {
+                        c.close();
+                    }
+                }
+            }
+        }
+
+        private int runWorkloads(TwinlineServer server, List<TwinlineClient> clients, List<Ledger> ledgers)
+                throws InterruptedException {
+            long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+            List<Workload.Progress> progress = new ArrayList<>();
+            List<Workload.Result> results = new ArrayList<>(java.util.Collections.nCopies(clients.size(), null));
+            List<Thread> runners = new ArrayList<>();
+            for (int i = 0; i < clients.size(); i++) {
+                Workload.Progress p = new Workload.Progress();
+                progress.add(p);
+                int index = i;
+                runners.add(Thread.ofVirtual().name("demo/client-" + i).start(() -> results.set(index,
+                        Workload.run(clients.get(index), ledgers.get(index),
+                                new Workload.Plan(-1, concurrency, -1, 64, deadline), p))));
+            }
+            Thread view = Thread.ofVirtual().name("demo/view").start(() -> view(clients, progress));
+            Thread injector = faults
+                    ? Thread.ofVirtual().name("demo/faults").start(() -> injectFaults(server, clients, deadline))
+                    : null;
+            for (Thread t : runners) {
+                t.join();
+            }
+            view.interrupt();
+            view.join();
+            if (injector != null) {
+                injector.interrupt();
+                injector.join();
+            }
+            long calls = 0;
+            long ok = 0;
+            long failed = 0;
+            long reverse = 0;
+            long reverseOk = 0;
+            boolean allMatch = true;
+            String firstError = null;
+            for (Workload.Result r : results) {
+                calls += r.calls();
+                ok += r.ok();
+                failed += r.failed() ;
+                reverse += r.reverse();
+                reverseOk += r.reverseOk();
+                allMatch &= r.ledgerMatches();
+                if (firstError == null && r.firstError() != null) {
+                    firstError = r.firstError();
+                }
+            }
+            Map<String, Long> serverMetrics = HostAccess.metrics(server);
+            boolean success = allMatch && failed == 0 && reverse == reverseOk;
+            out.println(String.format(Locale.ROOT,
+                    "calls=%d ok=%d failed=%d reverse=%d reverse_ok=%d ledger=%s faults=%d recoveries=%d "
+                            + "duplicates_suppressed=%d elapsed=%.1fs",
+                    calls, ok, failed, reverse, reverseOk, allMatch ? "match" : "mismatch", faultCount.get(),
+                    serverMetrics.get("recoveries") + clients.stream().mapToLong(c -> HostAccess.metrics(c)
+                            .get("recoveries")).sum(),
+                    serverMetrics.get("duplicates_suppressed"), seconds(start)));
+            if (!success && firstError != null) {
+                out.println("first error: " + firstError);
+            }
+            out.println(success ? "verdict: every call answered exactly once, both ledgers match"
+                    : "verdict: FAILED");
+            return success ? OK : FAILED;
+        }
+
+        private void view(List<TwinlineClient> clients, List<Workload.Progress> progress) {
+            long lastCalls = 0;
+            long lastNanos = System.nanoTime();
+            try {
+                while (true) {
+                    Thread.sleep(1000);
+                    long calls = 0;
+                    long reverse = 0;
+                    for (Workload.Progress p : progress) {
+                        calls += p.ok.sum();
+                        reverse += p.reverseOk.sum();
+                    }
+                    long now = System.nanoTime();
+                    double rate = (calls - lastCalls) / ((now - lastNanos) / 1e9);
+                    lastCalls = calls;
+                    lastNanos = now;
+                    StringBuilder states = new StringBuilder();
+                    for (TwinlineClient c : clients) {
+                        states.append("  ").append(c.session().id()).append('=').append(c.session().state());
+                    }
+                    synchronized (out) {
+                        out.println(String.format(Locale.ROOT, "%6.1fs  calls %,d (%,.0f/s)  reverse %,d  |%s",
+                                seconds(start), calls, rate, reverse, states));
+                    }
+                }
+            } catch (InterruptedException e) {
+                // the demo is over
+            }
+        }
+
+        /**
+         * Every 0.8 s, one fault into one NORMAL session, cycling through both sides, both channels and the three
+         * failure causes; stops a second before the deadline so the last recovery finishes inside the run.
+         */
+        private void injectFaults(TwinlineServer server, List<TwinlineClient> clients, long deadline) {
+            record Shot(boolean serverSide, Fault fault) {
+            }
+            Shot[] cycle = {
+                new Shot(false, Fault.RESET_A), new Shot(true, Fault.RESET_B), new Shot(false, Fault.SILENT_B),
+                new Shot(true, Fault.RESET_A), new Shot(false, Fault.HALF_OPEN_A), new Shot(false, Fault.RESET_B),
+                new Shot(true, Fault.SILENT_A)};
+            int next = 0;
+            try {
+                Thread.sleep(700);
+                while (System.nanoTime() < deadline - Duration.ofMillis(1500).toNanos()) {
+                    Shot shot = cycle[next % cycle.length];
+                    TwinlineClient client = clients.get(next % clients.size());
+                    next++;
+                    Session clientSession = client.session();
+                    Session target = shot.serverSide()
+                            ? server.session(clientSession.id()).orElse(null)
+                            : clientSession;
+                    if (target != null && target.state() == SessionState.NORMAL
+                            && clientSession.state() == SessionState.NORMAL && HostAccess.inject(target, shot.fault())) {
+                        faultCount.incrementAndGet();
+                        event(target.id(), shot.serverSide() ? "server" : "client", "fault: " + shot.fault());
+                    }
+                    Thread.sleep(800);
+                }
+            } catch (InterruptedException e) {
+                // the demo is over
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package io.twinline.host;
+
+import io.twinline.api.Session;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.Map;
+
+/**
+ * What the command line (package {@code io.twinline.host.cli}) needs of the implementation beyond the api. The
+ * package is not exported, so embedders never see this.
+ */
+public final class HostAccess {
+    private HostAccess() {
+    }
+
+    /**
+     * Injects {@code fault} into {@code session} from this end.
+     *
+     * @return whether the channel had a healthy connection to hit
+     */
+    public static boolean inject(Session session, Fault fault) {
+        Link link = ((TwinSession) session).link(fault.channel);
+        if (link == null || !link.isHealthy()) {
+            return false;
+        }
+        switch (fault) {
+            case RESET_A, RESET_B -> link.connection.abort();
+            case SILENT_A, SILENT_B -> {
+                link.connection.dropWrites(true);
+                link.connection.dropReads(true);
+            }
+            case HALF_OPEN_A -> link.connection.dropWrites(true);
+        }
+        return true;
+    }
+
+    /** Returns the counters of a server or client made by this implementation. */
+    public static Map<String, Long> metrics(Object serverOrClient) {
+        return switch (serverOrClient) {
+            case ServerRuntime s -> s.metrics().snapshot();
+            case ClientRuntime c -> c.metrics().snapshot();
+            default -> throw new IllegalArgumentException("not a twinline runtime: " + serverOrClient);
+        };
+    }
+
+    /**
+     * Starts the status endpoint of {@code server} on {@code address}.
+     *
+     * @return a handle that stops it
+     */
+    public static AutoCloseable startStatusEndpoint(TwinlineServer server, InetSocketAddress address)
+            throws IOException {
+        return StatusEndpoint.start((ServerRuntime) server, address);
+    }
+
+    /** Returns the client's current session's unanswered call count, for progress lines. */
+    public static int unanswered(TwinlineClient client) {
+        return ((ClientRuntime) client).twinSession().requester().unansweredCount();
+    }
+}
