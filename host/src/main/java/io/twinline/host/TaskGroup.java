@@ -24,6 +24,9 @@ import org.tinylog.Logger;
  */
 final class TaskGroup {
     private static final Object SHUTDOWN = new Object();
+    /** Threads of every group in this JVM that have not yet returned; tests check it falls back after close. */
+    private static final java.util.concurrent.atomic.AtomicInteger LIVE_THREADS =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     private final String name;
     private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
@@ -126,18 +129,27 @@ final class TaskGroup {
         }
     }
 
+    /** Returns how many threads of all task groups (owners and tasks) are running now. */
+    static int liveThreads() {
+        return LIVE_THREADS.get();
+    }
+
     private void runTask(Task task) {
         Thread.currentThread().setName(task.threadName());
+        LIVE_THREADS.incrementAndGet();
         try {
             task.body().run();
         } catch (Throwable t) {
             // Tasks handle their own failures; one that escapes is a bug in twinline.
             Logger.error(t, "[{}] task {} ended with an uncaught exception", name, task.threadName());
+        } finally {
+            LIVE_THREADS.decrementAndGet();
         }
     }
 
     private void runOwner() {
         Thread.currentThread().setName(name + "/owner");
+        LIVE_THREADS.incrementAndGet();
         try (var scope = StructuredTaskScope.open(new KeepGoing(), cf -> cf.withName(name))) {
             while (true) {
                 Object item = queue.take();
@@ -154,6 +166,7 @@ final class TaskGroup {
             Logger.error(e, "[{}] task group failed", name);
         } finally {
             open.set(false);
+            LIVE_THREADS.decrementAndGet();
             terminated.countDown();
         }
     }

@@ -554,6 +554,19 @@ final class TwinSession implements Session {
         }
     }
 
+    /** Test hook for {@link ServerRuntime#crash()}: reset both connections and end without telling the peer. */
+    void crash() {
+        closing.set(true);
+        for (Link l : currentLinks()) {
+            if (l != null) {
+                l.markFailed();
+                l.connection.abort();
+            }
+        }
+        state.transition(SessionState.DISCONNECTED, new IOException("process crashed (test hook)"));
+        awaitEnd();
+    }
+
     /** Test hook: the replay of unanswered calls after a re-attach (DESIGN §5). */
     void replayEnabled(boolean on) {
         requester.replayEnabled = on;

@@ -1,0 +1,155 @@
+package io.twinline.host;
+
+import static io.twinline.host.Testing.text;
+import static io.twinline.host.Testing.utf8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.twinline.api.Channel;
+import io.twinline.api.Limits;
+import io.twinline.api.SessionState;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineServer;
+import io.twinline.transport.Frame;
+import io.twinline.transport.FrameCodec;
+import io.twinline.transport.RejectReason;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Strangers and broken peers lose only their own connection; the server and every other session go on. */
+class BadInputTest {
+    private TwinlineServer server;
+    private TwinlineClient bystander;
+
+    @BeforeEach
+    void start() {
+        server = Testing.server().limits(Limits.defaults().withHandshakeTimeout(Duration.ofMillis(500))).start();
+        bystander = Testing.client(server).connect();
+    }
+
+    @AfterEach
+    void stop() {
+        bystander.close();
+        server.close();
+    }
+
+    private Socket dial() throws IOException {
+        Socket s = new Socket("127.0.0.1", server.address().getPort());
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    /** Reads until the server closes; returns whatever came first (a REJECTED, or nothing). */
+    private static Frame readUntilClosed(Socket s) throws IOException {
+        InputStream in = s.getInputStream();
+        DataInputStream data = new DataInputStream(in);
+        Frame first = null;
+        try {
+            first = new FrameCodec(1 << 16).read(data);
+        } catch (java.io.EOFException | java.net.SocketException e) {
+            return null;
+        }
+        assertEquals(-1, in.read(), "server closed the connection after " + first);
+        return first;
+    }
+
+    private void assertBystanderUnharmed() {
+        assertEquals("still here", text(bystander.call("echo", utf8("still here"))));
+        assertEquals(SessionState.NORMAL, bystander.session().state());
+        assertEquals(SessionState.NORMAL, Testing.serverSide(server, bystander.session()).state());
+    }
+
+    @Test
+    void garbageInsteadOfAHandshakeClosesThatConnectionOnly() throws Exception {
+        long before = HostAccess.metrics(server).get("malformed_frames");
+        try (Socket s = dial()) {
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes());
+            assertEquals(null, readUntilClosed(s));
+        }
+        Testing.await(Duration.ofSeconds(5), "malformed frame counted",
+                () -> HostAccess.metrics(server).get("malformed_frames") == before + 1);
+        assertBystanderUnharmed();
+    }
+
+    @Test
+    void hugeLengthFromAStrangerIsRefusedBeforeAllocation() throws Exception {
+        try (Socket s = dial()) {
+            s.getOutputStream().write(ByteBuffer.allocate(5).putInt(0x7FFF_FFF0).put((byte) 0x01).array());
+            assertEquals(null, readUntilClosed(s));
+        }
+        assertBystanderUnharmed();
+    }
+
+    @Test
+    void silentConnectionIsDroppedAfterTheHandshakeTimeout() throws Exception {
+        try (Socket s = dial()) {
+            assertEquals(null, readUntilClosed(s));
+        }
+        assertBystanderUnharmed();
+    }
+
+    @Test
+    void wrongTokenIsRejectedAndTheSessionIsUntouched() throws Exception {
+        TwinSession target = Testing.serverSide(server, bystander.session());
+        byte[] wrong = target.token.clone();
+        wrong[0] ^= 1;
+        try (Socket s = dial()) {
+            DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            new FrameCodec(4096).write(new Frame.Attach(FrameCodec.VERSION, target.numericId, wrong, 0, 1 << 20), out);
+            out.flush();
+            Frame.Rejected r = assertInstanceOf(Frame.Rejected.class, readUntilClosed(s));
+            assertEquals(RejectReason.BAD_TOKEN, r.reason());
+        }
+        Link a = target.link(Channel.A);
+        assertTrue(a.isHealthy(), "the session's own channel A is untouched");
+        assertEquals(1, a.generation, "no link was replaced");
+        assertBystanderUnharmed();
+    }
+
+    @Test
+    void unknownSessionAndOtherVersionAreRejectedWithAReason() throws Exception {
+        try (Socket s = dial()) {
+            DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            new FrameCodec(4096).write(new Frame.Attach(FrameCodec.VERSION, 9999, new byte[16], 1, 1 << 20), out);
+            out.flush();
+            assertEquals(RejectReason.UNKNOWN_SESSION,
+                    assertInstanceOf(Frame.Rejected.class, readUntilClosed(s)).reason());
+        }
+        try (Socket s = dial()) {
+            byte[] hello = ByteBuffer.allocate(15).putInt(11).put((byte) 0x01).putInt(FrameCodec.MAGIC)
+                    .putShort((short) 7).putInt(1 << 20).array();
+            s.getOutputStream().write(hello);
+            Frame.Rejected r = assertInstanceOf(Frame.Rejected.class, readUntilClosed(s));
+            assertEquals(RejectReason.UNSUPPORTED_VERSION, r.reason());
+            assertTrue(r.detail().contains("version 7"), r.detail());
+        }
+        assertBystanderUnharmed();
+    }
+
+    @Test
+    void malformedFrameOnALiveChannelClosesThatConnectionAndTheSessionRecovers() throws Exception {
+        TwinSession clientSide = Testing.twin(bystander);
+        long before = HostAccess.metrics(server).get("malformed_frames");
+        // Write raw garbage into the client's channel A, as a broken peer would: a frame of unknown type.
+        Link a = clientSide.link(Channel.A);
+        a.connection.send((codec, out) -> {
+            out.writeInt(9);
+            out.writeByte(0x7E);
+            out.writeLong(0);
+        });
+        Testing.await(Duration.ofSeconds(5), "server counted the malformed frame",
+                () -> HostAccess.metrics(server).get("malformed_frames") == before + 1);
+        Testing.await(Duration.ofSeconds(10), "channel A re-attached",
+                () -> clientSide.link(Channel.A) != a && clientSide.state() == SessionState.NORMAL);
+        assertBystanderUnharmed();
+    }
+}

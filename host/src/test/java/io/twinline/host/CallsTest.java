@@ -1,0 +1,149 @@
+package io.twinline.host;
+
+import static io.twinline.host.Testing.text;
+import static io.twinline.host.Testing.utf8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.twinline.api.CallTimeoutException;
+import io.twinline.api.ConnectFailedException;
+import io.twinline.api.Limits;
+import io.twinline.api.NoSuchRouteException;
+import io.twinline.api.RemoteFailureException;
+import io.twinline.api.SessionState;
+import io.twinline.api.Twinline;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineServer;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class CallsTest {
+    private TwinlineServer server;
+    private TwinlineClient client;
+
+    @BeforeEach
+    void start() {
+        server = Testing.server().handle("whoami", (session, body) -> utf8(session.id())).start();
+        client = Testing.client(server).handle("whoami", (session, body) -> utf8("client " + session.id())).connect();
+    }
+
+    @AfterEach
+    void stop() {
+        client.close();
+        server.close();
+    }
+
+    @Test
+    void clientCallsServerAndServerCallsClient() {
+        assertEquals(SessionState.NORMAL, client.session().state());
+        assertEquals("ping", text(client.call("echo", utf8("ping"))));
+        assertEquals(client.session().id(), text(client.call("whoami", new byte[0])));
+        Testing.await(Duration.ofSeconds(5), "server sees the session as NORMAL",
+                () -> server.sessions().size() == 1 && server.sessions().get(0).state() == SessionState.NORMAL);
+        assertEquals("pong", text(server.sessions().get(0).call("echo", utf8("pong"))));
+        assertEquals("client " + client.session().id(), text(server.sessions().get(0).call("whoami", new byte[0])));
+    }
+
+    @Test
+    void emptyAndLargeBodiesArriveIntact() {
+        assertArrayEquals(new byte[0], client.call("echo", new byte[0]));
+        byte[] big = new byte[3 << 20];
+        new java.util.Random(1).nextBytes(big);
+        assertArrayEquals(big, client.call("echo", big));
+    }
+
+    @Test
+    void handlerFailureReachesCallerAndSessionGoesOn() {
+        RemoteFailureException e = assertThrows(RemoteFailureException.class,
+                () -> client.call("fail", utf8("bad input")));
+        assertTrue(e.remoteMessage().contains("IllegalStateException"), e.remoteMessage());
+        assertTrue(e.remoteMessage().contains("boom: bad input"), e.remoteMessage());
+        assertEquals("fail", e.route());
+        assertEquals("still fine", text(client.call("echo", utf8("still fine"))));
+        assertEquals(SessionState.NORMAL, client.session().state());
+    }
+
+    @Test
+    void unknownRouteGivesAClearError() {
+        NoSuchRouteException e = assertThrows(NoSuchRouteException.class, () -> client.call("nope", new byte[0]));
+        assertTrue(e.getMessage().contains("no handler for route 'nope'"), e.getMessage());
+        assertEquals("x", text(client.call("echo", utf8("x"))));
+    }
+
+    @Test
+    void badArgumentsAreRefusedBeforeSending() {
+        assertThrows(IllegalArgumentException.class, () -> client.call("", new byte[0]));
+        assertThrows(IllegalArgumentException.class, () -> client.call("r".repeat(256), new byte[0]));
+        assertThrows(IllegalArgumentException.class, () -> client.call("echo", new byte[0], Duration.ZERO));
+        assertThrows(IllegalArgumentException.class,
+                () -> client.call("echo", new byte[Limits.defaults().maxFrameBytes()]));
+        assertThrows(NullPointerException.class, () -> client.call("echo", null));
+    }
+
+    @Test
+    void slowCallTimesOutAndIsNotAFailureOfTheSession() {
+        assertThrows(CallTimeoutException.class, () -> client.call("slow", utf8("1500"), Duration.ofMillis(200)));
+        // The handler is slower than the idle timeout (400 ms): heartbeats keep the channels alive meanwhile.
+        assertEquals("900", text(client.call("slow", utf8("900"))));
+        assertEquals(SessionState.NORMAL, client.session().state());
+        assertEquals(0, HostAccess.metrics(client).get("channel_failures"));
+    }
+
+    @Test
+    void handlerCanCallThePeerBack() {
+        try (TwinlineServer s = Testing.server()
+                .handle("relay", (session, body) -> session.call("echo", body))
+                .start();
+             TwinlineClient c = Testing.client(s).connect()) {
+            assertEquals("round trip", text(c.call("relay", utf8("round trip"))));
+        }
+    }
+
+    @Test
+    void stateListenerSeesEveryTransition() {
+        AtomicReference<String> seen = new AtomicReference<>("");
+        try (TwinlineClient c = Testing.client(server)
+                .onStateChange((s, from, to, cause) -> seen.updateAndGet(v -> v + from + ">" + to + " "))
+                .connect()) {
+            assertEquals("CONNECTING>NORMAL ", seen.get());
+            c.close();
+            assertEquals("CONNECTING>NORMAL NORMAL>CLOSED ", seen.get());
+        }
+    }
+
+    @Test
+    void clientWhoseBudgetExceedsTheServerWindowFailsFast() {
+        ConnectFailedException e = assertThrows(ConnectFailedException.class, () -> Twinline.client()
+                .server("127.0.0.1", server.address().getPort())
+                .recoveryPolicy(Testing.fastPolicy().withRecoveryTimeLimit(Duration.ofSeconds(60)))
+                .connect());
+        assertTrue(e.getMessage().contains("exceeds the server's re-attach window"), e.getMessage());
+    }
+
+    @Test
+    void connectToNothingFailsWithAClearMessage() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        int closedPort = port;
+        ConnectFailedException e = assertThrows(ConnectFailedException.class,
+                () -> Twinline.client().server("127.0.0.1", closedPort).connect());
+        assertTrue(e.getMessage().contains("cannot connect"), e.getMessage());
+    }
+
+    @Test
+    void serverRefusesSessionsPastItsLimit() {
+        try (TwinlineServer s = Testing.server().limits(Limits.defaults().withMaxSessions(1)).start();
+             TwinlineClient first = Testing.client(s).connect()) {
+            ConnectFailedException e = assertThrows(ConnectFailedException.class, () -> Testing.client(s).connect());
+            assertTrue(e.getMessage().contains("SERVER_FULL"), e.getMessage());
+            assertEquals("ok", text(first.call("echo", utf8("ok"))));
+        }
+    }
+}

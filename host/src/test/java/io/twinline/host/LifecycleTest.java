@@ -1,0 +1,127 @@
+package io.twinline.host;
+
+import static io.twinline.host.Testing.text;
+import static io.twinline.host.Testing.utf8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.twinline.api.Session;
+import io.twinline.api.SessionClosedException;
+import io.twinline.api.SessionState;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineServer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Orderly close of a session, a client and a server: answered or told, and nothing left running or open. */
+class LifecycleTest {
+
+    private static long platformTwinlineThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("twinline-") || t.getName().startsWith("s-")
+                        || t.getName().startsWith("server-"))
+                .count();
+    }
+
+    private static void assertNothingLeft(int threadsBefore, int filesBefore) {
+        Testing.await(Duration.ofSeconds(10), "every twinline thread ended (live: " + TaskGroup.liveThreads() + ")",
+                () -> TaskGroup.liveThreads() == threadsBefore && platformTwinlineThreads() == 0);
+        Testing.await(Duration.ofSeconds(10), "every socket closed (open files: " + Testing.openFiles() + ")",
+                () -> Testing.openFiles() <= filesBefore);
+    }
+
+    @Test
+    void closingClientsAndServerLeavesNoThreadAndNoSocket() {
+        int threadsBefore = TaskGroup.liveThreads();
+        int filesBefore = Testing.openFiles();
+        TwinlineServer server = Testing.server().start();
+        List<TwinlineClient> clients = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            clients.add(Testing.client(server).connect());
+        }
+        for (TwinlineClient c : clients) {
+            assertEquals("hi", text(c.call("echo", utf8("hi"))));
+            assertEquals("hi", text(Testing.serverSide(server, c.session()).call("echo", utf8("hi"))));
+        }
+        assertTrue(TaskGroup.liveThreads() > threadsBefore);
+        clients.get(0).close();
+        Testing.await(Duration.ofSeconds(5), "server forgot the closed session", () -> server.sessions().size() == 4);
+        server.close();
+        for (TwinlineClient c : clients) {
+            Testing.await(Duration.ofSeconds(5), "client saw the server's GOODBYE",
+                    () -> c.session().state() == SessionState.CLOSED);
+            c.close();
+        }
+        assertNothingLeft(threadsBefore, filesBefore);
+    }
+
+    @Test
+    void callInFlightDuringCloseIsAnsweredWithinTheGrace() throws Exception {
+        try (TwinlineServer server = Testing.server().start()) {
+            TwinlineClient client = Testing.client(server).connect();
+            CompletableFuture<String> slow = CompletableFuture.supplyAsync(
+                    () -> text(client.call("slow", utf8("300"))), r -> Thread.ofVirtual().start(r));
+            Testing.await(Duration.ofSeconds(5), "call in flight",
+                    () -> Testing.twin(client).requester().unansweredCount() == 1);
+            client.close();
+            assertEquals("300", slow.get(10, TimeUnit.SECONDS));
+            assertEquals(SessionState.CLOSED, client.session().state());
+            SessionClosedException e = assertThrows(SessionClosedException.class,
+                    () -> client.call("echo", utf8("late")));
+            assertTrue(e.getMessage().contains("clos"), e.getMessage());
+        }
+    }
+
+    @Test
+    void callStillRunningPastTheGraceFailsWithAClearException() throws Exception {
+        try (TwinlineServer server = Testing.server().start()) {
+            TwinlineClient client = Testing.client(server)
+                    .limits(io.twinline.api.Limits.defaults().withCloseGrace(Duration.ofMillis(100))).connect();
+            CompletableFuture<byte[]> slow = CompletableFuture.supplyAsync(
+                    () -> client.call("slow", utf8("5000")), r -> Thread.ofVirtual().start(r));
+            Testing.await(Duration.ofSeconds(5), "call in flight",
+                    () -> Testing.twin(client).requester().unansweredCount() == 1);
+            client.close();
+            Throwable cause = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> slow.get(10, TimeUnit.SECONDS)).getCause();
+            SessionClosedException e = assertInstanceOf(SessionClosedException.class, cause);
+            assertTrue(e.getMessage().contains("unknown"), e.getMessage());
+        }
+    }
+
+    @Test
+    void peerClosingTheSessionFailsOurWaitingCallersAtOnce() throws Exception {
+        try (TwinlineServer server = Testing.server().start();
+             TwinlineClient client = Testing.client(server).connect()) {
+            Session serverSide = Testing.serverSide(server, client.session());
+            CompletableFuture<byte[]> waiting = CompletableFuture.supplyAsync(
+                    () -> serverSide.call("slow", utf8("10000")), r -> Thread.ofVirtual().start(r));
+            Testing.await(Duration.ofSeconds(5), "server call in flight",
+                    () -> ((TwinSession) serverSide).requester().unansweredCount() == 1);
+            // The client closes with a short grace; its own handler is still running the server's call.
+            ((TwinSession) client.session()).close();
+            Throwable cause = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> waiting.get(10, TimeUnit.SECONDS)).getCause();
+            assertInstanceOf(SessionClosedException.class, cause);
+            Testing.await(Duration.ofSeconds(5), "server side CLOSED",
+                    () -> serverSide.state() == SessionState.CLOSED);
+        }
+    }
+
+    @Test
+    void closeIsIdempotent() {
+        TwinlineServer server = Testing.server().start();
+        TwinlineClient client = Testing.client(server).connect();
+        client.close();
+        client.close();
+        server.close();
+        server.close();
+        assertEquals(SessionState.CLOSED, client.session().state());
+    }
+}

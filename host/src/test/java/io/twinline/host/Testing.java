@@ -1,0 +1,127 @@
+package io.twinline.host;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.twinline.api.ClientBuilder;
+import io.twinline.api.Handler;
+import io.twinline.api.RecoveryPolicy;
+import io.twinline.api.ServerBuilder;
+import io.twinline.api.Session;
+import io.twinline.api.Twinline;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineServer;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+/** Shared pieces of the host tests: a fast policy, standard handlers, bounded waits. */
+final class Testing {
+    private Testing() {
+    }
+
+    /**
+     * Detection in a few hundred milliseconds, so fault tests finish quickly: heartbeat 100 ms, idle 400 ms,
+     * probe 300 ms, 3 s to reconnect, 8 s re-attach window.
+     */
+    static RecoveryPolicy fastPolicy() {
+        return RecoveryPolicy.defaults()
+                .withHeartbeatInterval(Duration.ofMillis(100))
+                .withIdleTimeout(Duration.ofMillis(400))
+                .withProbeTimeout(Duration.ofMillis(300))
+                .withRecoveryTimeLimit(Duration.ofSeconds(3))
+                .withBackoff(Duration.ofMillis(10), Duration.ofMillis(200), 0.5)
+                .withReattachWindow(Duration.ofSeconds(8));
+    }
+
+    /** Counts how often each distinct body was handled, to prove exactly-once. */
+    static final class RunCounter {
+        final ConcurrentHashMap<String, AtomicInteger> runs = new ConcurrentHashMap<>();
+
+        final Handler handler = (session, body) -> {
+            runs.computeIfAbsent(new String(body, StandardCharsets.UTF_8), k -> new AtomicInteger())
+                    .incrementAndGet();
+            return body;
+        };
+
+        int runs(String body) {
+            AtomicInteger n = runs.get(body);
+            return n == null ? 0 : n.get();
+        }
+
+        /** Returns the first body handled more than once, or {@code null}. */
+        String firstDuplicate() {
+            for (Map.Entry<String, AtomicInteger> e : runs.entrySet()) {
+                if (e.getValue().get() > 1) {
+                    return e.getKey() + " x" + e.getValue().get();
+                }
+            }
+            return null;
+        }
+    }
+
+    static final Handler ECHO = (session, body) -> body;
+
+    static final Handler FAIL = (session, body) -> {
+        throw new IllegalStateException("boom: " + new String(body, StandardCharsets.UTF_8));
+    };
+
+    /** Sleeps for the number of milliseconds in the body (decimal text), then echoes it. */
+    static final Handler SLOW = (session, body) -> {
+        Thread.sleep(Long.parseLong(new String(body, StandardCharsets.UTF_8)));
+        return body;
+    };
+
+    static ServerBuilder server() {
+        return Twinline.server().bind("127.0.0.1", 0).recoveryPolicy(fastPolicy())
+                .handle("echo", ECHO).handle("fail", FAIL).handle("slow", SLOW);
+    }
+
+    static ClientBuilder client(TwinlineServer server) {
+        return Twinline.client().server("127.0.0.1", server.address().getPort()).recoveryPolicy(fastPolicy())
+                .handle("echo", ECHO).handle("fail", FAIL).handle("slow", SLOW);
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String text(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /** Waits up to {@code timeout} for {@code condition}, failing the test with {@code what} if it never holds. */
+    static void await(Duration timeout, String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("not within " + timeout + ": " + what);
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail("interrupted while waiting for: " + what);
+            }
+        }
+    }
+
+    /** The server-side twin of a client's session. */
+    static TwinSession serverSide(TwinlineServer server, Session clientSession) {
+        return (TwinSession) server.session(clientSession.id()).orElseThrow(
+                () -> new AssertionError("server has no session " + clientSession.id()));
+    }
+
+    static TwinSession twin(TwinlineClient client) {
+        return (TwinSession) client.session();
+    }
+
+    /** Open file descriptors of this process (Linux). */
+    static int openFiles() {
+        String[] fds = new File("/proc/self/fd").list();
+        return fds == null ? -1 : fds.length;
+    }
+}
