@@ -117,7 +117,7 @@ final class ClientRuntime implements TwinlineClient {
             }
             fresh.markEstablished();
             metrics.sessionsOpened.increment();
-            Logger.info("[{}] connected to {}", fresh.id, spec.server());
+            Logger.info("[{}] connected to {}:{}", fresh.id, spec.server().getHostString(), spec.server().getPort());
             return fresh;
         } catch (ConnectFailedException e) {
             abandon(a, fresh);

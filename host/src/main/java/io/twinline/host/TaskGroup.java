@@ -33,6 +33,7 @@ final class TaskGroup {
     private final AtomicBoolean open = new AtomicBoolean(true);
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean cancelRequested;
+    private final java.util.Set<Thread> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private record Task(String threadName, Runnable body) {
     }
@@ -81,12 +82,18 @@ final class TaskGroup {
         }
     }
 
-    /** Interrupts every task of the group (the scope is cancelled). Only for a shutdown that overran. */
+    /**
+     * Interrupts every task of the group and cancels the scope. Only for a shutdown that overran. The owner may
+     * already be in {@code join()}, where no further fork can reach the joiner, so running tasks are interrupted
+     * directly as well.
+     */
     void cancel() {
         cancelRequested = true;
-        queue.offer(new Task(name + "/cancel", () -> { }));
-        queue.offer(SHUTDOWN);
         open.set(false);
+        queue.offer(SHUTDOWN);
+        for (Thread t : running) {
+            t.interrupt();
+        }
     }
 
     /**
@@ -137,12 +144,17 @@ final class TaskGroup {
     private void runTask(Task task) {
         Thread.currentThread().setName(task.threadName());
         LIVE_THREADS.incrementAndGet();
+        running.add(Thread.currentThread());
         try {
+            if (cancelRequested) {
+                return;
+            }
             task.body().run();
         } catch (Throwable t) {
             // Tasks handle their own failures; one that escapes is a bug in twinline.
             Logger.error(t, "[{}] task {} ended with an uncaught exception", name, task.threadName());
         } finally {
+            running.remove(Thread.currentThread());
             LIVE_THREADS.decrementAndGet();
         }
     }

@@ -114,9 +114,14 @@ final class TwinSession implements Session {
         this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()));
         this.responder = new Responder(limits.maxInFlight(), this::startHandler, metrics.duplicatesSuppressed);
         this.createdNanos = clock.nanoTime();
-        this.group = parent == null ? TaskGroup.start(id) : TaskGroup.startIn(parent, id);
+        this.group = parent == null ? TaskGroup.start(threadPrefix()) : TaskGroup.startIn(parent, threadPrefix());
         state.addListener(this::onTransition);
-        group.spawn(id + "/ticker", this::runTicker);
+        group.spawn(threadPrefix() + "/ticker", this::runTicker);
+    }
+
+    /** Thread names carry the session and the end, so a dump of a process holding both ends stays readable. */
+    private String threadPrefix() {
+        return id + (role == Role.CLIENT ? "@client" : "@server");
     }
 
     static String formatId(long numericId) {
@@ -233,7 +238,7 @@ final class TwinSession implements Session {
             }
             metrics.reattaches.increment();
         }
-        String prefix = id + "/" + channel + "#" + fresh.generation;
+        String prefix = threadPrefix() + "/" + channel + "#" + fresh.generation;
         if (!group.spawn(prefix + "-reader", () -> runReader(fresh))
                 || !group.spawn(prefix + "-writer", () -> runWriter(fresh))) {
             connection.close();
@@ -242,7 +247,8 @@ final class TwinSession implements Session {
         if (channel == role.sendChannel) {
             requester.linkUp(fresh);
         }
-        Logger.info("[{}/{}] attached {} from {}", id, channel, fresh, connection.remoteAddress());
+        Logger.info("[{}/{}] {} attached {} to {}", id, channel, role.name().toLowerCase(java.util.Locale.ROOT), fresh,
+                connection.remoteAddress());
         state.poke();
         return true;
     }
@@ -378,7 +384,7 @@ final class TwinSession implements Session {
     // ---- requests from the peer ----
 
     private void startHandler(Frame.Request request) {
-        if (!group.spawn(id + "/handler-" + request.id(), () -> runHandler(request))) {
+        if (!group.spawn(threadPrefix() + "/handler-" + request.id(), () -> runHandler(request))) {
             Logger.debug("[{}] session ending; request {} not started", id, request.id());
         }
     }
@@ -458,7 +464,7 @@ final class TwinSession implements Session {
             return; // the running process re-checks the channel before it ends
         }
         metrics.recoveries.increment();
-        boolean spawned = group.spawn(id + "/recovery-" + channel, () -> {
+        boolean spawned = group.spawn(threadPrefix() + "/recovery-" + channel, () -> {
             try {
                 Throwable problem = cause;
                 while (true) {
@@ -500,12 +506,13 @@ final class TwinSession implements Session {
     }
 
     private void onTransition(SessionState from, SessionState to, Throwable cause) {
+        String end = role.name().toLowerCase(java.util.Locale.ROOT);
         if (to == SessionState.RECOVERING) {
-            Logger.info("[{}] {} -> {}: {}", id, from, to, describe(cause));
+            Logger.info("[{}] {} {} -> {}: {}", id, end, from, to, describe(cause));
         } else if (to == SessionState.DISCONNECTED) {
-            Logger.warn("[{}] {} -> {}: {}", id, from, to, describe(cause));
+            Logger.warn("[{}] {} {} -> {}: {}", id, end, from, to, describe(cause));
         } else {
-            Logger.info("[{}] {} -> {}", id, from, to);
+            Logger.info("[{}] {} {} -> {}", id, end, from, to);
         }
         if (to.isTerminal()) {
             ended(to, cause);
@@ -542,16 +549,22 @@ final class TwinSession implements Session {
             }
         }
         group.shutdown();
-        if (endListener != null) {
-            Thread.ofVirtual().name(id + "/ended").start(() -> {
-                try {
-                    group.awaitTermination();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+        Thread.ofVirtual().name(threadPrefix() + "/ended").start(() -> {
+            try {
+                // Handlers still running cannot deliver their answers any more; they get the close grace to finish,
+                // then they are interrupted.
+                if (!group.awaitTermination(limits.closeGrace())) {
+                    Logger.debug("[{}] interrupting handlers still running after {}", id, limits.closeGrace());
+                    group.cancel();
                 }
+                group.awaitTermination();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (endListener != null) {
                 endListener.onEnded(this, finalState);
-            });
-        }
+            }
+        });
     }
 
     /** Test hook for {@link ServerRuntime#crash()}: reset both connections and end without telling the peer. */

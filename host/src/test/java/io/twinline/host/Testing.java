@@ -95,10 +95,15 @@ final class Testing {
 
     /** Waits up to {@code timeout} for {@code condition}, failing the test with {@code what} if it never holds. */
     static void await(Duration timeout, String what, BooleanSupplier condition) {
+        await(timeout, () -> what, condition);
+    }
+
+    /** As {@link #await(Duration, String, BooleanSupplier)}, describing the failure when it happens. */
+    static void await(Duration timeout, java.util.function.Supplier<String> what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                fail("not within " + timeout + ": " + what);
+                fail("not within " + timeout + ": " + what.get());
             }
             try {
                 Thread.sleep(10);
