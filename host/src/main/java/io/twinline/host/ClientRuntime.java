@@ -14,10 +14,9 @@ import io.twinline.transport.Connection;
 import io.twinline.transport.Frame;
 import io.twinline.transport.FrameCodec;
 import io.twinline.transport.RejectReason;
-import io.twinline.transport.Sockets;
+import io.twinline.transport.Endpoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -31,17 +30,19 @@ import org.tinylog.Logger;
 final class ClientRuntime implements TwinlineClient {
     private final ClientSpec spec;
     private final Clock clock;
+    private final Network network;
     private final Metrics metrics = new Metrics();
     private volatile TwinSession session;
     private volatile boolean closed;
 
-    private ClientRuntime(ClientSpec spec, Clock clock) {
+    private ClientRuntime(ClientSpec spec, Clock clock, Network network) {
         this.spec = spec;
         this.clock = clock;
+        this.network = network;
     }
 
-    static ClientRuntime connect(ClientSpec spec, Clock clock) {
-        ClientRuntime client = new ClientRuntime(spec, clock);
+    static ClientRuntime connect(ClientSpec spec, Clock clock, Network network) {
+        ClientRuntime client = new ClientRuntime(spec, clock, network);
         client.session = client.openSession();
         return client;
     }
@@ -137,14 +138,14 @@ final class ClientRuntime implements TwinlineClient {
     }
 
     private Connection dial(InetSocketAddress address, Duration timeout) throws IOException {
-        Socket socket = Sockets.connect(address, timeout);
+        Endpoint endpoint = network.dial(address, timeout);
         try {
-            Connection c = new Connection(socket, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
+            Connection c = new Connection(endpoint, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
                     clock::nanoTime);
             c.readTimeout(timeout);
             return c;
         } catch (IOException | RuntimeException e) {
-            socket.close();
+            endpoint.close();
             throw e;
         }
     }

@@ -13,14 +13,12 @@ import io.twinline.transport.Frame;
 import io.twinline.transport.FrameCodec;
 import io.twinline.transport.MalformedFrameException;
 import io.twinline.transport.RejectReason;
-import io.twinline.transport.Sockets;
+import io.twinline.transport.Endpoint;
 import io.twinline.transport.UnsupportedVersionException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.security.MessageDigest;
@@ -46,7 +44,7 @@ final class ServerRuntime implements TwinlineServer {
     private final ServerSpec spec;
     private final Clock clock;
     private final Metrics metrics = new Metrics();
-    private final ServerSocket listener;
+    private final Network.Listener listener;
     private final TaskGroup group;
     private final ConcurrentHashMap<Long, TwinSession> sessions = new ConcurrentHashMap<>();
     private final AtomicLong lastSessionId = new AtomicLong();
@@ -54,11 +52,11 @@ final class ServerRuntime implements TwinlineServer {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread keepAlive;
 
-    private ServerRuntime(ServerSpec spec, Clock clock, ServerSocket listener) {
+    private ServerRuntime(ServerSpec spec, Clock clock, Network.Listener listener) {
         this.spec = spec;
         this.clock = clock;
         this.listener = listener;
-        InetSocketAddress bound = (InetSocketAddress) listener.getLocalSocketAddress();
+        InetSocketAddress bound = listener.address();
         this.group = TaskGroup.start("server-" + bound.getPort());
         // Virtual threads are daemons: one platform thread, parked until close, keeps a server-only JVM alive.
         this.keepAlive = Thread.ofPlatform().daemon(false).name("twinline-server-" + bound.getPort() + "-alive")
@@ -66,9 +64,9 @@ final class ServerRuntime implements TwinlineServer {
         group.spawn("server-" + bound.getPort() + "/accept", this::runAcceptLoop);
     }
 
-    static ServerRuntime start(ServerSpec spec, Clock clock) {
+    static ServerRuntime start(ServerSpec spec, Clock clock, Network network) {
         try {
-            ServerSocket listener = Sockets.listen(spec.bindAddress(), 1024);
+            Network.Listener listener = network.listen(spec.bindAddress());
             ServerRuntime server = new ServerRuntime(spec, clock, listener);
             Logger.info("[server] listening on {}", server.address());
             return server;
@@ -79,7 +77,7 @@ final class ServerRuntime implements TwinlineServer {
 
     @Override
     public InetSocketAddress address() {
-        return (InetSocketAddress) listener.getLocalSocketAddress();
+        return listener.address();
     }
 
     @Override
@@ -123,11 +121,7 @@ final class ServerRuntime implements TwinlineServer {
             return;
         }
         Logger.info("[server] closing {} sessions", sessions.size());
-        try {
-            listener.close();
-        } catch (IOException e) {
-            Logger.debug("[server] closing listener: {}", e.toString());
-        }
+        listener.close();
         List<Thread> closers = new ArrayList<>();
         for (TwinSession s : sessions.values()) {
             closers.add(Thread.ofVirtual().name(s.id + "/close").start(s::close));
@@ -150,11 +144,7 @@ final class ServerRuntime implements TwinlineServer {
      */
     void crash() {
         closed.set(true);
-        try {
-            listener.close();
-        } catch (IOException ignored) {
-            // dying anyway
-        }
+        listener.close();
         for (TwinSession s : sessions.values()) {
             s.crash();
         }
@@ -180,7 +170,7 @@ final class ServerRuntime implements TwinlineServer {
 
     private void runAcceptLoop() {
         while (!closed.get()) {
-            Socket socket;
+            Endpoint socket;
             try {
                 socket = listener.accept();
             } catch (IOException e) {
@@ -189,17 +179,16 @@ final class ServerRuntime implements TwinlineServer {
                 }
                 return;
             }
-            if (!group.spawn("server/handshake-" + socket.getPort(), () -> handshake(socket))) {
-                closeQuietly(socket);
+            if (!group.spawn("server/handshake-" + socket.remote(), () -> handshake(socket))) {
+                socket.close();
                 return;
             }
         }
     }
 
-    private void handshake(Socket socket) {
+    private void handshake(Endpoint socket) {
         Connection connection = null;
         try {
-            Sockets.configure(socket);
             connection = new Connection(socket, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
                     clock::nanoTime);
             connection.readTimeout(spec.limits().handshakeTimeout());
@@ -213,20 +202,20 @@ final class ServerRuntime implements TwinlineServer {
             reject(connection, RejectReason.UNSUPPORTED_VERSION, e.getMessage());
         } catch (MalformedFrameException e) {
             metrics.malformedFrames.increment();
-            Logger.warn("[server] malformed handshake from {}, closing: {}", socket.getRemoteSocketAddress(),
+            Logger.warn("[server] malformed handshake from {}, closing: {}", socket.remote(),
                     e.getMessage());
-            closeQuietly(socket);
+            socket.close();
         } catch (SocketTimeoutException e) {
-            Logger.info("[server] no handshake from {} within {}, closing", socket.getRemoteSocketAddress(),
+            Logger.info("[server] no handshake from {} within {}, closing", socket.remote(),
                     spec.limits().handshakeTimeout());
-            closeQuietly(socket);
+            socket.close();
         } catch (EOFException | SocketException e) {
-            Logger.debug("[server] connection from {} ended during handshake: {}", socket.getRemoteSocketAddress(),
+            Logger.debug("[server] connection from {} ended during handshake: {}", socket.remote(),
                     e.toString());
-            closeQuietly(socket);
+            socket.close();
         } catch (IOException e) {
-            Logger.info("[server] handshake with {} failed: {}", socket.getRemoteSocketAddress(), e.toString());
-            closeQuietly(socket);
+            Logger.info("[server] handshake with {} failed: {}", socket.remote(), e.toString());
+            socket.close();
         }
     }
 
@@ -325,13 +314,5 @@ final class ServerRuntime implements TwinlineServer {
 
     private static int millis(Duration d) {
         return (int) Math.min(Integer.MAX_VALUE, d.toMillis());
-    }
-
-    private static void closeQuietly(Socket socket) {
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // nothing more to do with a socket we are dropping
-        }
     }
 }

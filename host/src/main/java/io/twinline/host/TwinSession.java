@@ -590,6 +590,11 @@ final class TwinSession implements Session {
         responder.dedupEnabled = on;
     }
 
+    /** Why the session ended, or {@code null} while it lives or when it closed in order. */
+    Throwable terminalCause() {
+        return state.terminalCause();
+    }
+
     Requester requester() {
         return requester;
     }

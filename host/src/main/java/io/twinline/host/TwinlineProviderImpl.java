@@ -16,11 +16,11 @@ public final class TwinlineProviderImpl implements TwinlineProvider {
 
     @Override
     public TwinlineServer startServer(ServerSpec spec) {
-        return ServerRuntime.start(spec, Clock.system());
+        return ServerRuntime.start(spec, Clock.system(), Network.TCP);
     }
 
     @Override
     public TwinlineClient connect(ClientSpec spec) {
-        return ClientRuntime.connect(spec, Clock.system());
+        return ClientRuntime.connect(spec, Clock.system(), Network.TCP);
     }
 }

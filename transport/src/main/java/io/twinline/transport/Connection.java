@@ -6,7 +6,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.Socket;
-import java.net.SocketAddress;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +33,7 @@ public final class Connection implements AutoCloseable {
         void writeTo(FrameCodec codec, DataOutputStream out) throws IOException;
     }
 
-    private final Socket socket;
+    private final Endpoint endpoint;
     private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
     private final FrameCodec readCodec;
     private volatile FrameCodec writeCodec;
@@ -54,11 +53,19 @@ public final class Connection implements AutoCloseable {
      * @param writeLimit the largest frame the peer accepts (from its handshake; see {@link #writeLimit(int)})
      */
     public Connection(Socket socket, int readLimit, int writeLimit, LongSupplier nanoClock) throws IOException {
-        this.socket = socket;
+        this(Endpoint.of(socket), readLimit, writeLimit, nanoClock);
+    }
+
+    /**
+     * @param readLimit the largest frame this side accepts
+     * @param writeLimit the largest frame the peer accepts (from its handshake; see {@link #writeLimit(int)})
+     */
+    public Connection(Endpoint endpoint, int readLimit, int writeLimit, LongSupplier nanoClock) throws IOException {
+        this.endpoint = endpoint;
         this.readCodec = new FrameCodec(readLimit);
         this.writeCodec = new FrameCodec(writeLimit);
-        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), BUFFER_BYTES));
-        this.out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), BUFFER_BYTES));
+        this.in = new DataInputStream(new BufferedInputStream(endpoint.input(), BUFFER_BYTES));
+        this.out = new DataOutputStream(new BufferedOutputStream(endpoint.output(), BUFFER_BYTES));
         this.nanoClock = nanoClock;
         long now = nanoClock.getAsLong();
         this.lastReadNanos = now;
@@ -103,7 +110,7 @@ public final class Connection implements AutoCloseable {
 
     /** Sets the socket's read timeout (handshakes use one; established connections rely on heartbeats). */
     public void readTimeout(java.time.Duration timeout) throws IOException {
-        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        endpoint.readTimeout(timeout);
     }
 
     /** Returns whether bytes are buffered or waiting in the socket, i.e. whether {@link #read()} would not block. */
@@ -143,7 +150,7 @@ public final class Connection implements AutoCloseable {
                     }
                     if (item == FLUSH_AND_CLOSE) {
                         out.flush();
-                        socket.shutdownOutput();
+                        endpoint.shutdownOutput();
                         return;
                     }
                     write(item);
@@ -194,20 +201,12 @@ public final class Connection implements AutoCloseable {
         }
         closed = true;
         queue.offer(CLOSE_NOW);
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // closing is best effort: the socket is unusable either way
-        }
+        endpoint.close();
     }
 
     /** Closes with a TCP reset (SO_LINGER 0) instead of an orderly FIN: a fault injector's hard kill. */
     public void abort() {
-        try {
-            socket.setSoLinger(true, 0);
-        } catch (IOException ignored) {
-            // already closed: nothing to reset
-        }
+        endpoint.abort();
         close();
     }
 
@@ -226,13 +225,18 @@ public final class Connection implements AutoCloseable {
     }
 
     /** Returns the peer's address, for logs. */
-    public SocketAddress remoteAddress() {
-        return socket.getRemoteSocketAddress();
+    public String remoteAddress() {
+        return endpoint.remote();
     }
 
     /** Returns the local port, which identifies this connection in {@code ss} output and logs. */
     public int localPort() {
-        return socket.getLocalPort();
+        return endpoint.localPort();
+    }
+
+    /** Returns the endpoint underneath, for fault injection in tests. */
+    public Endpoint endpoint() {
+        return endpoint;
     }
 
     /** Test hook: while on, everything written is silently discarded; the socket stays open. */

@@ -1,0 +1,109 @@
+package io.twinline.host;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Thousands of seeded fault schedules through {@link Simulation}. System properties:
+ * <ul>
+ *   <li>{@code twinline.sim.schedules} (default 1500): how many schedules the normal run covers;
+ *   <li>{@code twinline.sim.seed}: replay one seed only (the failure message prints the command);
+ *   <li>{@code twinline.sim.parallel} (default 16): schedules run at once (each is mostly waiting on timers).
+ * </ul>
+ * The soak profile ({@code mvn verify -Psoak}) raises the count.
+ */
+class SimulationTest {
+    private static final long BASE_SEED = Long.getLong("twinline.sim.base", 0x7A1_11E5L);
+
+    @Test
+    void invariantsHoldForEverySchedule() throws InterruptedException {
+        Long only = Long.getLong("twinline.sim.seed");
+        int schedules = only != null ? 1 : Integer.getInteger("twinline.sim.schedules", 1500);
+        int parallel = Integer.getInteger("twinline.sim.parallel", 16);
+        ConcurrentLinkedQueue<Simulation.Outcome> failed = new ConcurrentLinkedQueue<>();
+        AtomicLong calls = new AtomicLong();
+        AtomicLong faults = new AtomicLong();
+        AtomicInteger disconnected = new AtomicInteger();
+        Semaphore slots = new Semaphore(parallel);
+        List<Thread> runs = new ArrayList<>();
+        long started = System.nanoTime();
+        for (int i = 0; i < schedules; i++) {
+            long seed = only != null ? only : BASE_SEED + i;
+            slots.acquire();
+            runs.add(Thread.ofVirtual().name("sim-" + seed).start(() -> {
+                try {
+                    Simulation.Outcome outcome = new Simulation(seed, Simulation.Options.NORMAL).run();
+                    calls.addAndGet(outcome.calls());
+                    faults.addAndGet(outcome.faults());
+                    if (outcome.finalStates().startsWith("client DISCONNECTED")) {
+                        disconnected.incrementAndGet();
+                        if (Boolean.getBoolean("twinline.sim.verbose")) {
+                            System.out.println("DISCONNECTED seed " + seed + ": " + outcome.schedule() + " => "
+                                    + outcome.finalStates());
+                        }
+                    }
+                    if (!outcome.ok()) {
+                        failed.add(outcome);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    slots.release();
+                }
+            }));
+        }
+        for (Thread t : runs) {
+            t.join();
+        }
+        System.out.printf("simulation: %d schedules, %d calls, %d faults applied, %d ended DISCONNECTED, %.1f s%n",
+                schedules, calls.get(), faults.get(), disconnected.get(), (System.nanoTime() - started) / 1e9);
+        if (!failed.isEmpty()) {
+            Simulation.Outcome first = failed.peek();
+            fail(failed.size() + " of " + schedules + " schedules broke an invariant. First: seed " + first.seed()
+                    + "\n  schedule: " + String.join("; ", first.schedule())
+                    + "\n  final: " + first.finalStates()
+                    + "\n  violations: " + String.join("\n    ", first.violations())
+                    + "\n  replay with: mvn -B verify -Dtest=SimulationTest -Dsurefire.failIfNoSpecifiedTests=false"
+                    + " -Dtwinline.sim.seed=" + first.seed());
+        }
+    }
+
+    /** With replay switched off, a call sent on a connection that then dies is never answered: found. */
+    @Test
+    void invariantsBiteWithoutReplay() throws InterruptedException {
+        assertFindsViolation(new Simulation.Options(false, true, Duration.ofMillis(1500)), "call lost");
+    }
+
+    /** With de-duplication switched off, a re-sent call runs a second time: found. */
+    @Test
+    void invariantsBiteWithoutDeduplication() throws InterruptedException {
+        assertFindsViolation(new Simulation.Options(true, false, Duration.ofSeconds(8)), "times for");
+    }
+
+    private static void assertFindsViolation(Simulation.Options options, String expected) throws InterruptedException {
+        for (long seed = BASE_SEED; seed < BASE_SEED + 300; seed++) {
+            Simulation.Outcome outcome = new Simulation(seed, options).run();
+            if (outcome.violations().stream().anyMatch(v -> v.contains(expected))) {
+                return;
+            }
+        }
+        fail("no schedule of 300 found a violation containing '" + expected + "' with " + options);
+    }
+
+    @Test
+    void aSeedDescribesTheSameScheduleEveryTime() throws InterruptedException {
+        Simulation.Outcome first = new Simulation(42, Simulation.Options.NORMAL).run();
+        Simulation.Outcome again = new Simulation(42, Simulation.Options.NORMAL).run();
+        assertTrue(first.schedule().equals(again.schedule()), first.schedule() + " vs " + again.schedule());
+        assertTrue(first.ok(), first.violations().toString());
+    }
+}
