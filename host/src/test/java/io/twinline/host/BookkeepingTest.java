@@ -1,0 +1,235 @@
+package io.twinline.host;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.twinline.api.CallTimeoutException;
+import io.twinline.api.Channel;
+import io.twinline.transport.Connection;
+import io.twinline.transport.Frame;
+import io.twinline.transport.FrameCodec;
+import io.twinline.transport.MalformedFrameException;
+import io.twinline.transport.ResponseStatus;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** The requester's and responder's bookkeeping (DESIGN §5), without sessions around them. */
+class BookkeepingTest {
+
+    /** A link whose far end the test reads frames from. */
+    private static final class Wire {
+        final Link link;
+        final DataInputStream farEnd;
+        final FrameCodec codec = new FrameCodec(1 << 20);
+
+        Wire(int generation) throws IOException {
+            SimNetwork net = new SimNetwork();
+            var listener = net.listen(new InetSocketAddress("127.0.0.1", 0));
+            var near = net.dial(listener.address(), Duration.ofSeconds(1));
+            var far = listener.accept();
+            Connection connection = new Connection(near, 1 << 20, 1 << 20, System::nanoTime);
+            link = new Link(Channel.A, connection, generation);
+            Thread.ofVirtual().start(() -> {
+                try {
+                    connection.runWriter();
+                } catch (IOException ignored) {
+                    // the test closes the link
+                }
+            });
+            farEnd = new DataInputStream(far.input());
+        }
+
+        Frame next() throws IOException {
+            return codec.read(farEnd);
+        }
+    }
+
+    private static CompletableFuture<byte[]> callAsync(Requester requester, String body, Duration timeout) {
+        CompletableFuture<byte[]> answer = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                answer.complete(requester.call("r", body.getBytes(), timeout, 1 << 20));
+            } catch (Throwable t) {
+                answer.completeExceptionally(t);
+            }
+        });
+        return answer;
+    }
+
+    private static void awaitUnanswered(Requester requester, int n) {
+        Testing.await(Duration.ofSeconds(5), n + " calls registered", () -> requester.unansweredCount() == n);
+    }
+
+    @Test
+    void unansweredCallsAreResentInIdOrderOnEachNewLinkAndAnsweredOnesAreNot() throws Exception {
+        Requester requester = new Requester("s-t", 16);
+        List<CompletableFuture<byte[]>> answers = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            answers.add(callAsync(requester, "call" + i, Duration.ofSeconds(10)));
+            awaitUnanswered(requester, i); // ids follow the order of the calls
+        }
+        Wire first = new Wire(1);
+        requester.linkUp(first.link);
+        assertEquals(1L, ((Frame.Request) first.next()).id());
+        assertEquals(2L, ((Frame.Request) first.next()).id());
+        assertEquals(3L, ((Frame.Request) first.next()).id());
+        assertEquals(new Frame.Ack(1, new long[0]), first.next());
+
+        requester.onResponse(new Frame.Response(2, ResponseStatus.OK, "two".getBytes()));
+        assertArrayEquals("two".getBytes(), answers.get(1).get());
+        requester.linkDown(first.link);
+
+        Wire second = new Wire(2);
+        requester.linkUp(second.link);
+        assertEquals(1L, ((Frame.Request) second.next()).id());
+        assertEquals(3L, ((Frame.Request) second.next()).id());
+        assertEquals(new Frame.Ack(1, new long[0]), second.next(), "floor stays at the oldest unanswered call");
+        requester.onResponse(new Frame.Response(1, ResponseStatus.OK, new byte[0]));
+        requester.onResponse(new Frame.Response(3, ResponseStatus.OK, new byte[0]));
+        answers.get(0).get();
+        answers.get(2).get();
+        assertEquals(4, requester.floor(), "everything answered: the floor is past the last id");
+        requester.flushAcks(second.link);
+        Frame.Ack ack = (Frame.Ack) second.next();
+        assertEquals(4, ack.floor());
+        assertArrayEquals(new long[] {2, 1, 3}, ack.ids(), "every response received is acknowledged");
+    }
+
+    @Test
+    void aCallMadeWhileTheChannelIsDownIsSentAfterTheReplayedOnes() throws Exception {
+        Requester requester = new Requester("s-t", 16);
+        Wire first = new Wire(1);
+        requester.linkUp(first.link);
+        first.next(); // the floor ACK
+        callAsync(requester, "early", Duration.ofSeconds(10));
+        assertEquals(1L, ((Frame.Request) first.next()).id());
+        requester.linkDown(first.link);
+        callAsync(requester, "during recovery", Duration.ofSeconds(10));
+        awaitUnanswered(requester, 2);
+        Wire second = new Wire(2);
+        requester.linkUp(second.link);
+        assertEquals(1L, ((Frame.Request) second.next()).id());
+        assertEquals(2L, ((Frame.Request) second.next()).id());
+    }
+
+    @Test
+    void callersPastTheBoundWaitForASlot() throws Exception {
+        Requester requester = new Requester("s-t", 2);
+        Wire wire = new Wire(1);
+        requester.linkUp(wire.link);
+        wire.next();
+        CompletableFuture<byte[]> a = callAsync(requester, "a", Duration.ofSeconds(10));
+        CompletableFuture<byte[]> b = callAsync(requester, "b", Duration.ofSeconds(10));
+        CompletableFuture<byte[]> c = callAsync(requester, "c", Duration.ofSeconds(10));
+        Frame.Request r1 = (Frame.Request) wire.next();
+        Frame.Request r2 = (Frame.Request) wire.next();
+        awaitUnanswered(requester, 2);
+        assertTrue(!c.isDone(), "the third caller waits");
+        requester.onResponse(new Frame.Response(r1.id(), ResponseStatus.OK, new byte[0]));
+        Frame.Request r3 = (Frame.Request) wire.next();
+        assertEquals(3L, r3.id(), "the freed slot let the third call out");
+        requester.onResponse(new Frame.Response(r2.id(), ResponseStatus.OK, new byte[0]));
+        requester.onResponse(new Frame.Response(r3.id(), ResponseStatus.OK, new byte[0]));
+        a.get();
+        b.get();
+        c.get();
+    }
+
+    @Test
+    void aTimedOutCallKeepsItsSlotAndIsAcknowledgedWhenItsLateAnswerComes() throws Exception {
+        Requester requester = new Requester("s-t", 4);
+        Wire wire = new Wire(1);
+        requester.linkUp(wire.link);
+        wire.next();
+        CompletableFuture<byte[]> slow = callAsync(requester, "slow", Duration.ofMillis(100));
+        Frame.Request request = (Frame.Request) wire.next();
+        Throwable failure = assertThrows(Exception.class, slow::get).getCause();
+        assertInstanceOf(CallTimeoutException.class, failure);
+        assertEquals(1, requester.unansweredCount(), "still kept: it may run, and must run only once");
+        assertEquals(request.id(), requester.floor());
+        requester.onResponse(new Frame.Response(request.id(), ResponseStatus.OK, new byte[0]));
+        assertEquals(0, requester.unansweredCount());
+        requester.flushAcks(wire.link);
+        assertArrayEquals(new long[] {request.id()}, ((Frame.Ack) wire.next()).ids());
+    }
+
+    // ---- responder ----
+
+    private static final class Started {
+        final List<Long> ids = new ArrayList<>();
+        final List<Frame.Response> resent = new ArrayList<>();
+    }
+
+    private static Frame.Request request(long id) {
+        return new Frame.Request(id, "r", new byte[0]);
+    }
+
+    @Test
+    void eachIdRunsOnceAndAFinishedOneIsAnsweredFromTheCache() throws Exception {
+        Started started = new Started();
+        AtomicLong duplicates = new AtomicLong();
+        Responder responder = new Responder(8, r -> started.ids.add(r.id()), new java.util.concurrent.atomic.LongAdder() {
+            @Override
+            public void increment() {
+                duplicates.incrementAndGet();
+            }
+        });
+        responder.onRequest(request(1), started.resent::add);
+        responder.onRequest(request(1), started.resent::add);   // re-sent while running: ignored
+        assertEquals(List.of(1L), started.ids);
+        assertEquals(List.of(), started.resent);
+        Frame.Response done = responder.complete(1, ResponseStatus.OK, "one".getBytes());
+        responder.onRequest(request(1), started.resent::add);   // re-sent after it finished: from the cache
+        assertEquals(List.of(1L), started.ids, "never run twice");
+        assertEquals(List.of(done), started.resent);
+        assertEquals(2, duplicates.get());
+        assertEquals(1, responder.cachedResponses());
+        assertEquals(1, responder.executed());
+    }
+
+    @Test
+    void acknowledgementsPruneTheCacheByIdAndByFloor() throws Exception {
+        Started started = new Started();
+        Responder responder = new Responder(8, r -> started.ids.add(r.id()), new java.util.concurrent.atomic.LongAdder());
+        for (long id = 1; id <= 4; id++) {
+            responder.onRequest(request(id), started.resent::add);
+            responder.complete(id, ResponseStatus.OK, new byte[0]);
+        }
+        assertEquals(4, responder.cachedResponses());
+        responder.onAck(new Frame.Ack(1, new long[] {3}));
+        assertEquals(3, responder.cachedResponses(), "3 acknowledged on its own");
+        responder.onRequest(request(3), started.resent::add);
+        assertEquals(List.of(), started.resent, "an acknowledged id is neither re-run nor re-sent");
+        responder.onAck(new Frame.Ack(3, new long[0]));
+        assertEquals(1, responder.cachedResponses(), "1 and 2 are below the floor");
+        responder.onRequest(request(2), started.resent::add);
+        assertEquals(List.of(1L, 2L, 3L, 4L), started.ids, "a late duplicate below the floor does not run");
+        assertEquals(List.of(), started.resent);
+    }
+
+    @Test
+    void aPeerPastItsInFlightLimitIsAProtocolViolation() throws Exception {
+        Responder responder = new Responder(2, r -> { }, new java.util.concurrent.atomic.LongAdder());
+        responder.onRequest(request(1), r -> { });
+        responder.onRequest(request(2), r -> { });
+        MalformedFrameException e = assertThrows(MalformedFrameException.class,
+                () -> responder.onRequest(request(3), r -> { }));
+        assertTrue(e.getMessage().contains("limit of 2"), e.getMessage());
+        responder.complete(1, ResponseStatus.OK, new byte[0]);
+        AtomicReference<String> ok = new AtomicReference<>("no");
+        responder.onRequest(request(3), r -> ok.set("resent"));
+        assertEquals(2, responder.running(), "a slot freed: the next request runs");
+        assertEquals("no", ok.get());
+    }
+}
