@@ -30,7 +30,8 @@ public final class Backoff {
         if (failedTries < 1) {
             throw new IllegalArgumentException("failedTries must be at least 1: " + failedTries);
         }
-        int shift = Math.min(failedTries - 1, 40);
+        // Capped at 63, the largest shift of a long: maxNanos >> 63 is 0, so from there on the pause is maxNanos.
+        int shift = Math.min(failedTries - 1, 63);
         long base = initialNanos > (maxNanos >> shift) ? maxNanos : Math.min(maxNanos, initialNanos << shift);
         double cut = jitter == 0 ? 0 : jitter * random.nextDouble();
         return (long) (base * (1.0 - cut));
