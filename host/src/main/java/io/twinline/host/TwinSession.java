@@ -379,6 +379,24 @@ final class TwinSession implements Session {
                 && now - receive.connection.lastReadNanos() > policy.idleTimeout().toNanos()) {
             channelFailed(receive, new IOException("nothing read for more than " + policy.idleTimeout()));
         }
+        recoverBrokenChannels("found by the ticker");
+    }
+
+    /**
+     * Starts recovery for any channel that is down while the session is NORMAL and no process is mending it. A
+     * failure reported while another process held the session can otherwise be left behind once that process
+     * ends; this runs on every return to NORMAL and on every tick, as a safety net.
+     */
+    private void recoverBrokenChannels(String how) {
+        if (state.state() != SessionState.NORMAL || closing.get()) {
+            return;
+        }
+        for (Channel channel : Channel.values()) {
+            Link l = link(channel);
+            if (l != null && !l.isHealthy() && !recoveryRunning[channel.code()].get()) {
+                startRecovery(channel, new IOException("channel " + channel + " is down (" + how + ")"));
+            }
+        }
     }
 
     // ---- requests from the peer ----
@@ -516,6 +534,8 @@ final class TwinSession implements Session {
         }
         if (to.isTerminal()) {
             ended(to, cause);
+        } else if (to == SessionState.NORMAL && from == SessionState.RECOVERING) {
+            recoverBrokenChannels("left behind by a recovery");
         }
     }
 

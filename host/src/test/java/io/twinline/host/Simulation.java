@@ -170,10 +170,23 @@ final class Simulation {
                     violations.add("caller " + t.getName() + " hung for more than " + joinBound + " ms");
                 }
             }
-            // Both ends must settle in agreeing states within the client's budget plus the server's window.
-            long settleBound = policy.clientBudget().plus(policy.reattachWindow()).toMillis() + 2000;
+            // Both ends must settle in agreeing states. One fault settles within the client's budget; overlapping
+            // faults can chain a deferral (bounded by the window) before a process's own wait (the window again).
+            long settleBound = 2 * policy.clientBudget().plus(policy.reattachWindow()).toMillis() + 2000;
             long settleDeadline = System.nanoTime() + settleBound * 1_000_000;
-            while (!agreed(clientSide, serverSide) && System.nanoTime() < settleDeadline) {
+            // Agreement must hold for longer than detection takes, or a fault applied a moment ago could still be
+            // unnoticed by both hosts.
+            long stableNanos = policy.idleTimeout().plus(policy.probeTimeout()).plus(policy.heartbeatInterval())
+                    .toNanos();
+            long agreedSince = 0;
+            while (System.nanoTime() < settleDeadline) {
+                if (!agreed(clientSide, serverSide)) {
+                    agreedSince = 0;
+                } else if (agreedSince == 0) {
+                    agreedSince = System.nanoTime();
+                } else if (System.nanoTime() - agreedSince >= stableNanos) {
+                    break;
+                }
                 Thread.sleep(5);
             }
             finalStates = "client " + clientSide.state() + " " + links(clientSide) + ", server " + serverSide.state()

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  *   <li>{@code twinline.sim.seed}: replay one seed only (the failure message prints the command);
  *   <li>{@code twinline.sim.parallel} (default 16): schedules run at once (each is mostly waiting on timers).
  * </ul>
- * The soak profile ({@code mvn verify -Psoak}) raises the count.
+ * The long soak raises the count: {@code mvn -B verify -Dtest=SimulationTest -Dsurefire.failIfNoSpecifiedTests=false
+ * -Dtwinline.sim.schedules=50000}.
  */
 class SimulationTest {
     private static final long BASE_SEED = Long.getLong("twinline.sim.base", 0x7A1_11E5L);
@@ -44,6 +45,10 @@ class SimulationTest {
                     Simulation.Outcome outcome = new Simulation(seed, Simulation.Options.NORMAL).run();
                     calls.addAndGet(outcome.calls());
                     faults.addAndGet(outcome.faults());
+                    if (Boolean.getBoolean("twinline.sim.verbose") && only != null) {
+                        System.out.println("seed " + seed + ": " + outcome.schedule() + " => " + outcome.finalStates()
+                                + " " + outcome.violations());
+                    }
                     if (outcome.finalStates().startsWith("client DISCONNECTED")) {
                         disconnected.incrementAndGet();
                         if (Boolean.getBoolean("twinline.sim.verbose")) {
@@ -68,7 +73,11 @@ class SimulationTest {
                 schedules, calls.get(), faults.get(), disconnected.get(), (System.nanoTime() - started) / 1e9);
         if (!failed.isEmpty()) {
             Simulation.Outcome first = failed.peek();
-            fail(failed.size() + " of " + schedules + " schedules broke an invariant. First: seed " + first.seed()
+            StringBuilder all = new StringBuilder();
+            for (Simulation.Outcome o : failed) {
+                all.append("\n  seed ").append(o.seed()).append(": ").append(o.violations().get(0));
+            }
+            fail(failed.size() + " of " + schedules + " schedules broke an invariant:" + all + "\nFirst: seed " + first.seed()
                     + "\n  schedule: " + String.join("; ", first.schedule())
                     + "\n  final: " + first.finalStates()
                     + "\n  violations: " + String.join("\n    ", first.violations())
