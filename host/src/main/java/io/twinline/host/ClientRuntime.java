@@ -80,15 +80,16 @@ final class ClientRuntime implements TwinlineClient {
         TwinSession fresh = null;
         try {
             a = dial(spec.server(), handshake);
-            a.writeHandshake(new Frame.Hello(FrameCodec.VERSION, spec.limits().maxFrameBytes()));
+            a.writeHandshake(new Frame.Hello(FrameCodec.VERSION, spec.limits().maxFrameBytes(),
+                    spec.limits().maxInFlight()));
             Frame reply = a.readHandshake();
             if (reply instanceof Frame.Rejected r) {
-                throw new ConnectFailedException("server " + spec.server() + " rejected the session: " + r.reason()
+                throw new ConnectFailedException("server " + address(spec.server()) + " rejected the session: " + r.reason()
                         + " (" + r.detail() + ")", null);
             }
             if (!(reply instanceof Frame.Welcome welcome)) {
-                throw new ConnectFailedException("server " + spec.server() + " answered HELLO with " + reply.type(),
-                        null);
+                throw new ConnectFailedException("server " + address(spec.server()) + " answered HELLO with "
+                        + reply.type(), null);
             }
             Duration window = Duration.ofMillis(welcome.reattachWindowMs());
             if (spec.policy().clientBudget().compareTo(window) > 0) {
@@ -125,8 +126,13 @@ final class ClientRuntime implements TwinlineClient {
             throw e;
         } catch (Exception e) {
             abandon(a, fresh);
-            throw new ConnectFailedException("cannot connect to " + spec.server() + ": " + e.getMessage(), e);
+            throw new ConnectFailedException("cannot connect to " + address(spec.server()) + ": " + e.getMessage(), e);
         }
+    }
+
+    /** {@code host:port}, without the {@code /<unresolved>} of {@link InetSocketAddress#toString()}. */
+    static String address(InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
     }
 
     private static void abandon(Connection a, TwinSession fresh) {
@@ -208,6 +214,10 @@ final class ClientRuntime implements TwinlineClient {
                     return;
                 }
                 session = fresh;
+                if (closed) {
+                    fresh.close(); // close() ran while we dialled and closed the old session only
+                    return;
+                }
                 Logger.info("[{}] replaced the disconnected session", fresh.id);
                 return;
             } catch (ConnectFailedException e) {

@@ -42,9 +42,6 @@ final class Requester {
         final byte[] body;
         final CompletableFuture<Frame.Response> response = new CompletableFuture<>();
         final AtomicReference<Link> sentOn = new AtomicReference<>();
-        /** The caller gave up (timeout, interrupt); the call is still answered once, and then dropped. */
-        volatile boolean abandoned;
-
         Call(long id, String route, byte[] routeBytes, byte[] body) {
             this.id = id;
             this.route = route;
@@ -60,6 +57,7 @@ final class Requester {
 
     private final String sessionId;
     private final int maxInFlight;
+    private final int ackIdsPerFrame;
     private final Semaphore slots;
     private final Object idLock = new Object();
     private final AtomicLong lastId = new AtomicLong();
@@ -70,7 +68,11 @@ final class Requester {
     /** Test-only switch: when off, a re-attached send channel does not re-send unanswered calls. */
     volatile boolean replayEnabled = true;
 
-    Requester(String sessionId, int maxInFlight) {
+    /**
+     * @param peerMaxFrameBytes the peer's frame limit, which every ACK must fit
+     */
+    Requester(String sessionId, int maxInFlight, int peerMaxFrameBytes) {
+        this.ackIdsPerFrame = FrameCodec.ackIdsWithin(peerMaxFrameBytes);
         this.sessionId = sessionId;
         this.maxInFlight = maxInFlight;
         this.slots = new Semaphore(maxInFlight);
@@ -121,10 +123,9 @@ final class Requester {
                     TimeUnit.NANOSECONDS);
             return unwrap(call, response);
         } catch (TimeoutException e) {
-            call.abandoned = true;
+            // The call keeps its slot until it is answered: it may still run at the peer, and only once.
             throw new CallTimeoutException(sessionId, route, timeout);
         } catch (InterruptedException e) {
-            call.abandoned = true;
             Thread.currentThread().interrupt();
             throw new CallInterruptedException(sessionId, route, e);
         } catch (ExecutionException e) {
@@ -147,9 +148,12 @@ final class Requester {
     private void refuseIfEnded(String route) {
         Function<Call, TwinlineException> r = refusal;
         if (r != null) {
-            throw r.apply(new Call(0, route, new byte[0], new byte[0]));
+            throw r.apply(new Call(NOT_SENT, route, new byte[0], new byte[0]));
         }
     }
+
+    /** The id of a call refused before it was given one. */
+    static final long NOT_SENT = 0;
 
     /** Sends the call on the current link unless it was already sent there or a replay will send it. */
     private void trySend(Call call) {
@@ -210,10 +214,10 @@ final class Requester {
      * last flush, with the floor (every id below it is answered).
      */
     void flushAcks(Link l) {
-        long[] ids = acks.drain(FrameCodec.MAX_ACK_IDS);
+        long[] ids = acks.drain(ackIdsPerFrame);
         while (ids != null) {
             l.connection.send(new Frame.Ack(floor(), ids));
-            ids = acks.drain(FrameCodec.MAX_ACK_IDS);
+            ids = acks.drain(ackIdsPerFrame);
         }
     }
 

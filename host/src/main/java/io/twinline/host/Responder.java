@@ -16,11 +16,10 @@ import java.util.function.Consumer;
  */
 final class Responder {
 
-    /** What the responder knows of one request id at or above the floor. */
+    /** What the responder knows of one request id at or above the floor, until it is acknowledged. */
     private static final class Entry {
-        /** {@code null} while the handler runs; the response once done; dropped again once acknowledged. */
+        /** {@code null} while the handler runs; the response once done. */
         Frame.Response response;
-        boolean acknowledged;
     }
 
     /** Starts a handler for a request; the host runs it on its own virtual thread. */
@@ -33,6 +32,11 @@ final class Responder {
     private final TreeMap<Long, Entry> entries = new TreeMap<>();
     /** Every id below this was answered and acknowledged: a request for it is a stale duplicate. */
     private long floor = 1;
+    /**
+     * Ids at or above the floor that were acknowledged one by one: bit {@code i} is id {@code floor + i}. One bit
+     * each, so a single hung call that pins the floor costs 1 MiB per 8 million later calls, not an object each.
+     */
+    private java.util.BitSet acknowledged = new java.util.BitSet();
     private int running;
     private long executed;
     private final java.util.concurrent.atomic.LongAdder duplicatesCounter;
@@ -60,7 +64,7 @@ final class Responder {
             if (!dedupEnabled) {
                 entries.remove(request.id());
             }
-            if (request.id() < floor) {
+            if (request.id() < floor || isAcknowledged(request.id())) {
                 duplicatesCounter.increment();
                 return;
             }
@@ -78,7 +82,7 @@ final class Responder {
                 duplicatesCounter.increment();
                 cached = entry.response;
                 if (cached == null) {
-                    return; // running, or acknowledged: its response goes out when ready / was received
+                    return; // running: its response goes out when ready
                 }
             }
         }
@@ -99,7 +103,7 @@ final class Responder {
         synchronized (this) {
             running--;
             Entry entry = entries.get(id);
-            if (entry != null && !entry.acknowledged) {
+            if (entry != null) {
                 entry.response = response;
             }
         }
@@ -110,18 +114,29 @@ final class Responder {
     void onAck(Frame.Ack ack) {
         synchronized (this) {
             if (ack.floor() > floor) {
+                long advance = ack.floor() - floor;
                 floor = ack.floor();
                 // Every id below the floor has its response at the requester, so none of them is running.
                 entries.headMap(floor).clear();
+                acknowledged = advance >= acknowledged.length() ? new java.util.BitSet()
+                        : acknowledged.get((int) advance, acknowledged.length());
             }
+            // An acknowledged response is dropped at once; its id is remembered as one bit until the floor passes.
             for (long id : ack.ids()) {
                 Entry entry = entries.get(id);
                 if (entry != null && entry.response != null) {
-                    entry.response = null;
-                    entry.acknowledged = true;
+                    entries.remove(id);
+                    if (id - floor < Integer.MAX_VALUE) {
+                        acknowledged.set((int) (id - floor));
+                    }
                 }
             }
         }
+    }
+
+    private boolean isAcknowledged(long id) {
+        long offset = id - floor;
+        return offset < Integer.MAX_VALUE && acknowledged.get((int) offset);
     }
 
     /** Returns how many responses are kept for re-sending (answered, not yet acknowledged). */

@@ -47,8 +47,10 @@ final class ServerRuntime implements TwinlineServer {
     private final Network.Listener listener;
     private final TaskGroup group;
     private final ConcurrentHashMap<Long, TwinSession> sessions = new ConcurrentHashMap<>();
-    private final AtomicLong lastSessionId = new AtomicLong();
     private final SecureRandom random = new SecureRandom();
+    // Ids start at a random point, so a client of an earlier run of this server, re-attaching after a restart,
+    // is told its session is unknown rather than meeting a new session under the same id.
+    private final AtomicLong lastSessionId = new AtomicLong(random.nextInt() & 0x7FFF_FFFFL);
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread keepAlive;
 
@@ -169,15 +171,25 @@ final class ServerRuntime implements TwinlineServer {
     // ---- accept and handshake ----
 
     private void runAcceptLoop() {
+        int failuresInARow = 0;
         while (!closed.get()) {
             Endpoint socket;
             try {
                 socket = listener.accept();
+                failuresInARow = 0;
             } catch (IOException e) {
-                if (!closed.get()) {
-                    Logger.error(e, "[server] accept failed; no longer accepting");
+                if (closed.get()) {
+                    return;
                 }
-                return;
+                // Out of file descriptors and the like pass; keep accepting, pausing so as not to spin.
+                failuresInARow++;
+                Logger.error("[server] accept failed ({} in a row): {}", failuresInARow, e.toString());
+                try {
+                    Thread.sleep(Math.min(1000, 10L << Math.min(failuresInARow, 6)));
+                } catch (InterruptedException ie) {
+                    return;
+                }
+                continue;
             }
             if (!group.spawn("server/handshake-" + socket.remote(), () -> handshake(socket))) {
                 socket.close();
@@ -187,12 +199,38 @@ final class ServerRuntime implements TwinlineServer {
     }
 
     private void handshake(Endpoint socket) {
+        // The socket read timeout bounds each read; this bounds the whole handshake, so a peer trickling a byte at
+        // a time cannot hold the connection.
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread watchdog = Thread.ofVirtual().name("server/handshake-deadline").start(() -> {
+            try {
+                Thread.sleep(spec.limits().handshakeTimeout());
+                if (done.compareAndSet(false, true)) {
+                    Logger.info("[server] handshake with {} not done within {}, closing", socket.remote(),
+                            spec.limits().handshakeTimeout());
+                    socket.close();
+                }
+            } catch (InterruptedException e) {
+                // the handshake finished first
+            }
+        });
+        try {
+            handshakeSteps(socket, done);
+        } finally {
+            watchdog.interrupt();
+        }
+    }
+
+    private void handshakeSteps(Endpoint socket, java.util.concurrent.atomic.AtomicBoolean done) {
         Connection connection = null;
         try {
             connection = new Connection(socket, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
                     clock::nanoTime);
             connection.readTimeout(spec.limits().handshakeTimeout());
             Frame first = connection.readHandshake();
+            if (!done.compareAndSet(false, true)) {
+                return; // the deadline passed and closed the connection
+            }
             switch (first) {
                 case Frame.Hello hello -> hello(connection, hello);
                 case Frame.Attach attach -> attach(connection, attach);
@@ -224,9 +262,9 @@ final class ServerRuntime implements TwinlineServer {
             reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
             return;
         }
-        if (hello.maxFrameBytes() < Limits.MIN_FRAME_BYTES) {
+        if (hello.maxFrameBytes() < Limits.MIN_FRAME_BYTES || hello.maxInFlight() < 1) {
             reject(connection, RejectReason.OTHER, "frame limit " + hello.maxFrameBytes() + " below the minimum "
-                    + Limits.MIN_FRAME_BYTES);
+                    + Limits.MIN_FRAME_BYTES + ", or no calls in flight allowed (" + hello.maxInFlight() + ")");
             return;
         }
         if (sessions.size() >= spec.limits().maxSessions()) {
@@ -238,7 +276,7 @@ final class ServerRuntime implements TwinlineServer {
         random.nextBytes(token);
         long numericId = lastSessionId.incrementAndGet();
         TwinSession session = new TwinSession(numericId, token, TwinSession.Role.SERVER, spec.policy(),
-                spec.limits(), new TwinSession.PeerLimits(hello.maxFrameBytes(), spec.limits().maxInFlight()),
+                spec.limits(), new TwinSession.PeerLimits(hello.maxFrameBytes(), hello.maxInFlight()),
                 spec.handlers(), clock, metrics, group, null, this::sessionEnded);
         for (StateListener l : spec.stateListeners()) {
             session.addStateListener(l);
@@ -271,7 +309,12 @@ final class ServerRuntime implements TwinlineServer {
             reject(connection, RejectReason.BAD_TOKEN, "wrong token for " + sid);
             return;
         }
-        if (session.state().isTerminal() || attach.maxFrameBytes() < Limits.MIN_FRAME_BYTES) {
+        if (attach.maxFrameBytes() < Limits.MIN_FRAME_BYTES) {
+            reject(connection, RejectReason.OTHER, "frame limit " + attach.maxFrameBytes() + " below the minimum "
+                    + Limits.MIN_FRAME_BYTES);
+            return;
+        }
+        if (session.state().isTerminal()) {
             reject(connection, RejectReason.SESSION_ENDED, sid + " has ended");
             return;
         }

@@ -83,7 +83,7 @@ final class TwinSession implements Session {
     private final EndListener endListener;
     private final TaskGroup group;
     private final StateMachine state;
-    private final RecoveryProcesses processes;
+    private final Backoff backoff;
     private final Requester requester;
     private final Responder responder;
     private final Object linkLock = new Object();
@@ -109,9 +109,8 @@ final class TwinSession implements Session {
         this.dialer = dialer;
         this.endListener = endListener;
         this.state = new StateMachine(clock);
-        this.processes = new RecoveryProcesses(state, new TcpChannelOps(), clock, policy,
-                new Backoff(policy, ThreadLocalRandom.current()));
-        this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()));
+        this.backoff = new Backoff(policy, ThreadLocalRandom.current());
+        this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()), peer.maxFrameBytes());
         this.responder = new Responder(limits.maxInFlight(), this::startHandler, metrics.duplicatesSuppressed);
         this.createdNanos = clock.nanoTime();
         this.group = parent == null ? TaskGroup.start(threadPrefix()) : TaskGroup.startIn(parent, threadPrefix());
@@ -431,7 +430,8 @@ final class TwinSession implements Session {
             } catch (Exception e) {
                 status = ResponseStatus.HANDLER_FAILED;
                 String message = e.getClass().getSimpleName() + ": " + e.getMessage();
-                body = truncateUtf8(message, 4096);
+                // The message must fit the peer's frame with the RESPONSE header (type, id, status).
+                body = truncateUtf8(message, Math.min(4096, peer.maxFrameBytes() - 10));
                 Logger.debug("[{}] handler for '{}' failed: {}", id, request.route(), message);
             }
         }
@@ -508,6 +508,12 @@ final class TwinSession implements Session {
     }
 
     private void runProcess(Channel channel, Throwable problem) throws InterruptedException {
+        long startGeneration;
+        synchronized (linkLock) {
+            startGeneration = generation;
+        }
+        RecoveryProcesses processes = new RecoveryProcesses(state, new TcpChannelOps(startGeneration), clock, policy,
+                backoff);
         if (role == Role.CLIENT) {
             if (channel == Channel.B) {
                 processes.clientReceiveChannelFailed(problem);   // Fig. 5
@@ -555,12 +561,17 @@ final class TwinSession implements Session {
         if (finalState == SessionState.DISCONNECTED) {
             metrics.sessionsDisconnected.increment();
             String why = describe(cause);
-            requester.failAll(call -> new DisconnectedException(id, "session disconnected (" + why + "); call "
-                    + call.id + " to '" + call.route + "': whether it ran at the peer is unknown", cause));
+            requester.failAll(call -> call.id == Requester.NOT_SENT
+                    ? new DisconnectedException(id, "session disconnected (" + why + "); call to '" + call.route
+                            + "' not sent", cause)
+                    : new DisconnectedException(id, "session disconnected (" + why + "); call " + call.id + " to '"
+                            + call.route + "': whether it ran at the peer is unknown", cause));
         } else {
             metrics.sessionsClosed.increment();
-            requester.failAll(call -> new SessionClosedException(id, "session closed before call " + call.id
-                    + " to '" + call.route + "' was answered; whether it ran at the peer is unknown"));
+            requester.failAll(call -> call.id == Requester.NOT_SENT
+                    ? new SessionClosedException(id, "session is closed; call to '" + call.route + "' not sent")
+                    : new SessionClosedException(id, "session closed before call " + call.id + " to '" + call.route
+                            + "' was answered; whether it ran at the peer is unknown"));
         }
         for (Link l : currentLinks()) {
             if (l != null) {
@@ -640,8 +651,18 @@ final class TwinSession implements Session {
         return id + " (" + role.name().toLowerCase(java.util.Locale.ROOT) + ", " + state.state() + ")";
     }
 
-    /** The recovery processes' view of this session's channels, over TCP. */
+    /**
+     * One recovery process's view of this session's channels, over TCP. It closes only links attached before the
+     * process began: a link the client attached meanwhile is the repair, not the fault (the server's Fig. 7 would
+     * otherwise close a fresh channel A the client had already re-attached, and make it attach once more).
+     */
     private final class TcpChannelOps implements ChannelOps {
+        private final long startGeneration;
+
+        TcpChannelOps(long startGeneration) {
+            this.startGeneration = startGeneration;
+        }
+
         @Override
         public boolean probe(Channel channel) throws InterruptedException {
             Link l = link(channel);
@@ -651,7 +672,7 @@ final class TwinSession implements Session {
         @Override
         public void close(Channel channel) {
             Link l = link(channel);
-            if (l != null) {
+            if (l != null && (l.generation <= startGeneration || !l.isHealthy())) {
                 l.markFailed();
                 l.close();
                 requester.linkDown(l);

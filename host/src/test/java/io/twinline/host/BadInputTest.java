@@ -125,8 +125,8 @@ class BadInputTest {
                     assertInstanceOf(Frame.Rejected.class, readUntilClosed(s)).reason());
         }
         try (Socket s = dial()) {
-            byte[] hello = ByteBuffer.allocate(15).putInt(11).put((byte) 0x01).putInt(FrameCodec.MAGIC)
-                    .putShort((short) 7).putInt(1 << 20).array();
+            byte[] hello = ByteBuffer.allocate(19).putInt(15).put((byte) 0x01).putInt(FrameCodec.MAGIC)
+                    .putShort((short) 7).putInt(1 << 20).putInt(64).array();
             s.getOutputStream().write(hello);
             Frame.Rejected r = assertInstanceOf(Frame.Rejected.class, readUntilClosed(s));
             assertEquals(RejectReason.UNSUPPORTED_VERSION, r.reason());

@@ -73,7 +73,7 @@ class BookkeepingTest {
 
     @Test
     void unansweredCallsAreResentInIdOrderOnEachNewLinkAndAnsweredOnesAreNot() throws Exception {
-        Requester requester = new Requester("s-t", 16);
+        Requester requester = new Requester("s-t", 16, 1 << 20);
         List<CompletableFuture<byte[]>> answers = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             answers.add(callAsync(requester, "call" + i, Duration.ofSeconds(10)));
@@ -108,7 +108,7 @@ class BookkeepingTest {
 
     @Test
     void aCallMadeWhileTheChannelIsDownIsSentAfterTheReplayedOnes() throws Exception {
-        Requester requester = new Requester("s-t", 16);
+        Requester requester = new Requester("s-t", 16, 1 << 20);
         Wire first = new Wire(1);
         requester.linkUp(first.link);
         first.next(); // the floor ACK
@@ -125,7 +125,7 @@ class BookkeepingTest {
 
     @Test
     void callersPastTheBoundWaitForASlot() throws Exception {
-        Requester requester = new Requester("s-t", 2);
+        Requester requester = new Requester("s-t", 2, 1 << 20);
         Wire wire = new Wire(1);
         requester.linkUp(wire.link);
         wire.next();
@@ -148,7 +148,7 @@ class BookkeepingTest {
 
     @Test
     void aTimedOutCallKeepsItsSlotAndIsAcknowledgedWhenItsLateAnswerComes() throws Exception {
-        Requester requester = new Requester("s-t", 4);
+        Requester requester = new Requester("s-t", 4, 1 << 20);
         Wire wire = new Wire(1);
         requester.linkUp(wire.link);
         wire.next();

@@ -12,7 +12,7 @@ public sealed interface Frame {
     FrameType type();
 
     /** First frame of a new session, on channel A. */
-    record Hello(int version, int maxFrameBytes) implements Frame {
+    record Hello(int version, int maxFrameBytes, int maxInFlight) implements Frame {
         public FrameType type() {
             return FrameType.HELLO;
         }

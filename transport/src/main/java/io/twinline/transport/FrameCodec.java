@@ -24,6 +24,13 @@ public final class FrameCodec {
     public static final int REQUEST_OVERHEAD = 1 + 8 + 1;
     /** Most ids one ACK frame carries. */
     public static final int MAX_ACK_IDS = 4096;
+    /** Bytes of an ACK frame besides its ids: type, floor, count. */
+    public static final int ACK_OVERHEAD = 1 + 8 + 2;
+
+    /** Returns how many ids fit in one ACK frame under a peer's frame limit. */
+    public static int ackIdsWithin(int peerMaxFrameBytes) {
+        return Math.max(1, Math.min(MAX_ACK_IDS, (peerMaxFrameBytes - ACK_OVERHEAD) / 8));
+    }
 
     private final int maxFrameBytes;
 
@@ -63,7 +70,7 @@ public final class FrameCodec {
         Frame frame = switch (type) {
             case HELLO -> {
                 int version = body.handshakeVersion();
-                yield new Frame.Hello(version, body.u32Int());
+                yield new Frame.Hello(version, body.u32Int(), body.u32Int());
             }
             case WELCOME -> new Frame.Welcome(body.u64(), body.bytes(TOKEN_BYTES), body.u32Int(), body.u32Int(),
                     body.u32Int(), body.u32Int(), body.u32Int(), body.str8(), body.u16());
@@ -112,11 +119,12 @@ public final class FrameCodec {
     public void write(Frame frame, DataOutputStream out) throws IOException {
         switch (frame) {
             case Frame.Hello h -> {
-                out.writeInt(1 + 4 + 2 + 4);
+                out.writeInt(1 + 4 + 2 + 4 + 4);
                 out.writeByte(FrameType.HELLO.code());
                 out.writeInt(MAGIC);
                 out.writeShort(h.version());
                 out.writeInt(h.maxFrameBytes());
+                out.writeInt(h.maxInFlight());
             }
             case Frame.Welcome w -> {
                 byte[] host = utf8(w.advertisedHost(), 255, "advertised host");

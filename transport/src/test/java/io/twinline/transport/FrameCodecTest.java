@@ -42,7 +42,7 @@ class FrameCodecTest {
     @Test
     void everyFrameTypeRoundTrips() throws IOException {
         List<Frame> frames = List.of(
-                new Frame.Hello(FrameCodec.VERSION, 1 << 20),
+                new Frame.Hello(FrameCodec.VERSION, 1 << 20, 1024),
                 new Frame.Welcome(42L, TOKEN, 20_000, 1000, 3000, 1 << 24, 1024, "", 0),
                 new Frame.Welcome(43L, TOKEN, 20_000, 1000, 3000, 1 << 24, 1024, "node-2.example", 7420),
                 new Frame.Attach(FrameCodec.VERSION, 42L, TOKEN, 1, 1 << 20),
@@ -139,7 +139,7 @@ class FrameCodecTest {
 
     @Test
     void badMagicIsRejected() throws IOException {
-        byte[] bytes = encode(new Frame.Hello(FrameCodec.VERSION, 4096));
+        byte[] bytes = encode(new Frame.Hello(FrameCodec.VERSION, 4096, 16));
         bytes[5] = 'X';
         MalformedFrameException e = assertThrows(MalformedFrameException.class, () -> decode(bytes));
         assertTrue(e.getMessage().contains("bad magic"), e.getMessage());

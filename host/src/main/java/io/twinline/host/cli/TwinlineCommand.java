@@ -46,8 +46,8 @@ public final class TwinlineCommand {
 
     private static final String SERVER_HELP = """
             usage: twinline server [--bind ADDR] [--port 7420] [--status HOST:PORT|off] [--log-level LEVEL]
-                                   [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--reattach-window-ms 20000]
-                                   [--max-sessions 10000]
+                                   [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
+                                   [--reattach-window-ms 20000] [--max-sessions 10000]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
             GOODBYE. The status endpoint (GET /status, GET /health) listens on 127.0.0.1:7421 unless told otherwise.""";
@@ -55,12 +55,15 @@ public final class TwinlineCommand {
     private static final String CLIENT_HELP = """
             usage: twinline client --connect HOST:PORT [--calls 10000] [--concurrency 16] [--reverse-calls 1000]
                                    [--payload 64] [--faults] [--fault-interval-ms 2000] [--log-level LEVEL]
+                                   [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
+                                   [--recovery-time-limit-ms 10000]
 
             Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
             channel B, then compares both ledgers with what was sent. With --faults, this client resets and silences
             its own connections every interval to show recovery on your network. Ends with one line:
               calls=N ok=N failed=0 reverse=M reverse_ok=M ledger=match ...
-            Exit 0 only when every call succeeded and both ledgers match.""";
+            Exit 0 only when every call succeeded and both ledgers match. The client's recovery budget
+            (idle timeout + probe timeout + recovery time limit) must fit the server's re-attach window.""";
 
     private static final String DEMO_HELP = """
             usage: twinline demo [--seconds 8] [--clients 3] [--concurrency 16] [--no-faults] [--log-level LEVEL]
@@ -128,7 +131,7 @@ public final class TwinlineCommand {
 
     private static int server(List<String> argList, PrintStream out) throws Exception {
         Args args = new Args(argList, Set.of("bind", "port", "status", "log-level", "heartbeat-ms", "idle-timeout-ms",
-                "reattach-window-ms", "max-sessions"), Set.of());
+                "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions"), Set.of());
         configureLogging(args.text("log-level", "info"));
         RecoveryPolicy policy = policy(args);
         Limits limits = Limits.defaults().withMaxSessions(args.integer("max-sessions", 10_000, 1, 1_000_000));
@@ -168,25 +171,32 @@ public final class TwinlineCommand {
         return OK;
     }
 
+    /** The recovery policy from the flags both commands share; validated as a whole, so order does not matter. */
     private static RecoveryPolicy policy(Args args) throws UsageException {
         RecoveryPolicy d = RecoveryPolicy.defaults();
         try {
-            return d.withHeartbeatInterval(Duration.ofMillis(args.number("heartbeat-ms",
-                            d.heartbeatInterval().toMillis(), 1, 3_600_000)))
-                    .withIdleTimeout(Duration.ofMillis(args.number("idle-timeout-ms", d.idleTimeout().toMillis(),
-                            1, 3_600_000)))
-                    .withReattachWindow(Duration.ofMillis(args.number("reattach-window-ms",
-                            d.reattachWindow().toMillis(), 1, 3_600_000)));
+            return new RecoveryPolicy(
+                    millis(args, "heartbeat-ms", d.heartbeatInterval()),
+                    millis(args, "idle-timeout-ms", d.idleTimeout()),
+                    millis(args, "probe-timeout-ms", d.probeTimeout()),
+                    millis(args, "recovery-time-limit-ms", d.recoveryTimeLimit()),
+                    d.maxReconnectTries(), d.backoffInitial(), d.backoffMax(), d.jitter(),
+                    millis(args, "reattach-window-ms", d.reattachWindow()));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+    }
+
+    private static Duration millis(Args args, String name, Duration fallback) throws UsageException {
+        return Duration.ofMillis(args.number(name, fallback.toMillis(), 1, 3_600_000));
     }
 
     // ---- client ----
 
     private static int client(List<String> argList, PrintStream out) throws Exception {
         Args args = new Args(argList, Set.of("connect", "calls", "concurrency", "reverse-calls", "payload",
-                "fault-interval-ms", "log-level"), Set.of("faults"));
+                "fault-interval-ms", "log-level", "heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
+                "recovery-time-limit-ms"), Set.of("faults"));
         configureLogging(args.text("log-level", "warn"));
         String connect = args.text("connect", null);
         if (connect == null) {
@@ -201,8 +211,10 @@ public final class TwinlineCommand {
         Ledger ledger = new Ledger();
         long start = System.nanoTime();
         AtomicInteger faults = new AtomicInteger();
+        RecoveryPolicy policy = policy(args);
         try (TwinlineClient client = Twinline.client()
                 .server(server)
+                .recoveryPolicy(policy)
                 .handle(Ledger.ADD, ledger.add)
                 .handle(Ledger.TOTAL, ledger.total)
                 .onStateChange((s, from, to, cause) -> out.println(String.format(Locale.ROOT,
@@ -324,6 +336,8 @@ public final class TwinlineCommand {
                     + (faults ? ", faults injected" : "") + " (JDK " + Runtime.version().feature() + ")");
             Ledger serverLedger = new Ledger();
             RecoveryPolicy policy = demoPolicy();
+            List<String> verdict = new ArrayList<>();
+            int exit;
             try (TwinlineServer server = Twinline.server().bind("127.0.0.1", 0)
                     .recoveryPolicy(policy)
                     .handle(Ledger.ADD, serverLedger.add)
@@ -347,17 +361,20 @@ public final class TwinlineCommand {
                                         + (cause == null ? "" : "  (" + cause.getMessage() + ")")))
                                 .connect());
                     }
-                    return runWorkloads(server, clients, ledgers);
+                    exit = runWorkloads(server, clients, ledgers, verdict);
                 } finally {
                     for (TwinlineClient c : clients) {
                         c.close();
                     }
                 }
             }
+            // The verdict comes last, after every session has closed, so it is the run's final line.
+            verdict.forEach(out::println);
+            return exit;
         }
 
-        private int runWorkloads(TwinlineServer server, List<TwinlineClient> clients, List<Ledger> ledgers)
-                throws InterruptedException {
+        private int runWorkloads(TwinlineServer server, List<TwinlineClient> clients, List<Ledger> ledgers,
+                                 List<String> verdict) throws InterruptedException {
             long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
             List<Workload.Progress> progress = new ArrayList<>();
             List<Workload.Result> results = new ArrayList<>(java.util.Collections.nCopies(clients.size(), null));
@@ -403,7 +420,7 @@ public final class TwinlineCommand {
             }
             Map<String, Long> serverMetrics = HostAccess.metrics(server);
             boolean success = allMatch && failed == 0 && reverse == reverseOk;
-            out.println(String.format(Locale.ROOT,
+            verdict.add(String.format(Locale.ROOT,
                     "calls=%d ok=%d failed=%d reverse=%d reverse_ok=%d ledger=%s faults=%d recoveries=%d "
                             + "duplicates_suppressed=%d elapsed=%.1fs",
                     calls, ok, failed, reverse, reverseOk, allMatch ? "match" : "mismatch", faultCount.get(),
@@ -411,9 +428,9 @@ public final class TwinlineCommand {
                             .get("recoveries")).sum(),
                     serverMetrics.get("duplicates_suppressed"), seconds(start)));
             if (!success && firstError != null) {
-                out.println("first error: " + firstError);
+                verdict.add("first error: " + firstError);
             }
-            out.println(success ? "verdict: every call answered exactly once, both ledgers match"
+            verdict.add(success ? "verdict: every call answered exactly once, both ledgers match"
                     : "verdict: FAILED");
             return success ? OK : FAILED;
         }
