@@ -28,7 +28,6 @@ final class Responder {
     }
 
     private final int maxInFlight;
-    private final Starter starter;
     private final TreeMap<Long, Entry> entries = new TreeMap<>();
     /** Every id below this was answered and acknowledged: a request for it is a stale duplicate. */
     private long floor = 1;
@@ -46,9 +45,8 @@ final class Responder {
     /**
      * @param duplicatesCounter counts re-sent requests answered without running again (shared by a runtime)
      */
-    Responder(int maxInFlight, Starter starter, java.util.concurrent.atomic.LongAdder duplicatesCounter) {
+    Responder(int maxInFlight, java.util.concurrent.atomic.LongAdder duplicatesCounter) {
         this.maxInFlight = maxInFlight;
-        this.starter = starter;
         this.duplicatesCounter = duplicatesCounter;
     }
 
@@ -58,7 +56,8 @@ final class Responder {
      *
      * @throws MalformedFrameException if the peer has more requests running than the announced limit allows
      */
-    void onRequest(Frame.Request request, Consumer<Frame.Response> resend) throws MalformedFrameException {
+    void onRequest(Frame.Request request, Starter starter, Consumer<Frame.Response> resend)
+            throws MalformedFrameException {
         Frame.Response cached;
         synchronized (this) {
             if (!dedupEnabled) {

@@ -136,6 +136,39 @@ final class TaskGroup {
         }
     }
 
+    /** Forks children of a nested scope; only the thread that opened the scope may use it (JDK 25's rule). */
+    interface Children {
+        void spawn(String threadName, Runnable body);
+    }
+
+    /** A body that forks children and may fail with an I/O error. */
+    interface ParentBody {
+        void run(Children children);
+    }
+
+    /**
+     * Runs {@code body} on the calling thread, itself a task of this group, inside a nested scope whose children it
+     * forks directly, without the hop through the owner: a channel's reader starts one handler per request this way.
+     * Returns when {@code body} and every child have ended; a failing child cancels nothing.
+     */
+    void withChildren(String scopeName, ParentBody body) {
+        try (var scope = StructuredTaskScope.open(new KeepGoing(), cf -> cf.withName(scopeName))) {
+            try {
+                body.run((threadName, task) -> {
+                    if (!cancelRequested) {
+                        scope.fork(() -> runTask(new Task(threadName, task)));
+                    }
+                });
+            } finally {
+                try {
+                    scope.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // cancelled: close() below interrupts the children
+                }
+            }
+        }
+    }
+
     /** Returns how many threads of all task groups (owners and tasks) are running now. */
     static int liveThreads() {
         return LIVE_THREADS.get();

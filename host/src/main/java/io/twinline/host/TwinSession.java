@@ -111,7 +111,7 @@ final class TwinSession implements Session {
         this.state = new StateMachine(clock);
         this.backoff = new Backoff(policy, ThreadLocalRandom.current());
         this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()), peer.maxFrameBytes());
-        this.responder = new Responder(limits.maxInFlight(), this::startHandler, metrics.duplicatesSuppressed);
+        this.responder = new Responder(limits.maxInFlight(), metrics.duplicatesSuppressed);
         this.createdNanos = clock.nanoTime();
         this.group = parent == null ? TaskGroup.start(threadPrefix()) : TaskGroup.startIn(parent, threadPrefix());
         state.addListener(this::onTransition);
@@ -277,9 +277,19 @@ final class TwinSession implements Session {
 
     // ---- reader, writer, ticker ----
 
+    /**
+     * Runs on the link's reader thread, which owns a nested scope for the handlers of the requests it reads. The
+     * thread outlives its read loop until those handlers are done; {@link Link#readerExited()} marks the end of
+     * the loop, which is what {@link #attach} waits for.
+     */
     private void runReader(Link link) {
+        group.withChildren(threadPrefix() + "/" + link.channel + "#" + link.generation + "-handlers",
+                children -> readUntilFailure(link, children));
+    }
+
+    private void readUntilFailure(Link link, TaskGroup.Children children) {
         try {
-            readFrames(link);
+            readFrames(link, children);
         } catch (EOFException e) {
             channelFailed(link, new IOException("connection closed by peer", e));
         } catch (MalformedFrameException e) {
@@ -296,7 +306,7 @@ final class TwinSession implements Session {
         }
     }
 
-    private void readFrames(Link link) throws IOException {
+    private void readFrames(Link link, TaskGroup.Children children) throws IOException {
         Connection connection = link.connection;
         boolean sendSide = link.channel == role.sendChannel;
         while (true) {
@@ -305,7 +315,10 @@ final class TwinSession implements Session {
                 case Frame.Ping p -> connection.send(new Frame.Pong(p.nonce()));
                 case Frame.Pong p -> link.onPong(p.nonce());
                 case Frame.Response r when sendSide -> requester.onResponse(r);
-                case Frame.Request r when !sendSide -> responder.onRequest(r, this::sendResponse);
+                case Frame.Request r when !sendSide -> responder.onRequest(r,
+                        request -> children.spawn(threadPrefix() + "/handler-" + request.id(),
+                                () -> runHandler(request)),
+                        this::sendResponse);
                 case Frame.Ack a when !sendSide -> responder.onAck(a);
                 case Frame.Goodbye g -> {
                     Logger.info("[{}/{}] peer closed the session: {}", id, link.channel, g.reason());
@@ -399,12 +412,6 @@ final class TwinSession implements Session {
     }
 
     // ---- requests from the peer ----
-
-    private void startHandler(Frame.Request request) {
-        if (!group.spawn(threadPrefix() + "/handler-" + request.id(), () -> runHandler(request))) {
-            Logger.debug("[{}] session ending; request {} not started", id, request.id());
-        }
-    }
 
     private void runHandler(Frame.Request request) {
         Handler handler = handlers.get(request.route());

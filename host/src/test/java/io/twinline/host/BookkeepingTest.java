@@ -179,18 +179,19 @@ class BookkeepingTest {
     void eachIdRunsOnceAndAFinishedOneIsAnsweredFromTheCache() throws Exception {
         Started started = new Started();
         AtomicLong duplicates = new AtomicLong();
-        Responder responder = new Responder(8, r -> started.ids.add(r.id()), new java.util.concurrent.atomic.LongAdder() {
+        Responder.Starter starter = r -> started.ids.add(r.id());
+        Responder responder = new Responder(8, new java.util.concurrent.atomic.LongAdder() {
             @Override
             public void increment() {
                 duplicates.incrementAndGet();
             }
         });
-        responder.onRequest(request(1), started.resent::add);
-        responder.onRequest(request(1), started.resent::add);   // re-sent while running: ignored
+        responder.onRequest(request(1), starter, started.resent::add);
+        responder.onRequest(request(1), starter, started.resent::add);   // re-sent while running: ignored
         assertEquals(List.of(1L), started.ids);
         assertEquals(List.of(), started.resent);
         Frame.Response done = responder.complete(1, ResponseStatus.OK, "one".getBytes());
-        responder.onRequest(request(1), started.resent::add);   // re-sent after it finished: from the cache
+        responder.onRequest(request(1), starter, started.resent::add);   // re-sent after it finished: from the cache
         assertEquals(List.of(1L), started.ids, "never run twice");
         assertEquals(List.of(done), started.resent);
         assertEquals(2, duplicates.get());
@@ -201,34 +202,36 @@ class BookkeepingTest {
     @Test
     void acknowledgementsPruneTheCacheByIdAndByFloor() throws Exception {
         Started started = new Started();
-        Responder responder = new Responder(8, r -> started.ids.add(r.id()), new java.util.concurrent.atomic.LongAdder());
+        Responder.Starter starter = r -> started.ids.add(r.id());
+        Responder responder = new Responder(8, new java.util.concurrent.atomic.LongAdder());
         for (long id = 1; id <= 4; id++) {
-            responder.onRequest(request(id), started.resent::add);
+            responder.onRequest(request(id), starter, started.resent::add);
             responder.complete(id, ResponseStatus.OK, new byte[0]);
         }
         assertEquals(4, responder.cachedResponses());
         responder.onAck(new Frame.Ack(1, new long[] {3}));
         assertEquals(3, responder.cachedResponses(), "3 acknowledged on its own");
-        responder.onRequest(request(3), started.resent::add);
+        responder.onRequest(request(3), starter, started.resent::add);
         assertEquals(List.of(), started.resent, "an acknowledged id is neither re-run nor re-sent");
         responder.onAck(new Frame.Ack(3, new long[0]));
         assertEquals(1, responder.cachedResponses(), "1 and 2 are below the floor");
-        responder.onRequest(request(2), started.resent::add);
+        responder.onRequest(request(2), starter, started.resent::add);
         assertEquals(List.of(1L, 2L, 3L, 4L), started.ids, "a late duplicate below the floor does not run");
         assertEquals(List.of(), started.resent);
     }
 
     @Test
     void aPeerPastItsInFlightLimitIsAProtocolViolation() throws Exception {
-        Responder responder = new Responder(2, r -> { }, new java.util.concurrent.atomic.LongAdder());
-        responder.onRequest(request(1), r -> { });
-        responder.onRequest(request(2), r -> { });
+        Responder.Starter starter = r -> { };
+        Responder responder = new Responder(2, new java.util.concurrent.atomic.LongAdder());
+        responder.onRequest(request(1), starter, r -> { });
+        responder.onRequest(request(2), starter, r -> { });
         MalformedFrameException e = assertThrows(MalformedFrameException.class,
-                () -> responder.onRequest(request(3), r -> { }));
+                () -> responder.onRequest(request(3), starter, r -> { }));
         assertTrue(e.getMessage().contains("limit of 2"), e.getMessage());
         responder.complete(1, ResponseStatus.OK, new byte[0]);
         AtomicReference<String> ok = new AtomicReference<>("no");
-        responder.onRequest(request(3), r -> ok.set("resent"));
+        responder.onRequest(request(3), starter, r -> ok.set("resent"));
         assertEquals(2, responder.running(), "a slot freed: the next request runs");
         assertEquals("no", ok.get());
     }

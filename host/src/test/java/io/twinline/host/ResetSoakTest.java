@@ -69,6 +69,15 @@ class ResetSoakTest {
         }
     }
 
+    /** {@code ss -K} exits 0 without killing anything when not allowed to: check that the link really failed. */
+    private static boolean becomesUnhealthy(Link link) {
+        long deadline = System.nanoTime() + 500_000_000L;
+        while (link.isHealthy() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        return !link.isHealthy();
+    }
+
     private static final class Direction {
         final AtomicInteger next = new AtomicInteger();
         final AtomicLong sent = new AtomicLong();
@@ -125,7 +134,7 @@ class ResetSoakTest {
                     if (link == null || !link.isHealthy()) {
                         continue;
                     }
-                    if (killFromOutside(link.connection.localPort())) {
+                    if (killFromOutside(link.connection.localPort()) && becomesUnhealthy(link)) {
                         outside.incrementAndGet();
                     } else {
                         link.connection.abort();

@@ -37,6 +37,7 @@ public final class Connection implements AutoCloseable {
     private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
     private final FrameCodec readCodec;
     private volatile FrameCodec writeCodec;
+    private final Buffered buffered;
     private final DataInputStream in;
     private final DataOutputStream out;
     private final LongSupplier nanoClock;
@@ -64,7 +65,8 @@ public final class Connection implements AutoCloseable {
         this.endpoint = endpoint;
         this.readCodec = new FrameCodec(readLimit);
         this.writeCodec = new FrameCodec(writeLimit);
-        this.in = new DataInputStream(new BufferedInputStream(endpoint.input(), BUFFER_BYTES));
+        this.buffered = new Buffered(endpoint.input());
+        this.in = new DataInputStream(buffered);
         this.out = new DataOutputStream(new BufferedOutputStream(endpoint.output(), BUFFER_BYTES));
         this.nanoClock = nanoClock;
         long now = nanoClock.getAsLong();
@@ -113,12 +115,22 @@ public final class Connection implements AutoCloseable {
         endpoint.readTimeout(timeout);
     }
 
-    /** Returns whether bytes are buffered or waiting in the socket, i.e. whether {@link #read()} would not block. */
+    /**
+     * Returns whether bytes are already buffered, so that the next {@link #read()} starts without a system call.
+     * Deliberately does not ask the socket ({@code available()} is a system call per frame).
+     */
     public boolean hasBufferedInput() {
-        try {
-            return in.available() > 0;
-        } catch (IOException e) {
-            return false;
+        return buffered.buffered() > 0;
+    }
+
+    /** A buffered stream that can tell how much it holds without asking the socket. */
+    private static final class Buffered extends BufferedInputStream {
+        Buffered(java.io.InputStream in) {
+            super(in, BUFFER_BYTES);
+        }
+
+        int buffered() {
+            return count - pos; // read by the reader thread only, like the stream itself
         }
     }
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Sessions at scale: one server process, two client processes (the per-process limit here is 20,000 open files;
+# each session is two connections). Measures heap and RSS per idle session, CPU spent on heartbeats while idle,
+# and the throughput of 1,000 sessions calling at once.
+#
+#   mvn -B -Pbench package -DskipTests && bench/scale.sh [sessions=9000] [idle-seconds=30]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SESSIONS=${1:-9000}
+IDLE=${2:-30}
+JAVA=$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -n 1)
+JAR=bench/target/benchmarks.jar
+OUT=bench/results
+PORT=${SCALE_PORT:-7490}
+mkdir -p "$OUT"
+ulimit -n 20000
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+mkfifo "$work/server.in" "$work/c1.in" "$work/c2.in"
+
+"$JAVA" --enable-preview -Xmx4g -cp "$JAR" io.twinline.bench.Scale server "$PORT" < "$work/server.in" > "$work/server.out" 2> "$work/server.err" &
+exec 3> "$work/server.in"
+until grep -q ready "$work/server.out" 2>/dev/null; do sleep 0.2; done
+echo measure >&3
+until grep -q "^measure" "$work/server.out"; do sleep 0.2; done
+baseline=$(grep "^measure" "$work/server.out" | tail -n 1)
+
+half=$((SESSIONS / 2))
+"$JAVA" --enable-preview -Xmx3g -cp "$JAR" io.twinline.bench.Scale clients "$PORT" "$half" < "$work/c1.in" > "$work/c1.out" 2> "$work/c1.err" &
+exec 4> "$work/c1.in"
+"$JAVA" --enable-preview -Xmx3g -cp "$JAR" io.twinline.bench.Scale clients "$PORT" "$((SESSIONS - half))" < "$work/c2.in" > "$work/c2.out" 2> "$work/c2.err" &
+exec 5> "$work/c2.in"
+until grep -q connected "$work/c1.out" 2>/dev/null && grep -q connected "$work/c2.out" 2>/dev/null; do sleep 0.5; done
+sleep 5
+echo measure >&3
+until [ "$(grep -c '^measure' "$work/server.out")" -ge 2 ]; do sleep 0.2; done
+loaded=$(grep "^measure" "$work/server.out" | tail -n 1)
+sleep "$IDLE"
+echo measure >&3
+until [ "$(grep -c '^measure' "$work/server.out")" -ge 3 ]; do sleep 0.2; done
+idle=$(grep "^measure" "$work/server.out" | tail -n 1)
+echo "burst 10 500" >&4
+echo "burst 10 500" >&5
+until grep -q "^burst" "$work/c1.out" && grep -q "^burst" "$work/c2.out"; do sleep 0.5; done
+echo quit >&4; echo quit >&5; echo quit >&3
+
+field() { echo "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
+n=$(field "$loaded" sessions)
+heap=$(( ($(field "$loaded" heap_used_bytes) - $(field "$baseline" heap_used_bytes)) / n ))
+rss=$(( ($(field "$loaded" rss_kib) - $(field "$baseline" rss_kib)) * 1024 / n ))
+cpu=$(( $(field "$idle" cpu_ms) - $(field "$loaded" cpu_ms) ))
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "client processes: $(cat "$work/c1.out" | head -n 1) | $(cat "$work/c2.out" | head -n 1)"
+  echo "server baseline: $baseline"
+  echo "server loaded:   $loaded"
+  echo "server idle:     $idle"
+  echo "sessions held by the server: $n"
+  echo "heap per idle session (after GC): $heap bytes"
+  echo "RSS per idle session: $rss bytes"
+  echo "server CPU while $n sessions idle for ${IDLE}s: ${cpu} ms ($(awk "BEGIN{printf \"%.2f\", $cpu/($IDLE*10)}")% of one core)"
+  echo "burst (1,000 sessions calling at once, 10 s): $(grep '^burst' "$work/c1.out") + $(grep '^burst' "$work/c2.out")"
+} | tee "$OUT/scale.txt"

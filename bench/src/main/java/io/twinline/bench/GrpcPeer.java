@@ -1,0 +1,82 @@
+package io.twinline.bench;
+
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.ServerCalls;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * gRPC-java unary calls over its Netty transport on loopback, with a byte-array marshaller (no protobuf cost, the
+ * same payload bytes as the others) and the blocking stub. {@code direct}: {@code directExecutor()} on server and
+ * channel, gRPC's fastest configuration.
+ */
+final class GrpcPeer implements Peer {
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    };
+
+    static final MethodDescriptor<byte[], byte[]> ECHO = MethodDescriptor.<byte[], byte[]>newBuilder()
+            .setType(MethodDescriptor.MethodType.UNARY)
+            .setFullMethodName("bench.Echo/echo")
+            .setRequestMarshaller(BYTES)
+            .setResponseMarshaller(BYTES)
+            .build();
+
+    private final Server server;
+    private final ManagedChannel channel;
+
+    GrpcPeer(boolean direct) throws IOException {
+        ServerServiceDefinition service = ServerServiceDefinition.builder("bench.Echo")
+                .addMethod(ECHO, ServerCalls.asyncUnaryCall((request, response) -> {
+                    response.onNext(request);
+                    response.onCompleted();
+                }))
+                .build();
+        NettyServerBuilder serverBuilder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(service);
+        if (direct) {
+            serverBuilder.directExecutor();
+        }
+        server = serverBuilder.build().start();
+        NettyChannelBuilder channelBuilder = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+                .usePlaintext();
+        if (direct) {
+            channelBuilder.directExecutor();
+        }
+        channel = channelBuilder.build();
+    }
+
+    @Override
+    public byte[] call(byte[] body) {
+        return ClientCalls.blockingUnaryCall(channel, ECHO, CallOptions.DEFAULT, body);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+}

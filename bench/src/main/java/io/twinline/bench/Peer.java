@@ -1,0 +1,25 @@
+package io.twinline.bench;
+
+/**
+ * One request/response system under test, measured with the same payload bytes: twinline, gRPC-java (default and
+ * direct-executor configurations), and a raw blocking-socket floor.
+ */
+interface Peer extends AutoCloseable {
+
+    /** Sends {@code body} and returns the echoed answer. Thread-safe; blocking. */
+    byte[] call(byte[] body) throws Exception;
+
+    @Override
+    void close() throws Exception;
+
+    static Peer start(String name) throws Exception {
+        return switch (name) {
+            case "twinline" -> new TwinlinePeer(false);
+            case "twinline-reverse" -> new TwinlinePeer(true);
+            case "grpc-default" -> new GrpcPeer(false);
+            case "grpc-direct" -> new GrpcPeer(true);
+            case "raw" -> new RawSocketPeer();
+            default -> throw new IllegalArgumentException("unknown peer: " + name);
+        };
+    }
+}

@@ -1,0 +1,128 @@
+package io.twinline.bench;
+
+import io.twinline.api.Limits;
+import io.twinline.api.Twinline;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineServer;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Sessions at scale, with the server and the clients in separate processes (20,000 open files per process here).
+ * Driven by bench/scale.sh through standard input:
+ * <ul>
+ *   <li>{@code server PORT}: commands {@code measure} (prints heap after GC, RSS, CPU time, sessions) and
+ *       {@code quit};
+ *   <li>{@code clients PORT N}: opens N sessions, then commands {@code burst SECONDS K} (K sessions call at once,
+ *       one virtual thread each, for SECONDS; prints calls and rate) and {@code quit}.
+ * </ul>
+ */
+public final class Scale {
+    private Scale() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        BufferedReader commands = new BufferedReader(new InputStreamReader(System.in));
+        if (args[0].equals("server")) {
+            server(Integer.parseInt(args[1]), commands);
+        } else {
+            clients(Integer.parseInt(args[1]), Integer.parseInt(args[2]), commands);
+        }
+    }
+
+    private static void server(int port, BufferedReader commands) throws Exception {
+        try (TwinlineServer server = Twinline.server().bind("127.0.0.1", port)
+                .limits(Limits.defaults().withMaxSessions(20_000))
+                .handle("echo", (s, b) -> b).start()) {
+            System.out.println("ready");
+            String line;
+            while ((line = commands.readLine()) != null && !line.equals("quit")) {
+                if (line.equals("measure")) {
+                    for (int i = 0; i < 3; i++) {
+                        System.gc();
+                        Thread.sleep(200);
+                    }
+                    var heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+                    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+                    System.out.println(String.format(Locale.ROOT,
+                            "measure sessions=%d heap_used_bytes=%d rss_kib=%d cpu_ms=%d",
+                            server.sessions().size(), heap.getUsed(), rssKib(), os.getProcessCpuTime() / 1_000_000));
+                }
+            }
+        }
+    }
+
+    private static void clients(int port, int count, BufferedReader commands) throws Exception {
+        ConcurrentLinkedQueue<TwinlineClient> opened = new ConcurrentLinkedQueue<>();
+        Semaphore dialling = new Semaphore(64);
+        List<Thread> threads = new ArrayList<>();
+        AtomicLong failed = new AtomicLong();
+        for (int i = 0; i < count; i++) {
+            dialling.acquire();
+            threads.add(Thread.ofVirtual().start(() -> {
+                try {
+                    opened.add(Twinline.client().server("127.0.0.1", port).connect());
+                } catch (RuntimeException e) {
+                    failed.incrementAndGet();
+                } finally {
+                    dialling.release();
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        List<TwinlineClient> clients = new ArrayList<>(opened);
+        System.out.println("connected " + clients.size() + " failed " + failed.get());
+        String line;
+        while ((line = commands.readLine()) != null && !line.equals("quit")) {
+            if (line.startsWith("burst")) {
+                String[] parts = line.split(" ");
+                long seconds = Long.parseLong(parts[1]);
+                int callers = Math.min(Integer.parseInt(parts[2]), clients.size());
+                AtomicLong calls = new AtomicLong();
+                long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+                List<Thread> burst = new ArrayList<>();
+                byte[] body = new byte[64];
+                long start = System.nanoTime();
+                for (int i = 0; i < callers; i++) {
+                    TwinlineClient c = clients.get(i);
+                    burst.add(Thread.ofVirtual().start(() -> {
+                        while (System.nanoTime() < deadline) {
+                            c.call("echo", body);
+                            calls.incrementAndGet();
+                        }
+                    }));
+                }
+                for (Thread t : burst) {
+                    t.join();
+                }
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                System.out.println(String.format(Locale.ROOT, "burst callers=%d calls=%d rate=%.0f/s", callers,
+                        calls.get(), calls.get() / elapsed));
+            }
+        }
+        for (TwinlineClient c : clients) {
+            c.close();
+        }
+    }
+
+    private static long rssKib() throws Exception {
+        for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (l.startsWith("VmRSS:")) {
+                return Long.parseLong(l.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+}
