@@ -8,6 +8,18 @@ final class Routes {
     private Routes() {
     }
 
+    /**
+     * Adds {@code handler} for {@code route} to {@code handlers}.
+     *
+     * @throws IllegalArgumentException if the route is malformed or already has a handler
+     */
+    static void register(java.util.Map<String, Handler> handlers, String route, Handler handler) {
+        Objects.requireNonNull(handler, "handler");
+        if (handlers.putIfAbsent(check(route), handler) != null) {
+            throw new IllegalArgumentException("route already has a handler: '" + route + "'");
+        }
+    }
+
     static String check(String route) {
         Objects.requireNonNull(route, "route");
         int length = route.getBytes(StandardCharsets.UTF_8).length;

@@ -52,10 +52,7 @@ public final class ServerBuilder {
      * @throws IllegalArgumentException if the route is empty, longer than 255 UTF-8 bytes, or already taken
      */
     public ServerBuilder handle(String route, Handler handler) {
-        Objects.requireNonNull(handler, "handler");
-        if (handlers.putIfAbsent(Routes.check(route), handler) != null) {
-            throw new IllegalArgumentException("route already has a handler: '" + route + "'");
-        }
+        Routes.register(handlers, route, handler);
         return this;
     }
 

@@ -73,6 +73,10 @@ final class Responder {
                     throw new MalformedFrameException("peer exceeded its limit of " + maxInFlight
                             + " requests in flight");
                 }
+                if (entries.size() >= cacheLimit()) {
+                    throw new MalformedFrameException("peer left " + entries.size()
+                            + " responses unacknowledged (limit " + cacheLimit() + ")");
+                }
                 entries.put(request.id(), new Entry());
                 running++;
                 executed++;
@@ -131,6 +135,16 @@ final class Responder {
                 }
             }
         }
+    }
+
+    /**
+     * The most requests kept at once, running or answered but not yet acknowledged. A well-behaved requester
+     * acknowledges each response when its reader next runs dry, so it holds far fewer; the margin covers responses
+     * read in one long burst before the acknowledgement goes out. A peer past it is not acknowledging: the
+     * connection is closed as for a malformed frame (recovery follows, and the floor ACK after re-attach prunes).
+     */
+    private int cacheLimit() {
+        return 8 * maxInFlight + 1024;
     }
 
     private boolean isAcknowledged(long id) {

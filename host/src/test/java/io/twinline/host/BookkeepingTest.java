@@ -221,6 +221,23 @@ class BookkeepingTest {
     }
 
     @Test
+    void aPeerThatNeverAcknowledgesIsStoppedBeforeTheCacheGrowsWithoutBound() throws Exception {
+        Responder responder = new Responder(1, new java.util.concurrent.atomic.LongAdder());
+        long id = 1;
+        MalformedFrameException e = null;
+        for (; id < 10_000 && e == null; id++) {
+            try {
+                responder.onRequest(request(id), r -> { }, r -> { });
+                responder.complete(id, ResponseStatus.OK, new byte[0]);
+            } catch (MalformedFrameException violation) {
+                e = violation;
+            }
+        }
+        assertTrue(e != null && e.getMessage().contains("unacknowledged"), String.valueOf(e));
+        assertEquals(8 + 1024, responder.cachedResponses(), "bounded at 8 x maxInFlight + 1024");
+    }
+
+    @Test
     void aPeerPastItsInFlightLimitIsAProtocolViolation() throws Exception {
         Responder.Starter starter = r -> { };
         Responder responder = new Responder(2, new java.util.concurrent.atomic.LongAdder());
