@@ -35,7 +35,8 @@ import org.tinylog.Logger;
 
 /**
  * A running server: the accept loop and every session live in the server's {@link TaskGroup}; each accepted
- * connection's handshake runs in its own subtask with the handshake deadline as its socket read timeout.
+ * connection's handshake runs in its own subtask, bounded by the handshake timeout (a watchdog closes the
+ * connection when the whole handshake overruns it, and each read has it as its socket timeout).
  *
  * <p>The server only accepts: HELLO on a new connection creates a session whose channel A it is; ATTACH adds
  * channel B, or replaces a failed channel of a live session during recovery.
@@ -296,6 +297,10 @@ final class ServerRuntime implements TwinlineServer {
 
     private void attach(Connection connection, Frame.Attach attach) throws IOException {
         Channel channel = Channel.ofCode(attach.channel());
+        if (closed.get()) {
+            reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
+            return;
+        }
         TwinSession session = sessions.get(attach.sessionId());
         String sid = TwinSession.formatId(attach.sessionId());
         if (session == null) {

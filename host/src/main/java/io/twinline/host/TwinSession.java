@@ -370,7 +370,8 @@ final class TwinSession implements Session {
         if (state.state() == SessionState.CONNECTING) {
             if (now - createdNanos > 2 * limits.handshakeTimeout().toNanos()) {
                 state.transition(SessionState.DISCONNECTED,
-                        new IOException("channel B was not attached within " + limits.handshakeTimeout()));
+                        new IOException("channel B was not attached within "
+                                + limits.handshakeTimeout().multipliedBy(2)));
             }
             return;
         }

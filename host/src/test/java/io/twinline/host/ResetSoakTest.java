@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * none run twice, proved by ledger totals and per-id run counters on both sides.
  */
 class ResetSoakTest {
-    private static final int CALLS_EACH_WAY = Integer.getInteger("twinline.soak.calls", 60_000);
+    private static final int CALLS_EACH_WAY = Integer.getInteger("twinline.soak.calls", 150_000);
 
     /** A ledger that also counts runs per call id (the first 8 bytes of the body are the id, then the amount). */
     private static final class CountingLedger {
@@ -126,7 +126,7 @@ class ResetSoakTest {
                 ThreadLocalRandom random = ThreadLocalRandom.current();
                 while (!done.get()) {
                     try {
-                        Thread.sleep(200 + random.nextInt(200));
+                        Thread.sleep(100 + random.nextInt(200));
                     } catch (InterruptedException e) {
                         return;
                     }

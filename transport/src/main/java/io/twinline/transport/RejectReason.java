@@ -12,7 +12,7 @@ public enum RejectReason {
     UNSUPPORTED_VERSION(4),
     /** The server is shutting down. */
     SHUTTING_DOWN(5),
-    /** The session exists but cannot take this channel now (ended, or the channel code is invalid). */
+    /** The session has ended (DISCONNECTED or CLOSED) and takes no more connections. */
     SESSION_ENDED(6),
     /** Any other reason; the detail says which. */
     OTHER(255);
