@@ -210,32 +210,9 @@ final class Requester {
     }
 
     /**
-     * How many acknowledgements may wait for a batch of requests to ride on before they are sent on their own. Small
-     * next to the responder's cache limit (8 x maxInFlight + 1024), so a requester never trips it.
+     * Called by the send channel's reader when it has nothing more buffered: sends the acks gathered since the
+     * last flush, with the floor (every id below it is answered).
      */
-    static final int ACKS_BEFORE_FLUSH = 64;
-
-    /** Called by the send channel's reader after each response: sends the acks if enough have gathered. */
-    void maybeFlushAcks(Link l) {
-        if (acks.size() >= ACKS_BEFORE_FLUSH) {
-            flushAcks(l);
-        }
-    }
-
-    /**
-     * The writer's piggyback: an ACK of what gathered since the last one, written in the same batch as the
-     * requests being flushed, or {@code null}.
-     */
-    Frame.Ack pendingAck() {
-        long[] ids = acks.drain(ackIdsPerFrame);
-        return ids == null ? null : new Frame.Ack(floor(), ids);
-    }
-
-    boolean hasPendingAcks() {
-        return acks.size() > 0;
-    }
-
-    /** Sends every gathered ack now, with the floor (every id below it is answered). */
     void flushAcks(Link l) {
         long[] ids = acks.drain(ackIdsPerFrame);
         while (ids != null) {

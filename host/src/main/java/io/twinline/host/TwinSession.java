@@ -244,7 +244,6 @@ final class TwinSession implements Session {
             return false;
         }
         if (channel == role.sendChannel) {
-            connection.piggyback(requester::pendingAck);
             requester.linkUp(fresh);
         }
         Logger.info("[{}/{}] {} attached {} to {}", id, channel, role.name().toLowerCase(java.util.Locale.ROOT), fresh,
@@ -330,10 +329,8 @@ final class TwinSession implements Session {
                 default -> throw new MalformedFrameException(
                         "unexpected " + frame.type() + " on channel " + link.channel + " of the " + role);
             }
-            if (sendSide) {
-                // Acks ride on the next batch of requests (the writer's piggyback) or go out from the ticker;
-                // only a large backlog is sent on its own.
-                requester.maybeFlushAcks(link);
+            if (sendSide && !connection.hasBufferedInput()) {
+                requester.flushAcks(link);
             }
         }
     }
@@ -376,9 +373,6 @@ final class TwinSession implements Session {
             return;
         }
         Link send = link(role.sendChannel);
-        if (send != null && send.isHealthy() && requester.hasPendingAcks()) {
-            requester.flushAcks(send); // nothing was sent to carry them: send them alone, at most once a tick
-        }
         if (send != null && send.isHealthy()) {
             long heartbeatNonce = send.heartbeatNonce;
             long hb = policy.heartbeatInterval().toNanos();

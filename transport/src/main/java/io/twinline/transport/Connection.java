@@ -37,6 +37,7 @@ public final class Connection implements AutoCloseable {
     private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
     private final FrameCodec readCodec;
     private volatile FrameCodec writeCodec;
+    private final Buffered buffered;
     private final DataInputStream in;
     private final DataOutputStream out;
     private final LongSupplier nanoClock;
@@ -47,7 +48,6 @@ public final class Connection implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean dropWrites;
     private volatile boolean dropReads;
-    private volatile java.util.function.Supplier<Frame> piggyback = () -> null;
 
     /**
      * @param readLimit the largest frame this side accepts
@@ -65,7 +65,8 @@ public final class Connection implements AutoCloseable {
         this.endpoint = endpoint;
         this.readCodec = new FrameCodec(readLimit);
         this.writeCodec = new FrameCodec(writeLimit);
-        this.in = new DataInputStream(new BufferedInputStream(endpoint.input(), BUFFER_BYTES));
+        this.buffered = new Buffered(endpoint.input());
+        this.in = new DataInputStream(buffered);
         this.out = new DataOutputStream(new BufferedOutputStream(endpoint.output(), BUFFER_BYTES));
         this.nanoClock = nanoClock;
         long now = nanoClock.getAsLong();
@@ -104,15 +105,6 @@ public final class Connection implements AutoCloseable {
         out.flush();
     }
 
-    /**
-     * Sets what the writer adds to each batch just before it flushes (or {@code null} for nothing): frames that
-     * can wait for the next batch, such as acknowledgements, ride along instead of costing a write of their own.
-     * Called by the writer thread.
-     */
-    public void piggyback(java.util.function.Supplier<Frame> frames) {
-        this.piggyback = frames;
-    }
-
     /** Sets the peer's frame limit, once the handshake has told it. Before the writer starts. */
     public void writeLimit(int peerMaxFrameBytes) {
         this.writeCodec = new FrameCodec(peerMaxFrameBytes);
@@ -121,6 +113,25 @@ public final class Connection implements AutoCloseable {
     /** Sets the socket's read timeout (handshakes use one; established connections rely on heartbeats). */
     public void readTimeout(java.time.Duration timeout) throws IOException {
         endpoint.readTimeout(timeout);
+    }
+
+    /**
+     * Returns whether bytes are already buffered, so that the next {@link #read()} starts without a system call.
+     * Deliberately does not ask the socket ({@code available()} is a system call per frame).
+     */
+    public boolean hasBufferedInput() {
+        return buffered.buffered() > 0;
+    }
+
+    /** A buffered stream that can tell how much it holds without asking the socket. */
+    private static final class Buffered extends BufferedInputStream {
+        Buffered(java.io.InputStream in) {
+            super(in, BUFFER_BYTES);
+        }
+
+        int buffered() {
+            return count - pos; // read by the reader thread only, like the stream itself
+        }
     }
 
     /** Queues a frame for the writer. Never blocks; frames queued after close are dropped. */
@@ -157,10 +168,6 @@ public final class Connection implements AutoCloseable {
                     write(item);
                     item = queue.poll();
                 } while (item != null);
-                Frame extra = piggyback.get();
-                if (extra != null) {
-                    write(extra);
-                }
                 out.flush();
                 lastWriteNanos = nanoClock.getAsLong();
             }
