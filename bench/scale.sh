@@ -15,10 +15,10 @@ PORT=${SCALE_PORT:-7490}
 mkdir -p "$OUT"
 ulimit -n 20000
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${SCALE_KEEP:-}" ] && echo "logs kept in $work" || rm -rf "$work"' EXIT
 mkfifo "$work/server.in" "$work/c1.in" "$work/c2.in"
 
-"$JAVA" --enable-preview -Xmx4g -cp "$JAR" io.twinline.bench.Scale server "$PORT" < "$work/server.in" > "$work/server.out" 2> "$work/server.err" &
+"$JAVA" --enable-preview ${SCALE_JAVA_OPTS:-} -Xmx4g -cp "$JAR" io.twinline.bench.Scale server "$PORT" < "$work/server.in" > "$work/server.out" 2> "$work/server.err" &
 exec 3> "$work/server.in"
 until grep -q ready "$work/server.out" 2>/dev/null; do sleep 0.2; done
 echo measure >&3
@@ -26,9 +26,9 @@ until grep -q "^measure" "$work/server.out"; do sleep 0.2; done
 baseline=$(grep "^measure" "$work/server.out" | tail -n 1)
 
 half=$((SESSIONS / 2))
-"$JAVA" --enable-preview -Xmx3g -cp "$JAR" io.twinline.bench.Scale clients "$PORT" "$half" < "$work/c1.in" > "$work/c1.out" 2> "$work/c1.err" &
+"$JAVA" --enable-preview ${SCALE_JAVA_OPTS:-} -Xmx3g -cp "$JAR" io.twinline.bench.Scale clients "$PORT" "$half" < "$work/c1.in" > "$work/c1.out" 2> "$work/c1.err" &
 exec 4> "$work/c1.in"
-"$JAVA" --enable-preview -Xmx3g -cp "$JAR" io.twinline.bench.Scale clients "$PORT" "$((SESSIONS - half))" < "$work/c2.in" > "$work/c2.out" 2> "$work/c2.err" &
+"$JAVA" --enable-preview ${SCALE_JAVA_OPTS:-} -Xmx3g -cp "$JAR" io.twinline.bench.Scale clients "$PORT" "$((SESSIONS - half))" < "$work/c2.in" > "$work/c2.out" 2> "$work/c2.err" &
 exec 5> "$work/c2.in"
 until grep -q connected "$work/c1.out" 2>/dev/null && grep -q connected "$work/c2.out" 2>/dev/null; do sleep 0.5; done
 sleep 5

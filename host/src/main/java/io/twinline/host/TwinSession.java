@@ -348,11 +348,11 @@ final class TwinSession implements Session {
 
     /** Runs on the ticker thread: heartbeats and silence detection (DESIGN §4), at a quarter heartbeat. */
     private void runTicker() {
-        long tickNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(10), policy.heartbeatInterval().toNanos() / 4);
         try {
+            long delay = tickBound();
             while (!state.state().isTerminal()) {
-                clock.sleep(tickNanos);
-                tick(clock.nanoTime());
+                clock.sleep(delay);
+                delay = tick(clock.nanoTime());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -360,39 +360,67 @@ final class TwinSession implements Session {
     }
 
     /**
+     * The longest the ticker sleeps: half a heartbeat (at least 10 ms). Within it, the ticker wakes exactly when
+     * the next thing is due (a PING to send, an answer or a frame that should have come), so detection is not late
+     * by a tick, and an idle session wakes twice per heartbeat, not on a fixed fast beat.
+     */
+    private long tickBound() {
+        return Math.max(MIN_TICK_NANOS, policy.heartbeatInterval().toNanos() / 2);
+    }
+
+    private static final long MIN_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    /**
      * One round of failure detection at time {@code now}: a PING on an idle send channel, a failure for a PING
      * unanswered past the probe timeout, and a failure for a receive channel silent past the idle timeout.
+     *
+     * @return how long until something may be due: the ticker sleeps that long, at least 10 ms and at most half
+     *     a heartbeat
      */
-    void tick(long now) {
+    long tick(long now) {
+        long bound = tickBound();
         if (state.state() == SessionState.CONNECTING) {
             if (now - createdNanos > 2 * limits.handshakeTimeout().toNanos()) {
                 state.transition(SessionState.DISCONNECTED,
                         new IOException("channel B was not attached within "
                                 + limits.handshakeTimeout().multipliedBy(2)));
             }
-            return;
+            return bound;
         }
+        long next = bound;
         Link send = link(role.sendChannel);
         if (send != null && send.isHealthy()) {
             long heartbeatNonce = send.heartbeatNonce;
             long hb = policy.heartbeatInterval().toNanos();
+            long lastActivity = Math.min(send.connection.lastReadNanos(), send.connection.lastWriteNanos());
             if (heartbeatNonce != 0) {
-                if (now - send.heartbeatSentNanos > policy.probeTimeout().toNanos()) {
+                long answerDue = send.heartbeatSentNanos + policy.probeTimeout().toNanos();
+                if (now > answerDue) {
                     channelFailed(send, new IOException("PING not answered within " + policy.probeTimeout()));
+                } else {
+                    next = Math.min(next, answerDue - now + 1);
                 }
-            } else if (now - send.connection.lastReadNanos() >= hb || now - send.connection.lastWriteNanos() >= hb) {
+            } else if (now - lastActivity >= hb) {
                 long nonce = Link.newNonce();
                 send.heartbeatSentNanos = now;
                 send.heartbeatNonce = nonce;
                 send.connection.send(new Frame.Ping(nonce));
+                next = Math.min(next, policy.probeTimeout().toNanos());
+            } else {
+                next = Math.min(next, lastActivity + hb - now);
             }
         }
         Link receive = link(role.receiveChannel);
-        if (receive != null && receive.isHealthy()
-                && now - receive.connection.lastReadNanos() > policy.idleTimeout().toNanos()) {
-            channelFailed(receive, new IOException("nothing read for more than " + policy.idleTimeout()));
+        if (receive != null && receive.isHealthy()) {
+            long silentUntil = receive.connection.lastReadNanos() + policy.idleTimeout().toNanos();
+            if (now > silentUntil) {
+                channelFailed(receive, new IOException("nothing read for more than " + policy.idleTimeout()));
+            } else {
+                next = Math.min(next, silentUntil - now + 1);
+            }
         }
         recoverBrokenChannels("found by the ticker");
+        return Math.max(MIN_TICK_NANOS, next);
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.twinline.transport;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -20,8 +19,8 @@ import java.util.function.LongSupplier;
  * (calls in flight, responses owed, one PING at a time).
  */
 public final class Connection implements AutoCloseable {
-    // 8 KiB each way: enough to coalesce a burst of small frames into one system call, small enough that an idle
-    // connection costs little (large bodies bypass the buffers).
+    // 8 KiB each way: enough to coalesce a burst of small frames into one system call (large bodies bypass the
+    // buffers). The write buffer is held only while a batch is written (PooledOutput).
     private static final int BUFFER_BYTES = 8 * 1024;
     /** Handshake frames are small; a stranger's first frame is read with this limit, not the session's. */
     public static final int HANDSHAKE_FRAME_LIMIT = 4096;
@@ -67,7 +66,7 @@ public final class Connection implements AutoCloseable {
         this.writeCodec = new FrameCodec(writeLimit);
         this.buffered = new Buffered(endpoint.input());
         this.in = new DataInputStream(buffered);
-        this.out = new DataOutputStream(new BufferedOutputStream(endpoint.output(), BUFFER_BYTES));
+        this.out = new DataOutputStream(new PooledOutput(endpoint.output()));
         this.nanoClock = nanoClock;
         long now = nanoClock.getAsLong();
         this.lastReadNanos = now;
