@@ -70,7 +70,7 @@ public final class RecoveryTimes {
                 report("reset " + channel + " -> client NORMAL", toNormal);
                 report("reset " + channel + " -> first call over " + channel + " answered", toFirstCall);
             }
-            long bound = policy.idleTimeout().plus(policy.heartbeatInterval().dividedBy(4)).toNanos();
+            long bound = policy.idleTimeout().plus(policy.heartbeatInterval().dividedBy(2)).toNanos();
             long[] detect = new long[silentRuns];
             for (int i = 0; i < silentRuns; i++) {
                 awaitQuiet(clientSide, serverSide);
@@ -82,7 +82,7 @@ public final class RecoveryTimes {
                 }
                 detect[i] = recoveringAt.get() - start;
             }
-            report("silent B -> detected (bound " + bound / 1_000_000 + " ms = idle timeout + heartbeat/4)", detect);
+            report("silent B -> detected (bound " + bound / 1_000_000 + " ms = idle timeout + heartbeat/2)", detect);
         }
     }
 
