@@ -211,22 +211,27 @@ public final class TwinlineCommand {
         Ledger ledger = new Ledger();
         long start = System.nanoTime();
         AtomicInteger faults = new AtomicInteger();
+        AtomicInteger recovered = new AtomicInteger();
         RecoveryPolicy policy = policy(args);
         try (TwinlineClient client = Twinline.client()
                 .server(server)
                 .recoveryPolicy(policy)
                 .handle(Ledger.ADD, ledger.add)
                 .handle(Ledger.TOTAL, ledger.total)
-                .onStateChange((s, from, to, cause) -> out.println(String.format(Locale.ROOT,
-                        "%7.1fs  %s  %s -> %s%s", seconds(start), s.id(), from, to,
-                        cause == null ? "" : "  (" + cause.getMessage() + ")")))
+                .onStateChange((s, from, to, cause) -> {
+                    if (from == SessionState.RECOVERING && to == SessionState.NORMAL) {
+                        recovered.incrementAndGet();
+                    }
+                    out.println(String.format(Locale.ROOT, "%7.1fs  %s  %s -> %s%s", seconds(start), s.id(), from,
+                            to, cause == null ? "" : "  (" + cause.getMessage() + ")"));
+                })
                 .connect()) {
             Workload.Progress progress = new Workload.Progress();
             Thread reporter = Thread.ofVirtual().name("client/progress").start(() -> report(out, start, progress,
                     calls, reverseCalls));
             Thread injector = args.flag("faults")
                     ? Thread.ofVirtual().name("client/faults").start(() -> injectClientFaults(client, faultIntervalMs,
-                    faults, out, start))
+                    faults, recovered, out, start))
                     : null;
             Workload.Result result = Workload.run(client, ledger,
                     new Workload.Plan(calls, concurrency, reverseCalls, payload, 0), progress);
@@ -261,8 +266,12 @@ public final class TwinlineCommand {
         }
     }
 
+    /**
+     * One fault per interval, each only after the previous one was recovered: a second fault on top of an
+     * undetected first one (a silent channel takes seconds to notice) may, by the patent's rule, end the session.
+     */
     private static void injectClientFaults(TwinlineClient client, long intervalMs, AtomicInteger count,
-                                           PrintStream out, long start) {
+                                           AtomicInteger recovered, PrintStream out, long start) {
         Fault[] cycle = {Fault.RESET_A, Fault.RESET_B, Fault.SILENT_B, Fault.HALF_OPEN_A};
         int next = 0;
         try {
@@ -273,10 +282,14 @@ public final class TwinlineCommand {
                     continue;
                 }
                 Fault fault = cycle[next++ % cycle.length];
+                int before = recovered.get();
                 if (HostAccess.inject(session, fault)) {
                     count.incrementAndGet();
                     out.println(String.format(Locale.ROOT, "%7.1fs  %s  fault injected: %s", seconds(start),
                             session.id(), fault));
+                    while (recovered.get() == before && !session.state().isTerminal()) {
+                        Thread.sleep(10);
+                    }
                 }
             }
         } catch (InterruptedException e) {
