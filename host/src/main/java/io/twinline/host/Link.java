@@ -77,19 +77,33 @@ final class Link {
     }
 
     /**
-     * Sends a PING and waits up to {@code timeoutNanos} for its PONG (the recovery probe of Figs. 5 and 7).
+     * Sends a PING and waits up to {@code timeoutNanos} for an answer (the recovery probe of Figs. 5 and 7). Any
+     * frame read on the link after the PING went out counts as one: the peer is evidently there, and on a starved
+     * host a busy channel's PONG can queue behind the frames that prove it.
      *
-     * @return whether the PONG came in time and the link is still healthy
+     * @param nowNanos the session clock's time now, on which {@link Connection#lastReadNanos()} is kept
+     * @return whether the link answered in time and is still healthy
      */
-    boolean probe(long timeoutNanos) throws InterruptedException {
+    boolean probe(long nowNanos, long timeoutNanos) throws InterruptedException {
         if (!isHealthy()) {
             return false;
         }
         long nonce = newNonce();
+        long sliceNanos = TimeUnit.MILLISECONDS.toNanos(10);
         try {
-            ping(nonce).get(timeoutNanos, TimeUnit.NANOSECONDS);
-            return isHealthy();
-        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            CompletableFuture<Void> pong = ping(nonce);
+            for (long waited = 0; waited < timeoutNanos; waited += sliceNanos) {
+                try {
+                    pong.get(Math.min(sliceNanos, timeoutNanos - waited), TimeUnit.NANOSECONDS);
+                    return isHealthy();
+                } catch (java.util.concurrent.TimeoutException e) {
+                    if (connection.lastReadNanos() > nowNanos) {
+                        return isHealthy();
+                    }
+                }
+            }
+            return false;
+        } catch (java.util.concurrent.ExecutionException e) {
             return false;
         } finally {
             pings.remove(nonce);

@@ -91,6 +91,8 @@ final class TwinSession implements Session {
     private final AtomicBoolean[] recoveryRunning = {new AtomicBoolean(), new AtomicBoolean()};
     private final AtomicBoolean closing = new AtomicBoolean();
     private final long createdNanos;
+    /** How late the ticker woke recently; see {@link #runTicker()}. */
+    private volatile long schedulingLagNanos;
     private long generation;
 
     TwinSession(long numericId, byte[] token, Role role, RecoveryPolicy policy, Limits limits, PeerLimits peer,
@@ -351,8 +353,14 @@ final class TwinSession implements Session {
         try {
             long delay = tickBound();
             while (!state.state().isTerminal()) {
+                long planned = clock.nanoTime() + delay;
                 clock.sleep(delay);
-                delay = tick(clock.nanoTime());
+                long now = clock.nanoTime();
+                // How late this host itself woke up. Silence measured while we were starved is partly our own:
+                // deadlines stretch by the recent lag (halving each tick), so a starved host does not blame its
+                // peers for it and set off recoveries that starve it further.
+                schedulingLagNanos = Math.max(Math.max(0, now - planned), schedulingLagNanos / 2);
+                delay = tick(now);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -394,7 +402,7 @@ final class TwinSession implements Session {
             long hb = policy.heartbeatInterval().toNanos();
             long lastActivity = Math.min(send.connection.lastReadNanos(), send.connection.lastWriteNanos());
             if (heartbeatNonce != 0) {
-                long answerDue = send.heartbeatSentNanos + policy.probeTimeout().toNanos();
+                long answerDue = send.heartbeatSentNanos + policy.probeTimeout().toNanos() + schedulingLagNanos;
                 if (now > answerDue) {
                     channelFailed(send, new IOException("PING not answered within " + policy.probeTimeout()));
                 } else {
@@ -412,7 +420,7 @@ final class TwinSession implements Session {
         }
         Link receive = link(role.receiveChannel);
         if (receive != null && receive.isHealthy()) {
-            long silentUntil = receive.connection.lastReadNanos() + policy.idleTimeout().toNanos();
+            long silentUntil = receive.connection.lastReadNanos() + policy.idleTimeout().toNanos() + schedulingLagNanos;
             if (now > silentUntil) {
                 channelFailed(receive, new IOException("nothing read for more than " + policy.idleTimeout()));
             } else {
@@ -702,7 +710,7 @@ final class TwinSession implements Session {
         @Override
         public boolean probe(Channel channel) throws InterruptedException {
             Link l = link(channel);
-            return l != null && l.probe(policy.probeTimeout().toNanos());
+            return l != null && l.probe(clock.nanoTime(), policy.probeTimeout().toNanos() + schedulingLagNanos);
         }
 
         @Override
