@@ -48,15 +48,18 @@ class RecoveryProcessesTest {
     }
 
     enum Fig {
-        FIG5(RecoveryProcesses::clientReceiveChannelFailed),
-        FIG6(RecoveryProcesses::clientSendChannelFailed),
-        FIG7(RecoveryProcesses::serverReceiveChannelFailed),
-        FIG8(RecoveryProcesses::serverSendChannelFailed);
+        FIG5(RecoveryProcesses::clientReceiveChannelFailed, B),
+        FIG6(RecoveryProcesses::clientSendChannelFailed, A),
+        FIG7(RecoveryProcesses::serverReceiveChannelFailed, A),
+        FIG8(RecoveryProcesses::serverSendChannelFailed, B);
 
         final Process process;
+        /** The channel whose failure the figure handles. */
+        final Channel channel;
 
-        Fig(Process process) {
+        Fig(Process process, Channel channel) {
             this.process = process;
+            this.channel = channel;
         }
     }
 
@@ -133,17 +136,6 @@ class RecoveryProcessesTest {
         assertFinished(process);
         assertEquals(List.of("isHealthy B", "probe A", "close B", "reconnect B"), ops.calls());
         assertRecoveredAfterOtherProcess();
-    }
-
-    @Test
-    void fig5_alreadyRecovering_otherProcessMendsChannel_doesNothing() throws Exception {
-        ops.healthy(B, true);
-        Thread process = startDeferring(Fig.FIG5);
-        otherProcessSucceeds();
-        assertFinished(process);
-        assertEquals(List.of("isHealthy B"), ops.calls());
-        assertEquals(NORMAL, state.state());
-        assertEquals(List.of(new Transition(RECOVERING, NORMAL, null)), transitions);
     }
 
     @Test
@@ -245,17 +237,6 @@ class RecoveryProcessesTest {
     }
 
     @Test
-    void fig6_alreadyRecovering_otherProcessMendsChannel_doesNothing() throws Exception {
-        ops.healthy(A, true);
-        Thread process = startDeferring(Fig.FIG6);
-        otherProcessSucceeds();
-        assertFinished(process);
-        assertEquals(List.of("isHealthy A"), ops.calls());
-        assertEquals(NORMAL, state.state());
-        assertEquals(List.of(new Transition(RECOVERING, NORMAL, null)), transitions);
-    }
-
-    @Test
     void fig6_alreadyRecovering_otherProcessDisconnects_doesNothing() throws Exception {
         Thread process = startDeferring(Fig.FIG6);
         RecoveryFailedException others = new RecoveryFailedException(B, "gave up", otherProblem);
@@ -316,17 +297,6 @@ class RecoveryProcessesTest {
     }
 
     @Test
-    void fig7_alreadyRecovering_otherProcessMendsChannel_doesNothing() throws Exception {
-        ops.healthy(A, true);
-        Thread process = startDeferring(Fig.FIG7);
-        otherProcessSucceeds();
-        assertFinished(process);
-        assertEquals(List.of("isHealthy A"), ops.calls());
-        assertEquals(NORMAL, state.state());
-        assertEquals(List.of(new Transition(RECOVERING, NORMAL, null)), transitions);
-    }
-
-    @Test
     void fig7_alreadyRecovering_otherProcessOverrunsWindow_disconnects() throws Exception {
         Thread process = startDeferring(Fig.FIG7);
         clock.advance(WINDOW.plusMillis(1));
@@ -368,17 +338,6 @@ class RecoveryProcessesTest {
     }
 
     @Test
-    void fig8_alreadyRecovering_otherProcessMendsChannel_doesNothing_815_820() throws Exception {
-        ops.healthy(B, true);
-        Thread process = startDeferring(Fig.FIG8);
-        otherProcessSucceeds();
-        assertFinished(process);
-        assertEquals(List.of("isHealthy B"), ops.calls());
-        assertEquals(NORMAL, state.state());
-        assertEquals(List.of(new Transition(RECOVERING, NORMAL, null)), transitions);
-    }
-
-    @Test
     void fig8_alreadyRecovering_otherProcessOverrunsWindow_disconnects_815_820() throws Exception {
         Thread process = startDeferring(Fig.FIG8);
         clock.advance(WINDOW.plusMillis(1));
@@ -388,6 +347,19 @@ class RecoveryProcessesTest {
     }
 
     // ---- sessions with nothing to recover --------------------------------------------------------------
+
+    /** Blocks 615/620, 815/820 (and twinline's deferral in Figs. 5 and 7): the other process mended the channel. */
+    @ParameterizedTest(name = "{0}_alreadyRecovering_otherProcessMendsChannel_doesNothing")
+    @EnumSource(Fig.class)
+    void alreadyRecovering_otherProcessMendsChannel_doesNothing(Fig fig) throws Exception {
+        ops.healthy(fig.channel, true);
+        Thread process = startDeferring(fig);
+        otherProcessSucceeds();
+        assertFinished(process);
+        assertEquals(List.of("isHealthy " + fig.channel), ops.calls());
+        assertEquals(NORMAL, state.state());
+        assertEquals(List.of(new Transition(RECOVERING, NORMAL, null)), transitions);
+    }
 
     @ParameterizedTest
     @EnumSource(Fig.class)
