@@ -87,7 +87,9 @@ final class TwinSession implements Session {
     private final Requester requester;
     private final Responder responder;
     private final Object linkLock = new Object();
-    private final Link[] links = new Link[2];
+    /** Current link per channel: replaced under {@code linkLock}, read without it (every response reads it). */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Link> links =
+            new java.util.concurrent.atomic.AtomicReferenceArray<>(2);
     private final AtomicBoolean[] recoveryRunning = {new AtomicBoolean(), new AtomicBoolean()};
     private final AtomicBoolean closing = new AtomicBoolean();
     private final long createdNanos;
@@ -220,9 +222,9 @@ final class TwinSession implements Session {
                 connection.close();
                 return false;
             }
-            old = links[channel.code()];
+            old = links.get(channel.code());
             fresh = new Link(channel, connection, ++generation);
-            links[channel.code()] = fresh;
+            links.set(channel.code(), fresh);
         }
         if (old != null) {
             old.markFailed();
@@ -260,16 +262,12 @@ final class TwinSession implements Session {
     }
 
     private Link[] currentLinks() {
-        synchronized (linkLock) {
-            return links.clone();
-        }
+        return new Link[] {links.get(0), links.get(1)};
     }
 
-    /** Returns the current link of {@code channel}, or {@code null}. For tests and the status endpoint. */
+    /** Returns the current link of {@code channel}, or {@code null}. */
     Link link(Channel channel) {
-        synchronized (linkLock) {
-            return links[channel.code()];
-        }
+        return links.get(channel.code());
     }
 
     private boolean isHealthy(Channel channel) {
