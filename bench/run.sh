@@ -24,7 +24,7 @@ jmh() { "$JAVA" --enable-preview -jar "$JAR" "$@"; }
 echo "== latency, one caller, 64 B and 1 KiB"
 jmh LatencyBench "${OPTS[@]}" -rf json -rff "$OUT/latency-$mode.json"
 echo "== throughput, 1 / 64 / 1024 callers, 64 B"
-jmh 'ThroughputBench' -p peer=twinline,grpc-default,grpc-direct,raw "${OPTS[@]}" -rf json -rff "$OUT/throughput-$mode.json"
+jmh 'ThroughputBench' -p peer=twinline,grpc-default,grpc-direct,raw,raw-yield "${OPTS[@]}" -rf json -rff "$OUT/throughput-$mode.json"
 echo "== reverse direction (server calls client over channel B), 64 callers"
 jmh 'ThroughputBench' -p peer=twinline-reverse -p callers=64 "${OPTS[@]}" -rf json -rff "$OUT/reverse-$mode.json"
 echo "== allocation per call (-prof gc), 64 callers"

@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 3)
 @Fork(value = 1, jvmArgsAppend = {"--enable-preview", "-Xmx2g"})
 public class LatencyBench {
-    @Param({"twinline", "grpc-default", "grpc-direct", "raw"})
+    @Param({"twinline", "grpc-default", "grpc-direct", "raw", "raw-yield"})
     public String peer;
 
     @Param({"64", "1024"})

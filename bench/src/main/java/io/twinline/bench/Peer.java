@@ -18,7 +18,8 @@ interface Peer extends AutoCloseable {
             case "twinline-reverse" -> new TwinlinePeer(true);
             case "grpc-default" -> new GrpcPeer(false);
             case "grpc-direct" -> new GrpcPeer(true);
-            case "raw" -> new RawSocketPeer();
+            case "raw" -> new RawSocketPeer(false);
+            case "raw-yield" -> new RawSocketPeer(true);
             default -> throw new IllegalArgumentException("unknown peer: " + name);
         };
     }

@@ -27,8 +27,10 @@ final class RawSocketPeer implements Peer {
     private static final class Writer {
         private final LinkedTransferQueue<Message> queue = new LinkedTransferQueue<>();
         private final DataOutputStream out;
+        private final boolean yieldBeforeFlush;
 
-        Writer(Socket socket) throws IOException {
+        Writer(Socket socket, boolean yieldBeforeFlush) throws IOException {
+            this.yieldBeforeFlush = yieldBeforeFlush;
             out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 8192));
             Thread.ofVirtual().name("raw-writer").start(this::run);
         }
@@ -46,6 +48,10 @@ final class RawSocketPeer implements Peer {
                         out.writeLong(m.id());
                         out.write(m.body());
                         m = queue.poll();
+                        if (m == null && yieldBeforeFlush) {
+                            Thread.yield(); // as twinline's writer does: let senders add to the batch first
+                            m = queue.poll();
+                        }
                     } while (m != null);
                     out.flush();
                 }
@@ -69,12 +75,16 @@ final class RawSocketPeer implements Peer {
     private final ConcurrentHashMap<Long, CompletableFuture<byte[]>> waiting = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
 
-    RawSocketPeer() throws IOException {
+    /**
+     * @param yieldBeforeFlush whether the writers yield once before flushing a batch (twinline's writers do), so
+     *     that the floor has the same coalescing
+     */
+    RawSocketPeer(boolean yieldBeforeFlush) throws IOException {
         listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread.ofVirtual().name("raw-server").start(() -> {
             try (Socket s = listener.accept()) {
                 s.setTcpNoDelay(true);
-                Writer writer = new Writer(s);
+                Writer writer = new Writer(s, yieldBeforeFlush);
                 DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 8192));
                 while (true) {
                     writer.send(read(in));
@@ -85,7 +95,7 @@ final class RawSocketPeer implements Peer {
         });
         client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
         client.setTcpNoDelay(true);
-        clientWriter = new Writer(client);
+        clientWriter = new Writer(client, yieldBeforeFlush);
         DataInputStream in = new DataInputStream(new BufferedInputStream(client.getInputStream(), 8192));
         Thread.ofVirtual().name("raw-client-reader").start(() -> {
             try {

@@ -33,7 +33,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class ThroughputBench {
     static final int BATCH = 16_384;
 
-    @Param({"twinline", "grpc-default", "grpc-direct", "raw"})
+    @Param({"twinline", "grpc-default", "grpc-direct", "raw", "raw-yield"})
     public String peer;
 
     @Param({"1", "64", "1024"})

@@ -14,6 +14,10 @@ final class AckBuffer {
         ids[size++] = id;
     }
 
+    synchronized int size() {
+        return size;
+    }
+
     /** Removes and returns up to {@code max} ids, or {@code null} if there are none. */
     synchronized long[] drain(int max) {
         if (size == 0) {

@@ -19,7 +19,6 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -37,13 +36,16 @@ final class Requester {
     /** One call until its response arrives. Encoded by the writer thread straight from its parts. */
     static final class Call implements Connection.Writable {
         final long id;
+        /** When the caller stops waiting, on {@link System#nanoTime()}. */
+        final long deadline;
         final String route;
         final byte[] routeBytes;
         final byte[] body;
         final CompletableFuture<Frame.Response> response = new CompletableFuture<>();
         final AtomicReference<Link> sentOn = new AtomicReference<>();
-        Call(long id, String route, byte[] routeBytes, byte[] body) {
+        Call(long id, long deadline, String route, byte[] routeBytes, byte[] body) {
             this.id = id;
+            this.deadline = deadline;
             this.route = route;
             this.routeBytes = routeBytes;
             this.body = body;
@@ -96,10 +98,10 @@ final class Requester {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive: " + timeout);
         }
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = System.nanoTime() + waitNanos(timeout);
         refuseIfEnded(route);
         try {
-            if (!slots.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+            if (!slots.tryAcquire(waitNanos(timeout), TimeUnit.NANOSECONDS)) {
                 throw new CallTimeoutException(sessionId, route, timeout);
             }
         } catch (InterruptedException e) {
@@ -109,9 +111,10 @@ final class Requester {
         Call call;
         synchronized (idLock) {
             // Allocated and registered together, so floor() never passes an id that is about to be registered.
-            call = new Call(lastId.incrementAndGet(), route, routeBytes, body);
+            call = new Call(lastId.incrementAndGet(), deadline, route, routeBytes, body);
             unanswered.put(call.id, call);
         }
+        noteDeadline(deadline);
         if (refusal != null) {
             // Ended while we registered: failAll may have missed this call.
             fail(call, refusal.apply(call));
@@ -119,16 +122,18 @@ final class Requester {
             trySend(call);
         }
         try {
-            Frame.Response response = call.response.get(Math.max(0, deadline - System.nanoTime()),
-                    TimeUnit.NANOSECONDS);
+            // An untimed wait: the session's ticker ends it at the deadline (expireCalls). A timed wait would cost
+            // every call a timer registration and cancellation, which was a third of the time of a call at 64 callers.
+            Frame.Response response = call.response.get();
             return unwrap(call, response);
-        } catch (TimeoutException e) {
-            // The call keeps its slot until it is answered: it may still run at the peer, and only once.
-            throw new CallTimeoutException(sessionId, route, timeout);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CallInterruptedException(sessionId, route, e);
         } catch (ExecutionException e) {
+            if (e.getCause() == TIMED_OUT) {
+                // The call keeps its slot until it is answered: it may still run at the peer, and only once.
+                throw new CallTimeoutException(sessionId, route, timeout);
+            }
             if (e.getCause() instanceof TwinlineException t) {
                 throw t;
             }
@@ -148,8 +153,74 @@ final class Requester {
     private void refuseIfEnded(String route) {
         Function<Call, TwinlineException> r = refusal;
         if (r != null) {
-            throw r.apply(new Call(NOT_SENT, route, new byte[0], new byte[0]));
+            throw r.apply(new Call(NOT_SENT, 0, route, new byte[0], new byte[0]));
         }
+    }
+
+    /** Completes the wait of a call whose deadline passed; the caller turns it into a {@link CallTimeoutException}. */
+    private static final Exception TIMED_OUT = new Exception("deadline passed", null, false, false) {
+    };
+
+    /**
+     * A lower bound of the deadlines of calls still waiting: nothing is due before it. Lowered by callers (rarely:
+     * with equal timeouts each new deadline is later than the ones before), raised only by {@link #expireCalls}.
+     */
+    private final AtomicLong earliestDeadline = new AtomicLong(Long.MAX_VALUE);
+    private volatile java.util.function.LongConsumer deadlineAlarm = deadline -> { };
+
+    /** Tells the session's ticker of a deadline earlier than any it knew, so it can wake in time. */
+    void onEarlierDeadline(java.util.function.LongConsumer alarm) {
+        this.deadlineAlarm = alarm;
+    }
+
+    private void noteDeadline(long deadline) {
+        if (lowerEarliest(deadline)) {
+            deadlineAlarm.accept(deadline);
+        }
+    }
+
+    private boolean lowerEarliest(long deadline) {
+        long current = earliestDeadline.get();
+        while (deadline < current) {
+            if (earliestDeadline.compareAndSet(current, deadline)) {
+                return true;
+            }
+            current = earliestDeadline.get();
+        }
+        return false;
+    }
+
+    /**
+     * Ends the wait of every call whose deadline is at or before {@code now} (the call itself stays unanswered and
+     * keeps its slot). Called by the session's ticker.
+     *
+     * @return the earliest deadline still to come, or {@link Long#MAX_VALUE}
+     */
+    long expireCalls(long now) {
+        if (now < earliestDeadline.get()) {
+            return earliestDeadline.get();
+        }
+        // Reset first, then scan: a call registered during the scan either is seen by it or lowers the bound itself.
+        earliestDeadline.set(Long.MAX_VALUE);
+        long next = Long.MAX_VALUE;
+        for (Call call : unanswered.values()) {
+            if (call.response.isDone()) {
+                continue;
+            }
+            if (call.deadline - now <= 0) {
+                call.response.completeExceptionally(TIMED_OUT);
+            } else if (call.deadline < next) {
+                next = call.deadline;
+            }
+        }
+        lowerEarliest(next);
+        return earliestDeadline.get();
+    }
+
+    /** A timeout in nanoseconds, capped at about 36 years so that a deadline never overflows. */
+    private static long waitNanos(Duration timeout) {
+        long cap = 1L << 60;
+        return timeout.compareTo(Duration.ofNanos(cap)) >= 0 ? cap : timeout.toNanos();
     }
 
     /** The id of a call refused before it was given one. */
@@ -210,9 +281,32 @@ final class Requester {
     }
 
     /**
-     * Called by the send channel's reader when it has nothing more buffered: sends the acks gathered since the
-     * last flush, with the floor (every id below it is answered).
+     * How many acknowledgements may wait for a batch of requests to ride on before they are sent on their own. Small
+     * next to the responder's cache limit (8 x maxInFlight + 1024), so a requester never comes near it.
      */
+    static final int ACKS_BEFORE_FLUSH = 64;
+
+    /** Called by the send channel's reader after each response: sends the acks alone if many have gathered. */
+    void maybeFlushAcks(Link l) {
+        if (acks.size() >= ACKS_BEFORE_FLUSH) {
+            flushAcks(l);
+        }
+    }
+
+    /**
+     * The send channel writer's piggyback: an ACK of what gathered since the last one, written in the same batch
+     * as the requests being flushed (no frame of its own, no wake-up of its own), or {@code null}.
+     */
+    Frame.Ack pendingAck() {
+        long[] ids = acks.drain(ackIdsPerFrame);
+        return ids == null ? null : new Frame.Ack(floor(), ids);
+    }
+
+    boolean hasPendingAcks() {
+        return acks.size() > 0;
+    }
+
+    /** Sends every gathered ack now, with the floor (every id below it is answered). */
     void flushAcks(Link l) {
         long[] ids = acks.drain(ackIdsPerFrame);
         while (ids != null) {

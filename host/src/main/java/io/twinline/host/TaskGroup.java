@@ -24,9 +24,10 @@ import org.tinylog.Logger;
  */
 final class TaskGroup {
     private static final Object SHUTDOWN = new Object();
+    private static final Object WAKE = new Object();
     /** Threads of every group in this JVM that have not yet returned; tests check it falls back after close. */
-    private static final java.util.concurrent.atomic.AtomicInteger LIVE_THREADS =
-            new java.util.concurrent.atomic.AtomicInteger();
+    private static final java.util.concurrent.atomic.LongAdder LIVE_THREADS =
+            new java.util.concurrent.atomic.LongAdder();
 
     private final String name;
     private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
@@ -36,6 +37,23 @@ final class TaskGroup {
     private final java.util.Set<Thread> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private record Task(String threadName, Runnable body) {
+    }
+
+    /**
+     * Periodic work run by the owner thread between forks, so that a session's heartbeats cost no thread of their
+     * own (an idle session's parked threads are most of its memory).
+     */
+    interface Ticker {
+        /**
+         * Runs one round.
+         *
+         * @param lateNanos how much later than planned this round started (0 when woken early)
+         * @return nanoseconds until the next round, or a negative number to stop ticking
+         */
+        long tick(long lateNanos);
+    }
+
+    private record StartTicker(Ticker ticker, long firstDelayNanos) {
     }
 
     private TaskGroup(String name) {
@@ -73,6 +91,19 @@ final class TaskGroup {
         }
         queue.offer(new Task(threadName, body));
         return true;
+    }
+
+    /**
+     * Has the owner thread run {@code ticker} after {@code firstDelayNanos}, then whenever it asks to be run again,
+     * until it returns a negative delay or the group shuts down.
+     */
+    void startTicker(Ticker ticker, long firstDelayNanos) {
+        queue.offer(new StartTicker(ticker, firstDelayNanos));
+    }
+
+    /** Runs the ticker's next round now instead of when it planned (something became due earlier). */
+    void wakeTicker() {
+        queue.offer(WAKE);
     }
 
     /** Stops taking tasks; the group ends once every running task has returned. Idempotent. */
@@ -136,9 +167,13 @@ final class TaskGroup {
         }
     }
 
-    /** Forks children of a nested scope; only the thread that opened the scope may use it (JDK 25's rule). */
+    /**
+     * Forks children of a nested scope; only the thread that opened the scope may use it (JDK 25's rule). Children
+     * share the scope's name (a request's handler is one of many short threads: naming each would cost a string
+     * per request) and are interrupted by the scope's close, not tracked one by one.
+     */
     interface Children {
-        void spawn(String threadName, Runnable body);
+        void spawn(Runnable body);
     }
 
     /** A body that forks children and may fail with an I/O error. */
@@ -152,11 +187,13 @@ final class TaskGroup {
      * Returns when {@code body} and every child have ended; a failing child cancels nothing.
      */
     void withChildren(String scopeName, ParentBody body) {
-        try (var scope = StructuredTaskScope.open(new KeepGoing(), cf -> cf.withName(scopeName))) {
+        var childThreads = Thread.ofVirtual().name(scopeName).factory();
+        try (var scope = StructuredTaskScope.open(new KeepGoing(),
+                cf -> cf.withName(scopeName).withThreadFactory(childThreads))) {
             try {
-                body.run((threadName, task) -> {
+                body.run(task -> {
                     if (!cancelRequested) {
-                        scope.fork(() -> runTask(new Task(threadName, task)));
+                        scope.fork(() -> runChild(task));
                     }
                 });
             } finally {
@@ -171,12 +208,25 @@ final class TaskGroup {
 
     /** Returns how many threads of all task groups (owners and tasks) are running now. */
     static int liveThreads() {
-        return LIVE_THREADS.get();
+        return LIVE_THREADS.intValue();
+    }
+
+    private void runChild(Runnable task) {
+        LIVE_THREADS.increment();
+        try {
+            if (!cancelRequested) {
+                task.run();
+            }
+        } catch (Throwable t) {
+            Logger.error(t, "[{}] child task ended with an uncaught exception", name);
+        } finally {
+            LIVE_THREADS.decrement();
+        }
     }
 
     private void runTask(Task task) {
         Thread.currentThread().setName(task.threadName());
-        LIVE_THREADS.incrementAndGet();
+        LIVE_THREADS.increment();
         running.add(Thread.currentThread());
         try {
             if (cancelRequested) {
@@ -188,21 +238,40 @@ final class TaskGroup {
             Logger.error(t, "[{}] task {} ended with an uncaught exception", name, task.threadName());
         } finally {
             running.remove(Thread.currentThread());
-            LIVE_THREADS.decrementAndGet();
+            LIVE_THREADS.decrement();
         }
     }
 
     private void runOwner() {
         Thread.currentThread().setName(name + "/owner");
-        LIVE_THREADS.incrementAndGet();
+        LIVE_THREADS.increment();
         try (var scope = StructuredTaskScope.open(new KeepGoing(), cf -> cf.withName(name))) {
+            Ticker ticker = null;
+            long due = 0;
             while (true) {
-                Object item = queue.take();
+                Object item;
+                if (ticker == null) {
+                    item = queue.take();
+                } else {
+                    long wait = due - System.nanoTime();
+                    item = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
+                }
                 if (item == SHUTDOWN) {
                     break;
+                } else if (item instanceof Task task) {
+                    scope.fork(() -> runTask(task));
+                } else if (item instanceof StartTicker start) {
+                    ticker = start.ticker();
+                    due = System.nanoTime() + start.firstDelayNanos();
+                } else if (ticker != null && (item == null || item == WAKE)) {
+                    long now = System.nanoTime();
+                    long next = runTicker(ticker, Math.max(0, now - due));
+                    if (next < 0) {
+                        ticker = null;
+                    } else {
+                        due = System.nanoTime() + next;
+                    }
                 }
-                Task task = (Task) item;
-                scope.fork(() -> runTask(task));
             }
             scope.join();
         } catch (InterruptedException e) {
@@ -211,8 +280,18 @@ final class TaskGroup {
             Logger.error(e, "[{}] task group failed", name);
         } finally {
             open.set(false);
-            LIVE_THREADS.decrementAndGet();
+            LIVE_THREADS.decrement();
             terminated.countDown();
+        }
+    }
+
+    private long runTicker(Ticker ticker, long lateNanos) {
+        try {
+            return ticker.tick(lateNanos);
+        } catch (RuntimeException e) {
+            // A bug in the round; the next one may still catch what it missed.
+            Logger.error(e, "[{}] ticker round failed", name);
+            return TimeUnit.MILLISECONDS.toNanos(100);
         }
     }
 

@@ -93,8 +93,10 @@ final class TwinSession implements Session {
     private final AtomicBoolean[] recoveryRunning = {new AtomicBoolean(), new AtomicBoolean()};
     private final AtomicBoolean closing = new AtomicBoolean();
     private final long createdNanos;
-    /** How late the ticker woke recently; see {@link #runTicker()}. */
+    /** How late the ticker woke recently; see {@link #ownerTick}. */
     private volatile long schedulingLagNanos;
+    /** When the ticker plans its next round. */
+    private volatile long nextTickNanos;
     private long generation;
 
     TwinSession(long numericId, byte[] token, Role role, RecoveryPolicy policy, Limits limits, PeerLimits peer,
@@ -119,7 +121,9 @@ final class TwinSession implements Session {
         this.createdNanos = clock.nanoTime();
         this.group = parent == null ? TaskGroup.start(threadPrefix()) : TaskGroup.startIn(parent, threadPrefix());
         state.addListener(this::onTransition);
-        group.spawn(threadPrefix() + "/ticker", this::runTicker);
+        requester.onEarlierDeadline(this::onEarlierDeadline);
+        nextTickNanos = createdNanos + tickBound();
+        group.startTicker(this::ownerTick, tickBound());
     }
 
     /** Thread names carry the session and the end, so a dump of a process holding both ends stays readable. */
@@ -248,6 +252,7 @@ final class TwinSession implements Session {
             return false;
         }
         if (channel == role.sendChannel) {
+            connection.piggyback(requester::pendingAck);
             requester.linkUp(fresh);
         }
         Logger.info("[{}/{}] {} attached {} to {}", id, channel, role.name().toLowerCase(java.util.Locale.ROOT), fresh,
@@ -316,8 +321,7 @@ final class TwinSession implements Session {
                 case Frame.Pong p -> link.onPong(p.nonce());
                 case Frame.Response r when sendSide -> requester.onResponse(r);
                 case Frame.Request r when !sendSide -> responder.onRequest(r,
-                        request -> children.spawn(threadPrefix() + "/handler-" + request.id(),
-                                () -> runHandler(request)),
+                        request -> children.spawn(() -> runHandler(request)),
                         this::sendResponse);
                 case Frame.Ack a when !sendSide -> responder.onAck(a);
                 case Frame.Goodbye g -> {
@@ -329,8 +333,10 @@ final class TwinSession implements Session {
                 default -> throw new MalformedFrameException(
                         "unexpected " + frame.type() + " on channel " + link.channel + " of the " + role);
             }
-            if (sendSide && !connection.hasBufferedInput()) {
-                requester.flushAcks(link);
+            if (sendSide) {
+                // Acks ride on the writer's next batch of requests; the ticker sends what is left when nothing else
+                // goes out. Only a backlog is sent on its own.
+                requester.maybeFlushAcks(link);
             }
         }
     }
@@ -346,22 +352,30 @@ final class TwinSession implements Session {
         }
     }
 
-    /** Runs on the ticker thread: heartbeats and silence detection (DESIGN §4), at a quarter heartbeat. */
-    private void runTicker() {
-        try {
-            long delay = tickBound();
-            while (!state.state().isTerminal()) {
-                long planned = clock.nanoTime() + delay;
-                clock.sleep(delay);
-                long now = clock.nanoTime();
-                // How late this host itself woke up. Silence measured while we were starved is partly our own:
-                // deadlines stretch by the recent lag (halving each tick), so a starved host does not blame its
-                // peers for it and set off recoveries that starve it further.
-                schedulingLagNanos = Math.max(Math.max(0, now - planned), schedulingLagNanos / 2);
-                delay = tick(now);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /**
+     * One ticker round, run by the session's owner thread between forks (no thread of its own): heartbeats, silence
+     * detection (DESIGN §4) and call deadlines.
+     *
+     * @return nanoseconds until the next round, or -1 once the session has ended
+     */
+    private long ownerTick(long lateNanos) {
+        if (state.state().isTerminal()) {
+            return -1;
+        }
+        // How late this host itself woke up. Silence measured while we were starved is partly our own: deadlines
+        // stretch by the recent lag (halving each round), so a starved host does not blame its peers for it and set
+        // off recoveries that starve it further.
+        schedulingLagNanos = Math.max(lateNanos, schedulingLagNanos / 2);
+        long now = clock.nanoTime();
+        long delay = tick(now);
+        nextTickNanos = now + delay;
+        return delay;
+    }
+
+    /** A caller's deadline comes before the ticker's next round: wake it early. */
+    private void onEarlierDeadline(long deadline) {
+        if (deadline - nextTickNanos < 0) {
+            group.wakeTicker();
         }
     }
 
@@ -385,6 +399,10 @@ final class TwinSession implements Session {
      */
     long tick(long now) {
         long bound = tickBound();
+        long deadline = requester.expireCalls(now);
+        if (deadline != Long.MAX_VALUE) {
+            bound = Math.max(1, Math.min(bound, deadline - now));
+        }
         if (state.state() == SessionState.CONNECTING) {
             if (now - createdNanos > 2 * limits.handshakeTimeout().toNanos()) {
                 state.transition(SessionState.DISCONNECTED,
@@ -395,6 +413,9 @@ final class TwinSession implements Session {
         }
         long next = bound;
         Link send = link(role.sendChannel);
+        if (send != null && send.isHealthy() && requester.hasPendingAcks()) {
+            requester.flushAcks(send); // no batch of requests carried them since the last tick: send them alone
+        }
         if (send != null && send.isHealthy()) {
             long heartbeatNonce = send.heartbeatNonce;
             long hb = policy.heartbeatInterval().toNanos();

@@ -8,9 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Thousands of seeded fault schedules through {@link Simulation}. System properties:
@@ -26,6 +28,7 @@ class SimulationTest {
     private static final long BASE_SEED = Long.getLong("twinline.sim.base", 0x7A1_11E5L);
 
     @Test
+    @Timeout(value = 24, unit = TimeUnit.HOURS) // a soak (-Dtwinline.sim.schedules) runs long; each schedule bounds its own waits
     void invariantsHoldForEverySchedule() throws InterruptedException {
         Long only = Long.getLong("twinline.sim.seed");
         int schedules = only != null ? 1 : Integer.getInteger("twinline.sim.schedules", 1500);

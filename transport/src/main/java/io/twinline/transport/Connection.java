@@ -1,6 +1,5 @@
 package io.twinline.transport;
 
-import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -19,8 +18,9 @@ import java.util.function.LongSupplier;
  * (calls in flight, responses owed, one PING at a time).
  */
 public final class Connection implements AutoCloseable {
-    // 8 KiB each way: enough to coalesce a burst of small frames into one system call (large bodies bypass the
-    // buffers). The write buffer is held only while a batch is written (PooledOutput).
+    // Up to 8 KiB each way: enough to coalesce a burst of small frames into one system call (large bodies bypass
+    // the buffers). The write buffer is held only while a batch is written (PooledOutput); the read buffer is 512
+    // bytes while the connection is quiet and grows with the traffic (ElasticInput).
     private static final int BUFFER_BYTES = 8 * 1024;
     /** Handshake frames are small; a stranger's first frame is read with this limit, not the session's. */
     public static final int HANDSHAKE_FRAME_LIMIT = 4096;
@@ -36,7 +36,7 @@ public final class Connection implements AutoCloseable {
     private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
     private final FrameCodec readCodec;
     private volatile FrameCodec writeCodec;
-    private final Buffered buffered;
+    private final ElasticInput buffered;
     private final DataInputStream in;
     private final DataOutputStream out;
     private final LongSupplier nanoClock;
@@ -47,6 +47,7 @@ public final class Connection implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean dropWrites;
     private volatile boolean dropReads;
+    private volatile java.util.function.Supplier<Frame> piggyback = () -> null;
 
     /**
      * @param readLimit the largest frame this side accepts
@@ -64,7 +65,7 @@ public final class Connection implements AutoCloseable {
         this.endpoint = endpoint;
         this.readCodec = new FrameCodec(readLimit);
         this.writeCodec = new FrameCodec(writeLimit);
-        this.buffered = new Buffered(endpoint.input());
+        this.buffered = new ElasticInput(endpoint.input(), BUFFER_BYTES);
         this.in = new DataInputStream(buffered);
         this.out = new DataOutputStream(new PooledOutput(endpoint.output()));
         this.nanoClock = nanoClock;
@@ -104,6 +105,14 @@ public final class Connection implements AutoCloseable {
         out.flush();
     }
 
+    /**
+     * Sets what the writer adds to each batch just before it flushes: frames that can wait for the next batch, such
+     * as acknowledgements, ride along instead of costing a write and a wake-up of their own.
+     */
+    public void piggyback(java.util.function.Supplier<Frame> frames) {
+        this.piggyback = java.util.Objects.requireNonNull(frames, "frames");
+    }
+
     /** Sets the peer's frame limit, once the handshake has told it. Before the writer starts. */
     public void writeLimit(int peerMaxFrameBytes) {
         this.writeCodec = new FrameCodec(peerMaxFrameBytes);
@@ -120,17 +129,6 @@ public final class Connection implements AutoCloseable {
      */
     public boolean hasBufferedInput() {
         return buffered.buffered() > 0;
-    }
-
-    /** A buffered stream that can tell how much it holds without asking the socket. */
-    private static final class Buffered extends BufferedInputStream {
-        Buffered(java.io.InputStream in) {
-            super(in, BUFFER_BYTES);
-        }
-
-        int buffered() {
-            return count - pos; // read by the reader thread only, like the stream itself
-        }
     }
 
     /** Queues a frame for the writer. Never blocks; frames queued after close are dropped. */
@@ -166,7 +164,17 @@ public final class Connection implements AutoCloseable {
                     }
                     write(item);
                     item = queue.poll();
+                    if (item == null) {
+                        // Before paying a system call for the batch, let threads that are about to add to it (handlers
+                        // finishing, callers sending) run once: on few cores that coalesces many frames per flush.
+                        Thread.yield();
+                        item = queue.poll();
+                    }
                 } while (item != null);
+                Frame extra = piggyback.get();
+                if (extra != null) {
+                    write(extra);
+                }
                 out.flush();
                 lastWriteNanos = nanoClock.getAsLong();
             }
