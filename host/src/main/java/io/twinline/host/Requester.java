@@ -346,6 +346,11 @@ final class Requester {
         }
     }
 
+    /** Calls holding a slot now (sent or about to be), cheaply: a hint for the writer, not exact. */
+    int inFlight() {
+        return maxInFlight - slots.availablePermits();
+    }
+
     int unansweredCount() {
         return unanswered.size();
     }

@@ -36,7 +36,8 @@ final class Responder {
      * each, so a single hung call that pins the floor costs 1 MiB per 8 million later calls, not an object each.
      */
     private java.util.BitSet acknowledged = new java.util.BitSet();
-    private int running;
+    /** Handlers running; written under the lock, read without it by {@link #runningNow()}. */
+    private volatile int running;
     private long executed;
     private final java.util.concurrent.atomic.LongAdder duplicatesCounter;
     /** Test-only switch: when off, a re-sent request runs again (to show the simulation catches it). */
@@ -161,6 +162,11 @@ final class Responder {
             }
         }
         return n;
+    }
+
+    /** Handlers running now, without the lock: a hint for the writer, may be a moment stale. */
+    int runningNow() {
+        return running;
     }
 
     synchronized int running() {

@@ -251,6 +251,8 @@ final class TwinSession implements Session {
             connection.close();
             return false;
         }
+        connection.moreExpected(channel == role.sendChannel ? () -> requester.inFlight() > 1
+                : () -> responder.runningNow() > 0);
         if (channel == role.sendChannel) {
             connection.piggyback(requester::pendingAck);
             requester.linkUp(fresh);

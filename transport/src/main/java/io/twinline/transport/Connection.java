@@ -48,6 +48,7 @@ public final class Connection implements AutoCloseable {
     private volatile boolean dropWrites;
     private volatile boolean dropReads;
     private volatile java.util.function.Supplier<Frame> piggyback = () -> null;
+    private volatile java.util.function.BooleanSupplier moreExpected = () -> false;
 
     /**
      * @param readLimit the largest frame this side accepts
@@ -113,6 +114,14 @@ public final class Connection implements AutoCloseable {
         this.piggyback = java.util.Objects.requireNonNull(frames, "frames");
     }
 
+    /**
+     * Sets how the writer tells whether more frames are about to be queued (calls in flight, handlers running), in
+     * which case it lets their threads run once before it flushes a batch.
+     */
+    public void moreExpected(java.util.function.BooleanSupplier hint) {
+        this.moreExpected = java.util.Objects.requireNonNull(hint, "hint");
+    }
+
     /** Sets the peer's frame limit, once the handshake has told it. Before the writer starts. */
     public void writeLimit(int peerMaxFrameBytes) {
         this.writeCodec = new FrameCodec(peerMaxFrameBytes);
@@ -153,6 +162,7 @@ public final class Connection implements AutoCloseable {
         try {
             while (true) {
                 Object item = queue.take();
+                boolean yielded = false;
                 do {
                     if (item == CLOSE_NOW) {
                         return;
@@ -164,9 +174,12 @@ public final class Connection implements AutoCloseable {
                     }
                     write(item);
                     item = queue.poll();
-                    if (item == null) {
-                        // Before paying a system call for the batch, let threads that are about to add to it (handlers
-                        // finishing, callers sending) run once: on few cores that coalesces many frames per flush.
+                    if (item == null && !yielded && moreExpected.getAsBoolean()) {
+                        // More frames are on their way (calls in flight, handlers running): before paying a system
+                        // call for the batch, let those about to add to it run once. On few cores that coalesces
+                        // many frames per flush. Otherwise (a heartbeat, a lone call) the batch is flushed at once:
+                        // on a starved host a yield waits behind every runnable thread.
+                        yielded = true;
                         Thread.yield();
                         item = queue.poll();
                     }
