@@ -15,26 +15,26 @@ OUT=bench/results
 mkdir -p "$OUT"
 mode=${1:-quick}
 case "$mode" in
-  quick) OPTS=(-wi 1 -w 2s -i 3 -r 3s -f 1) ;;
-  full) OPTS=() ;;
+  quick) OPTS=(-wi 1 -w 2s -i 3 -r 3s); FORKS=(-f 1) ;;
+  full) OPTS=(); FORKS=() ;;
   *) echo "usage: bench/run.sh [quick|full]" >&2; exit 2 ;;
 esac
 jmh() { "$JAVA" --enable-preview -jar "$JAR" "$@"; }
 
 echo "== latency, one caller, 64 B and 1 KiB"
-jmh LatencyBench "${OPTS[@]}" -rf json -rff "$OUT/latency-$mode.json"
+jmh LatencyBench "${OPTS[@]}" "${FORKS[@]}" -rf json -rff "$OUT/latency-$mode.json"
 echo "== throughput, 1 / 64 / 1024 callers, 64 B"
-jmh 'ThroughputBench' -p peer=twinline,grpc-default,grpc-direct,raw,raw-yield "${OPTS[@]}" -rf json -rff "$OUT/throughput-$mode.json"
+jmh 'ThroughputBench' -p peer=twinline,grpc-default,grpc-direct,raw,raw-yield "${OPTS[@]}" "${FORKS[@]}" -rf json -rff "$OUT/throughput-$mode.json"
 echo "== the goal's ratio: 64 callers, twinline against the floor, three JVM forks (runs differ between forks)"
 jmh 'ThroughputBench' -p peer=twinline,raw,raw-yield,grpc-direct -p callers=64 "${OPTS[@]}" -f 3 \
   -rf json -rff "$OUT/throughput64-forks-$mode.json"
 echo "== reverse direction (server calls client over channel B), 64 callers"
-jmh 'ThroughputBench' -p peer=twinline-reverse -p callers=64 "${OPTS[@]}" -rf json -rff "$OUT/reverse-$mode.json"
+jmh 'ThroughputBench' -p peer=twinline-reverse -p callers=64 "${OPTS[@]}" "${FORKS[@]}" -rf json -rff "$OUT/reverse-$mode.json"
 echo "== allocation per call (-prof gc), 64 callers"
-jmh 'ThroughputBench' -p peer=twinline,grpc-direct,grpc-default -p callers=64 -prof gc "${OPTS[@]}" \
+jmh 'ThroughputBench' -p peer=twinline,grpc-direct,grpc-default -p callers=64 -prof gc "${OPTS[@]}" "${FORKS[@]}" \
   -rf json -rff "$OUT/alloc-$mode.json"
 echo "== JFR during one throughput run: pinned virtual threads"
-jmh 'ThroughputBench' -p peer=twinline -p callers=1024 "${OPTS[@]}" \
+jmh 'ThroughputBench' -p peer=twinline -p callers=1024 "${OPTS[@]}" "${FORKS[@]}" \
   -jvmArgsAppend "-XX:StartFlightRecording:filename=$OUT/throughput.jfr,jdk.VirtualThreadPinned#threshold=0ms" \
   -rf json -rff "$OUT/jfr-run-$mode.json"
 JFR=$(dirname "$JAVA")/jfr
