@@ -254,7 +254,8 @@ final class TaskGroup {
                     item = queue.take();
                 } else {
                     long wait = due - System.nanoTime();
-                    item = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
+                    // A round that is due runs before any queued task, so a stream of spawns cannot starve it.
+                    item = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : null;
                 }
                 if (item == SHUTDOWN) {
                     break;

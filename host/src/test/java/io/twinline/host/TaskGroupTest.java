@@ -1,0 +1,73 @@
+package io.twinline.host;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** The owner thread's ticker rounds, which carry every session's heartbeats and call deadlines. */
+class TaskGroupTest {
+
+    @Test
+    void roundsRunWhenDueUntilTheTickerStops() throws InterruptedException {
+        TaskGroup group = TaskGroup.start("test-rounds");
+        AtomicInteger rounds = new AtomicInteger();
+        CountDownLatch stopped = new CountDownLatch(1);
+        group.startTicker(late -> {
+            if (rounds.incrementAndGet() == 5) {
+                stopped.countDown();
+                return -1;
+            }
+            return TimeUnit.MILLISECONDS.toNanos(5);
+        }, 0);
+        assertTrue(stopped.await(10, TimeUnit.SECONDS), "five rounds ran");
+        Thread.sleep(50);
+        assertEquals(5, rounds.get(), "no round after the ticker asked to stop");
+        assertTrue(group.shutdownAndAwait(Duration.ofSeconds(5)));
+    }
+
+    @Test
+    void aWakeRunsTheNextRoundAtOnceInsteadOfWhenPlanned() throws InterruptedException {
+        TaskGroup group = TaskGroup.start("test-wake");
+        AtomicInteger rounds = new AtomicInteger();
+        CountDownLatch second = new CountDownLatch(1);
+        group.startTicker(late -> {
+            if (rounds.incrementAndGet() == 2) {
+                second.countDown();
+            }
+            return TimeUnit.HOURS.toNanos(1); // planned far away: only a wake can bring the next round
+        }, 0);
+        while (rounds.get() < 1) {
+            Thread.sleep(1);
+        }
+        group.wakeTicker();
+        assertTrue(second.await(10, TimeUnit.SECONDS), "the wake brought the second round");
+        assertTrue(group.shutdownAndAwait(Duration.ofSeconds(5)));
+    }
+
+    @Test
+    void aStreamOfSpawnsDoesNotStarveTheRounds() throws InterruptedException {
+        TaskGroup group = TaskGroup.start("test-starve");
+        AtomicInteger rounds = new AtomicInteger();
+        group.startTicker(late -> {
+            rounds.incrementAndGet();
+            return TimeUnit.MILLISECONDS.toNanos(1);
+        }, 0);
+        AtomicInteger ran = new AtomicInteger();
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+        while (System.nanoTime() < end) {
+            for (int i = 0; i < 100; i++) {
+                group.spawn("task", ran::incrementAndGet);
+            }
+            Thread.onSpinWait();
+        }
+        int before = rounds.get();
+        assertTrue(before > 10, "rounds kept running while tasks poured in: " + before);
+        assertTrue(ran.get() > 0);
+        assertTrue(group.shutdownAndAwait(Duration.ofSeconds(10)));
+    }
+}
