@@ -168,6 +168,11 @@ final class Requester {
     private final AtomicLong earliestDeadline = new AtomicLong(Long.MAX_VALUE);
     private volatile java.util.function.LongConsumer deadlineAlarm = deadline -> { };
 
+    /** A lower bound of the deadlines of calls still waiting, or {@link Long#MAX_VALUE}. */
+    long earliestDeadline() {
+        return earliestDeadline.get();
+    }
+
     /** Tells the session's ticker of a deadline earlier than any it knew, so it can wake in time. */
     void onEarlierDeadline(java.util.function.LongConsumer alarm) {
         this.deadlineAlarm = alarm;

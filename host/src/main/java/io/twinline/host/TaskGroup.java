@@ -47,13 +47,13 @@ final class TaskGroup {
         /**
          * Runs one round.
          *
-         * @param lateNanos how much later than planned this round started (0 when woken early)
+         * @param lateNanos how much later than planned this round started, or -1 when it was woken early
          * @return nanoseconds until the next round, or a negative number to stop ticking
          */
         long tick(long lateNanos);
     }
 
-    private record StartTicker(Ticker ticker, long firstDelayNanos) {
+    private record StartTicker(Ticker ticker, long firstDelayNanos, Runnable abandoned) {
     }
 
     private TaskGroup(String name) {
@@ -96,9 +96,12 @@ final class TaskGroup {
     /**
      * Has the owner thread run {@code ticker} after {@code firstDelayNanos}, then whenever it asks to be run again,
      * until it returns a negative delay or the group shuts down.
+     *
+     * @param abandoned run by the owner if it ends (shut down, interrupted, failed) while the ticker still runs: the
+     *     ticker's work (deadlines, heartbeats) stops then, and whoever relies on it must be told
      */
-    void startTicker(Ticker ticker, long firstDelayNanos) {
-        queue.offer(new StartTicker(ticker, firstDelayNanos));
+    void startTicker(Ticker ticker, long firstDelayNanos, Runnable abandoned) {
+        queue.offer(new StartTicker(ticker, firstDelayNanos, abandoned));
     }
 
     /** Runs the ticker's next round now instead of when it planned (something became due earlier). */
@@ -245,6 +248,7 @@ final class TaskGroup {
     private void runOwner() {
         Thread.currentThread().setName(name + "/owner");
         LIVE_THREADS.increment();
+        StartTicker ticking = null;
         try (var scope = StructuredTaskScope.open(new KeepGoing(), cf -> cf.withName(name))) {
             Ticker ticker = null;
             long due = 0;
@@ -260,15 +264,17 @@ final class TaskGroup {
                 if (item == SHUTDOWN) {
                     break;
                 } else if (item instanceof Task task) {
-                    scope.fork(() -> runTask(task));
+                    fork(scope, task);
                 } else if (item instanceof StartTicker start) {
+                    ticking = start;
                     ticker = start.ticker();
                     due = System.nanoTime() + start.firstDelayNanos();
                 } else if (ticker != null && (item == null || item == WAKE)) {
                     long now = System.nanoTime();
-                    long next = runTicker(ticker, Math.max(0, now - due));
+                    long next = runTicker(ticker, now - due >= 0 ? now - due : -1);
                     if (next < 0) {
                         ticker = null;
+                        ticking = null;
                     } else {
                         due = System.nanoTime() + next;
                     }
@@ -281,15 +287,31 @@ final class TaskGroup {
             Logger.error(e, "[{}] task group failed", name);
         } finally {
             open.set(false);
+            if (ticking != null) {
+                try {
+                    ticking.abandoned().run();
+                } catch (RuntimeException e) {
+                    Logger.error(e, "[{}] telling that the ticker stopped failed", name);
+                }
+            }
             LIVE_THREADS.decrement();
             terminated.countDown();
+        }
+    }
+
+    /** Forks {@code task}; a failure to start a thread (out of memory) is logged and does not end the owner. */
+    private void fork(StructuredTaskScope<Object, Void> scope, Task task) {
+        try {
+            scope.fork(() -> runTask(task));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            Logger.error(e, "[{}] could not start {}", name, task.threadName());
         }
     }
 
     private long runTicker(Ticker ticker, long lateNanos) {
         try {
             return ticker.tick(lateNanos);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             // A bug in the round; the next one may still catch what it missed.
             Logger.error(e, "[{}] ticker round failed", name);
             return TimeUnit.MILLISECONDS.toNanos(100);

@@ -123,7 +123,8 @@ final class TwinSession implements Session {
         state.addListener(this::onTransition);
         requester.onEarlierDeadline(this::onEarlierDeadline);
         nextTickNanos = createdNanos + tickBound();
-        group.startTicker(this::ownerTick, tickBound());
+        group.startTicker(this::ownerTick, tickBound(), () -> state.transition(SessionState.DISCONNECTED,
+                new IOException("the session's threads were stopped")));
     }
 
     /** Thread names carry the session and the end, so a dump of a process holding both ends stays readable. */
@@ -195,6 +196,15 @@ final class TwinSession implements Session {
                 }
             }
             state.transition(SessionState.CLOSED, null);
+        } else {
+            // Another thread is closing (or the session ended): let it finish before stopping the session's threads,
+            // whose ticker keeps deadlines and heartbeats going meanwhile.
+            try {
+                state.awaitUntil(clock.nanoTime() + limits.closeGrace().plusSeconds(2).toNanos(),
+                        () -> state.state().isTerminal());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         awaitEnd();
     }
@@ -254,7 +264,8 @@ final class TwinSession implements Session {
         connection.moreExpected(channel == role.sendChannel ? () -> requester.inFlight() > 1
                 : () -> responder.runningNow() > 0);
         if (channel == role.sendChannel) {
-            connection.piggyback(requester::pendingAck);
+            // Only while this is the current send link: an old link's writer must not take acks to a dead socket.
+            connection.piggyback(() -> link(role.sendChannel) == fresh ? requester.pendingAck() : null);
             requester.linkUp(fresh);
         }
         Logger.info("[{}/{}] {} attached {} to {}", id, channel, role.name().toLowerCase(java.util.Locale.ROOT), fresh,
@@ -365,12 +376,21 @@ final class TwinSession implements Session {
             return -1;
         }
         // How late this host itself woke up. Silence measured while we were starved is partly our own: deadlines
-        // stretch by the recent lag (halving each round), so a starved host does not blame its peers for it and set
-        // off recoveries that starve it further.
-        schedulingLagNanos = Math.max(lateNanos, schedulingLagNanos / 2);
+        // stretch by the recent lag (halving each planned round), so a starved host does not blame its peers for it
+        // and set off recoveries that starve it further. A round woken early says nothing about lag.
+        if (lateNanos >= 0) {
+            schedulingLagNanos = Math.max(lateNanos, schedulingLagNanos / 2);
+        }
         long now = clock.nanoTime();
         long delay = tick(now);
         nextTickNanos = now + delay;
+        // A caller may have lowered the earliest deadline during the round and compared it with the previous plan:
+        // look again now that the new plan is published (each side writes, then reads the other's value).
+        long earliest = requester.earliestDeadline();
+        if (earliest - nextTickNanos < 0) {
+            delay = Math.max(1, earliest - now);
+            nextTickNanos = now + delay;
+        }
         return delay;
     }
 

@@ -17,17 +17,19 @@ class TaskGroupTest {
         TaskGroup group = TaskGroup.start("test-rounds");
         AtomicInteger rounds = new AtomicInteger();
         CountDownLatch stopped = new CountDownLatch(1);
+        AtomicInteger abandoned = new AtomicInteger();
         group.startTicker(late -> {
             if (rounds.incrementAndGet() == 5) {
                 stopped.countDown();
                 return -1;
             }
             return TimeUnit.MILLISECONDS.toNanos(5);
-        }, 0);
+        }, 0, abandoned::incrementAndGet);
         assertTrue(stopped.await(10, TimeUnit.SECONDS), "five rounds ran");
         Thread.sleep(50);
         assertEquals(5, rounds.get(), "no round after the ticker asked to stop");
         assertTrue(group.shutdownAndAwait(Duration.ofSeconds(5)));
+        assertEquals(0, abandoned.get(), "a ticker that stopped itself was not abandoned");
     }
 
     @Test
@@ -40,7 +42,7 @@ class TaskGroupTest {
                 second.countDown();
             }
             return TimeUnit.HOURS.toNanos(1); // planned far away: only a wake can bring the next round
-        }, 0);
+        }, 0, () -> { });
         while (rounds.get() < 1) {
             Thread.sleep(1);
         }
@@ -53,10 +55,11 @@ class TaskGroupTest {
     void aStreamOfSpawnsDoesNotStarveTheRounds() throws InterruptedException {
         TaskGroup group = TaskGroup.start("test-starve");
         AtomicInteger rounds = new AtomicInteger();
+        AtomicInteger abandoned = new AtomicInteger();
         group.startTicker(late -> {
             rounds.incrementAndGet();
             return TimeUnit.MILLISECONDS.toNanos(1);
-        }, 0);
+        }, 0, abandoned::incrementAndGet);
         AtomicInteger ran = new AtomicInteger();
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
         while (System.nanoTime() < end) {
@@ -69,5 +72,6 @@ class TaskGroupTest {
         assertTrue(before > 10, "rounds kept running while tasks poured in: " + before);
         assertTrue(ran.get() > 0);
         assertTrue(group.shutdownAndAwait(Duration.ofSeconds(10)));
+        assertEquals(1, abandoned.get(), "shut down while ticking: whoever relied on the rounds is told, once");
     }
 }

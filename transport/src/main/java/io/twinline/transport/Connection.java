@@ -163,6 +163,7 @@ public final class Connection implements AutoCloseable {
             while (true) {
                 Object item = queue.take();
                 boolean yielded = false;
+                boolean data = false;
                 do {
                     if (item == CLOSE_NOW) {
                         return;
@@ -173,12 +174,13 @@ public final class Connection implements AutoCloseable {
                         return;
                     }
                     write(item);
+                    data |= !(item instanceof Frame.Ping || item instanceof Frame.Pong);
                     item = queue.poll();
-                    if (item == null && !yielded && moreExpected.getAsBoolean()) {
+                    if (item == null && data && !yielded && moreExpected.getAsBoolean()) {
                         // More frames are on their way (calls in flight, handlers running): before paying a system
                         // call for the batch, let those about to add to it run once. On few cores that coalesces
-                        // many frames per flush. Otherwise (a heartbeat, a lone call) the batch is flushed at once:
-                        // on a starved host a yield waits behind every runnable thread.
+                        // many frames per flush. Otherwise (a lone call, a batch of heartbeats only) the batch is
+                        // flushed at once: on a starved host a yield waits behind every runnable thread.
                         yielded = true;
                         Thread.yield();
                         item = queue.poll();
