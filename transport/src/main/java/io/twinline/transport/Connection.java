@@ -36,7 +36,6 @@ public final class Connection implements AutoCloseable {
     private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
     private final FrameCodec readCodec;
     private volatile FrameCodec writeCodec;
-    private final ElasticInput buffered;
     private final DataInputStream in;
     private final DataOutputStream out;
     private final LongSupplier nanoClock;
@@ -66,8 +65,7 @@ public final class Connection implements AutoCloseable {
         this.endpoint = endpoint;
         this.readCodec = new FrameCodec(readLimit);
         this.writeCodec = new FrameCodec(writeLimit);
-        this.buffered = new ElasticInput(endpoint.input(), BUFFER_BYTES);
-        this.in = new DataInputStream(buffered);
+        this.in = new DataInputStream(new ElasticInput(endpoint.input(), BUFFER_BYTES));
         this.out = new DataOutputStream(new PooledOutput(endpoint.output()));
         this.nanoClock = nanoClock;
         long now = nanoClock.getAsLong();
@@ -130,14 +128,6 @@ public final class Connection implements AutoCloseable {
     /** Sets the socket's read timeout (handshakes use one; established connections rely on heartbeats). */
     public void readTimeout(java.time.Duration timeout) throws IOException {
         endpoint.readTimeout(timeout);
-    }
-
-    /**
-     * Returns whether bytes are already buffered, so that the next {@link #read()} starts without a system call.
-     * Deliberately does not ask the socket ({@code available()} is a system call per frame).
-     */
-    public boolean hasBufferedInput() {
-        return buffered.buffered() > 0;
     }
 
     /** Queues a frame for the writer. Never blocks; frames queued after close are dropped. */
