@@ -402,12 +402,12 @@ final class TwinSession implements Session {
     }
 
     /**
-     * The longest the ticker sleeps: half a heartbeat (at least 10 ms). Within it, the ticker wakes exactly when
-     * the next thing is due (a PING to send, an answer or a frame that should have come), so detection is not late
-     * by a tick, and an idle session wakes twice per heartbeat, not on a fixed fast beat.
+     * The longest the ticker sleeps: a heartbeat interval (at least 10 ms). Within it, the ticker wakes exactly
+     * when the next thing is due (a PING to send, an answer or a frame that should have come), so detection is not
+     * late by a tick, and an idle session's owner wakes about once per heartbeat.
      */
     private long tickBound() {
-        return Math.max(MIN_TICK_NANOS, policy.heartbeatInterval().toNanos() / 2);
+        return Math.max(MIN_TICK_NANOS, policy.heartbeatInterval().toNanos());
     }
 
     private static final long MIN_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -441,6 +441,10 @@ final class TwinSession implements Session {
         if (send != null && send.isHealthy()) {
             long heartbeatNonce = send.heartbeatNonce;
             long hb = policy.heartbeatInterval().toNanos();
+            // The last PING's own flush came a moment after the round that queued it: a PING is due once the link
+            // was idle for 15/16 of an interval, so the next round (one interval later) sends it instead of
+            // waking again a few milliseconds after.
+            long hbDue = hb - hb / 16;
             long lastActivity = Math.min(send.connection.lastReadNanos(), send.connection.lastWriteNanos());
             if (heartbeatNonce != 0) {
                 long answerDue = send.heartbeatSentNanos + policy.probeTimeout().toNanos() + schedulingLagNanos;
@@ -449,14 +453,14 @@ final class TwinSession implements Session {
                 } else {
                     next = Math.min(next, answerDue - now + 1);
                 }
-            } else if (now - lastActivity >= hb) {
+            } else if (now - lastActivity >= hbDue) {
                 long nonce = Link.newNonce();
                 send.heartbeatSentNanos = now;
                 send.heartbeatNonce = nonce;
                 send.connection.send(new Frame.Ping(nonce));
                 next = Math.min(next, policy.probeTimeout().toNanos());
             } else {
-                next = Math.min(next, lastActivity + hb - now);
+                next = Math.min(next, lastActivity + hbDue - now);
             }
         }
         Link receive = link(role.receiveChannel);
