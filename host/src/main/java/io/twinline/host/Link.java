@@ -30,6 +30,9 @@ final class Link {
     /** The nonce and send time of the ticker's outstanding heartbeat PING, or 0. */
     volatile long heartbeatNonce;
     volatile long heartbeatSentNanos;
+    /** The link's reader thread and the scope it forks children into, once it runs. */
+    private volatile Thread reader;
+    private volatile TaskGroup.Children readerChildren;
 
     Link(Channel channel, Connection connection, long generation) {
         this.channel = channel;
@@ -108,6 +111,17 @@ final class Link {
         } finally {
             pings.remove(nonce);
         }
+    }
+
+    /** Called by the link's reader thread when it starts, with the scope it forks its children into. */
+    void readerStarted(TaskGroup.Children children) {
+        readerChildren = children;
+        reader = Thread.currentThread();
+    }
+
+    /** Returns the reader's scope if the calling thread is this link's reader (only it may fork there), else null. */
+    TaskGroup.Children readerScope() {
+        return reader == Thread.currentThread() ? readerChildren : null;
     }
 
     void readerExited() {

@@ -176,7 +176,11 @@ final class TaskGroup {
      * per request) and are interrupted by the scope's close, not tracked one by one.
      */
     interface Children {
-        void spawn(Runnable body);
+        /** Forks a child named after the scope; returns {@code false} if the group is being cancelled. */
+        boolean spawn(Runnable body);
+
+        /** Forks a child with a name of its own (a name already built: naming costs no string per thread). */
+        boolean spawn(String threadName, Runnable body);
     }
 
     /** A body that forks children and may fail with an I/O error. */
@@ -194,9 +198,26 @@ final class TaskGroup {
         try (var scope = StructuredTaskScope.open(new KeepGoing(),
                 cf -> cf.withName(scopeName).withThreadFactory(childThreads))) {
             try {
-                body.run(task -> {
-                    if (!cancelRequested) {
+                body.run(new Children() {
+                    @Override
+                    public boolean spawn(Runnable task) {
+                        if (cancelRequested) {
+                            return false;
+                        }
                         scope.fork(() -> runChild(task));
+                        return true;
+                    }
+
+                    @Override
+                    public boolean spawn(String threadName, Runnable task) {
+                        if (cancelRequested) {
+                            return false;
+                        }
+                        scope.fork(() -> {
+                            Thread.currentThread().setName(threadName);
+                            runChild(task);
+                        });
+                        return true;
                     }
                 });
             } finally {

@@ -33,9 +33,11 @@ import org.tinylog.Logger;
  * One session, at either end: its two channels, the Fig. 4 state, the calls in flight both ways, and the threads
  * that serve them, all owned by the session's {@link TaskGroup}.
  *
- * <p>Threads (each named {@code s-<id>/<what>}): per attached link a reader and a writer; one ticker (heartbeats
- * and silence detection); one virtual thread per incoming request's handler; one per running recovery process.
- * Callers of {@link #call} are the embedder's own threads.
+ * <p>Threads (each named {@code s-<id>/<what>}): the session's owner, which also runs the ticker's rounds
+ * (heartbeats, silence detection, call deadlines); per attached link a reader, and a writer only while the link has
+ * something to write (see {@link Connection}); one virtual thread per incoming request's handler, which writes its
+ * own response when no writer runs; one per running recovery process. Callers of {@link #call} are the embedder's
+ * own threads.
  */
 final class TwinSession implements Session {
 
@@ -256,8 +258,7 @@ final class TwinSession implements Session {
             metrics.reattaches.increment();
         }
         String prefix = threadPrefix() + "/" + channel + "#" + fresh.generation;
-        if (!group.spawn(prefix + "-reader", () -> runReader(fresh))
-                || !group.spawn(prefix + "-writer", () -> runWriter(fresh))) {
+        if (!group.spawn(prefix + "-reader", () -> runReader(fresh))) {
             connection.close();
             return false;
         }
@@ -266,6 +267,15 @@ final class TwinSession implements Session {
         if (channel == role.sendChannel) {
             // Only while this is the current send link: an old link's writer must not take acks to a dead socket.
             connection.piggyback(() -> link(role.sendChannel) == fresh ? requester.pendingAck() : null);
+        }
+        String writerName = prefix + "-writer";
+        // A server's writer thread stays while the link carries calls; after two heartbeat intervals of only
+        // heartbeats it ends, and each later heartbeat starts one for its frame: a server holds thousands of mostly
+        // idle sessions, whose parked writers would be a fifth of their memory. A client keeps its writers.
+        connection.retireWriterAfter(role == Role.SERVER ? policy.heartbeatInterval().multipliedBy(2)
+                : java.time.Duration.ofNanos(Long.MAX_VALUE));
+        connection.writers(() -> startWriter(fresh, writerName));
+        if (channel == role.sendChannel) {
             requester.linkUp(fresh);
         }
         Logger.info("[{}/{}] {} attached {} to {}", id, channel, role.name().toLowerCase(java.util.Locale.ROOT), fresh,
@@ -306,6 +316,7 @@ final class TwinSession implements Session {
     }
 
     private void readUntilFailure(Link link, TaskGroup.Children children) {
+        link.readerStarted(children);
         try {
             readFrames(link, children);
         } catch (EOFException e) {
@@ -352,6 +363,20 @@ final class TwinSession implements Session {
                 requester.maybeFlushAcks(link);
             }
         }
+    }
+
+    /**
+     * Starts a writer thread for {@code link}, which has frames queued and no writer (see {@link Connection}). The
+     * link's own reader (answering a PING, acknowledging, re-sending a response) forks it into its own scope, so a
+     * PONG costs no hand-off; any other thread hands it to the session's owner, and the owner's own ticker rounds
+     * have it forked right after the round.
+     */
+    private boolean startWriter(Link link, String name) {
+        TaskGroup.Children readerScope = link.readerScope();
+        if (readerScope != null) {
+            return readerScope.spawn(name, () -> runWriter(link));
+        }
+        return group.spawn(name, () -> runWriter(link));
     }
 
     private void runWriter(Link link) {
@@ -525,7 +550,20 @@ final class TwinSession implements Session {
             }
         }
         metrics.callsHandled.increment();
-        sendResponse(responder.complete(request.id(), status, body));
+        Frame.Response response = responder.complete(request.id(), status, body);
+        Link l = link(role.receiveChannel);
+        if (l != null && l.isHealthy()) {
+            // This thread is done with the request: if no writer runs, it writes the response itself rather than
+            // start one. If there is no healthy link, the requester's replay fetches the response later.
+            try {
+                l.connection.sendAndDrain(response);
+            } catch (IOException e) {
+                channelFailed(l, e);
+            } catch (RuntimeException e) {
+                Logger.error(e, "[{}/{}] writer failed", id, l.channel);
+                channelFailed(l, new IOException("writer failed: " + e, e));
+            }
+        }
     }
 
     private static byte[] truncateUtf8(String s, int max) {
@@ -533,7 +571,10 @@ final class TwinSession implements Session {
         return b.length <= max ? b : java.util.Arrays.copyOf(b, max);
     }
 
-    /** Sends a response on the current receive link; if there is none, the requester's replay fetches it. */
+    /**
+     * Re-sends a finished request's response (the reader, for a request sent again) on the current receive link;
+     * if there is none, the requester's replay fetches it.
+     */
     private void sendResponse(Frame.Response response) {
         Link l = link(role.receiveChannel);
         if (l != null && l.isHealthy()) {

@@ -102,6 +102,8 @@ class BadInputTest {
         TwinSession target = Testing.serverSide(server, bystander.session());
         byte[] wrong = target.token.clone();
         wrong[0] ^= 1;
+        // A is usually link 1, but B's ATTACH can be attached first when it races the end of the HELLO handshake.
+        long generationBefore = target.link(Channel.A).generation;
         try (Socket s = dial()) {
             DataOutputStream out = new DataOutputStream(s.getOutputStream());
             new FrameCodec(4096).write(new Frame.Attach(FrameCodec.VERSION, target.numericId, wrong, 0, 1 << 20), out);
@@ -111,7 +113,7 @@ class BadInputTest {
         }
         Link a = target.link(Channel.A);
         assertTrue(a.isHealthy(), "the session's own channel A is untouched");
-        assertEquals(1, a.generation, "no link was replaced");
+        assertEquals(generationBefore, a.generation, "no link was replaced");
         assertBystanderUnharmed();
     }
 

@@ -40,12 +40,15 @@ class BookkeepingTest {
             var far = listener.accept();
             Connection connection = new Connection(near, 1 << 20, 1 << 20, System::nanoTime);
             link = new Link(Channel.A, connection, generation);
-            Thread.ofVirtual().start(() -> {
-                try {
-                    connection.runWriter();
-                } catch (IOException ignored) {
-                    // the test closes the link
-                }
+            connection.writers(() -> {
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        connection.runWriter();
+                    } catch (IOException ignored) {
+                        // the test closes the link
+                    }
+                });
+                return true;
             });
             farEnd = new DataInputStream(far.input());
         }

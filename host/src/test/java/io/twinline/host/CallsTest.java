@@ -4,6 +4,7 @@ import static io.twinline.host.Testing.text;
 import static io.twinline.host.Testing.utf8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,7 @@ import io.twinline.api.ConnectFailedException;
 import io.twinline.api.Limits;
 import io.twinline.api.NoSuchRouteException;
 import io.twinline.api.RemoteFailureException;
+import io.twinline.api.Session;
 import io.twinline.api.SessionState;
 import io.twinline.api.Twinline;
 import io.twinline.api.TwinlineClient;
@@ -91,6 +93,45 @@ class CallsTest {
         // The handler is slower than the idle timeout (400 ms): heartbeats keep the channels alive meanwhile.
         assertEquals("900", text(client.call("slow", utf8("900"))));
         assertEquals(SessionState.NORMAL, client.session().state());
+        assertEquals(0, HostAccess.metrics(client).get("channel_failures"));
+    }
+
+    /**
+     * The server's writer threads end once a link has carried only heartbeats for two intervals (200 ms here); after
+     * that each PING and PONG starts one. Idle for fifteen heartbeats, then calls both ways, then many at once.
+     */
+    @Test
+    void idleSessionKeepsBeatingWhileTheServersWritersComeAndGo() throws Exception {
+        assertEquals("warm", text(client.call("echo", utf8("warm"))));
+        Thread.sleep(1_500);
+        assertEquals(SessionState.NORMAL, client.session().state());
+        assertEquals(0, HostAccess.metrics(client).get("channel_failures"));
+        assertEquals(0, HostAccess.metrics(server).get("channel_failures"));
+        assertEquals("after idle", text(client.call("echo", utf8("after idle"))));
+        Session serverSession = server.sessions().get(0);
+        assertEquals("reverse", text(serverSession.call("echo", utf8("reverse"))));
+        Thread.sleep(500); // writers retire again
+        int callers = 32;
+        java.util.List<Thread> threads = new java.util.ArrayList<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        for (int c = 0; c < callers; c++) {
+            int caller = c;
+            threads.add(Thread.ofVirtual().start(() -> {
+                try {
+                    for (int i = 0; i < 100; i++) {
+                        String body = caller + ":" + i;
+                        Session from = caller % 2 == 0 ? client.session() : serverSession;
+                        assertEquals(body, text(from.call("echo", utf8(body))));
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertNull(failure.get(), () -> "a call failed: " + failure.get());
         assertEquals(0, HostAccess.metrics(client).get("channel_failures"));
     }
 

@@ -11,8 +11,14 @@ import java.util.function.LongSupplier;
 
 /**
  * One TCP connection carrying frames: a blocking {@link #read()} for its one reader thread and a queue drained by
- * its one writer thread ({@link #runWriter()}), which writes everything queued and flushes only when the queue is
- * empty, so frames coalesce under load into few system calls.
+ * a writer ({@link #runWriter()}), which writes everything queued and flushes only when the queue is empty, so
+ * frames coalesce under load into few system calls.
+ *
+ * <p>The writer is a thread only while the connection is in use: a sender that finds none running has one started
+ * ({@link #writers}), or becomes the writer itself ({@link #sendAndDrain}). The writer waits for more frames while
+ * the connection carries data, and ends once it has carried nothing but heartbeats for a while
+ * ({@link #retireWriterAfter}): an idle connection holds no parked writer, whose stack would be a large part of an
+ * idle session's memory, and pays a thread start per heartbeat instead. At most one writer runs at a time.
  *
  * <p>{@link #send} never blocks: the queue is unbounded here because the session above bounds what it queues
  * (calls in flight, responses owed, one PING at a time).
@@ -27,6 +33,11 @@ public final class Connection implements AutoCloseable {
     private static final Object CLOSE_NOW = new Object();
     private static final Object FLUSH_AND_CLOSE = new Object();
 
+    /** Starts a thread that calls {@link #runWriter()}; returns {@code false} if no thread can be started any more. */
+    public interface WriterStarter {
+        boolean startWriter();
+    }
+
     /** Something the writer thread encodes itself, when a plain {@link Frame} would mean an extra copy. */
     public interface Writable {
         void writeTo(FrameCodec codec, DataOutputStream out) throws IOException;
@@ -40,7 +51,14 @@ public final class Connection implements AutoCloseable {
     private final DataOutputStream out;
     private final LongSupplier nanoClock;
     private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
-    private final CountDownLatch writerDone = new CountDownLatch(1);
+    /** Held by the one writer running, from the sender that started it until it finds nothing left to write. */
+    private final java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile WriterStarter starter;
+    private volatile long retireAfterNanos;
+    /** When the writer last flushed a batch that held more than heartbeats (creation time at first). */
+    private volatile long lastDataWriteNanos;
+    /** Counted down once the writer will write no more: after FLUSH_AND_CLOSE, CLOSE_NOW or a write error. */
+    private final CountDownLatch outputDone = new CountDownLatch(1);
     private volatile long lastReadNanos;
     private volatile long lastWriteNanos;
     private volatile boolean closed;
@@ -71,6 +89,7 @@ public final class Connection implements AutoCloseable {
         long now = nanoClock.getAsLong();
         this.lastReadNanos = now;
         this.lastWriteNanos = now;
+        this.lastDataWriteNanos = now;
     }
 
     /**
@@ -98,7 +117,7 @@ public final class Connection implements AutoCloseable {
         return handshakeCodec.read(in);
     }
 
-    /** Writes and flushes a frame at once, from the handshaking thread, before {@link #runWriter()} starts. */
+    /** Writes and flushes a frame at once, from the handshaking thread, before {@link #writers} is called. */
     public void writeHandshake(Frame frame) throws IOException {
         writeCodec.write(frame, out);
         out.flush();
@@ -130,10 +149,30 @@ public final class Connection implements AutoCloseable {
         endpoint.readTimeout(timeout);
     }
 
+    /**
+     * Sets how a writer thread is started when frames are queued and none runs, and starts one if frames are
+     * already queued. Until this is called, frames only queue.
+     */
+    public void writers(WriterStarter writerStarter) {
+        this.starter = java.util.Objects.requireNonNull(writerStarter, "writerStarter");
+        if (!queue.isEmpty()) {
+            ensureWriter();
+        }
+    }
+
+    /**
+     * Sets how long the connection must carry nothing but heartbeats (PING, PONG) before its writer thread ends
+     * when the queue runs empty; zero ends it whenever the queue is empty and no more frames are expected.
+     */
+    public void retireWriterAfter(java.time.Duration idle) {
+        this.retireAfterNanos = idle.toNanos();
+    }
+
     /** Queues a frame for the writer. Never blocks; frames queued after close are dropped. */
     public void send(Frame frame) {
         if (!closed) {
             queue.offer(frame);
+            ensureWriter();
         }
     }
 
@@ -141,26 +180,76 @@ public final class Connection implements AutoCloseable {
     public void send(Writable writable) {
         if (!closed) {
             queue.offer(writable);
+            ensureWriter();
         }
     }
 
     /**
-     * Writes queued frames until the connection closes. Runs on the connection's writer thread; returns normally
-     * after {@link #close()} or {@link #flushAndClose}, throws on a write error.
+     * Queues a frame and, if no writer runs, writes what is queued on the calling thread, which may then block on
+     * a full socket and stay the writer while more frames are expected. For a thread whose last act this is, such
+     * as a request's handler: no other thread has to be woken or started to send its response.
+     *
+     * @throws IOException if writing failed (the connection has then failed)
+     */
+    public void sendAndDrain(Frame frame) throws IOException {
+        if (!closed) {
+            queue.offer(frame);
+            if (!writing.get() && writing.compareAndSet(false, true)) {
+                runWriter();
+            }
+        }
+    }
+
+    private void ensureWriter() {
+        WriterStarter s = starter;
+        if (s != null && !writing.get() && writing.compareAndSet(false, true) && !s.startWriter()) {
+            // Shutting down: what is queued goes with the connection.
+            outputDone.countDown();
+        }
+    }
+
+    /**
+     * Writes queued frames. Runs on the writer, which holds the right to write: the thread started through
+     * {@link #writers}, or a sender in {@link #sendAndDrain}. Returns when the queue is empty, no more frames are
+     * expected and the connection has carried only heartbeats for the retire time (handing the right back), or
+     * after {@link #close()} or {@link #flushAndClose}; throws on a write error (keeping the right: nothing more
+     * is written on a failed connection).
      */
     public void runWriter() throws IOException {
+        boolean failed = true;
         try {
+            Object item = queue.poll();
             while (true) {
-                Object item = queue.take();
+                if (item == null) {
+                    if (moreExpected.getAsBoolean()
+                            || nanoClock.getAsLong() - lastDataWriteNanos < retireAfterNanos) {
+                        // Frames are on their way, or the connection is in use: wait for them instead of ending. A
+                        // heartbeat comes within an interval, so a writer of an idle connection ends by then.
+                        item = queue.take();
+                    } else {
+                        writing.set(false);
+                        // A sender that queued after the poll but still saw this writer running left its frame here.
+                        if (queue.isEmpty() || !writing.compareAndSet(false, true)) {
+                            failed = false;
+                            return;
+                        }
+                        item = queue.poll();
+                        continue;
+                    }
+                }
                 boolean yielded = false;
                 boolean data = false;
                 do {
                     if (item == CLOSE_NOW) {
+                        failed = false;
+                        outputDone.countDown();
                         return;
                     }
                     if (item == FLUSH_AND_CLOSE) {
                         out.flush();
                         endpoint.shutdownOutput();
+                        failed = false;
+                        outputDone.countDown();
                         return;
                     }
                     write(item);
@@ -181,12 +270,19 @@ public final class Connection implements AutoCloseable {
                     write(extra);
                 }
                 out.flush();
-                lastWriteNanos = nanoClock.getAsLong();
+                long flushed = nanoClock.getAsLong();
+                lastWriteNanos = flushed;
+                if (data) {
+                    lastDataWriteNanos = flushed;
+                }
+                item = queue.poll();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            writerDone.countDown();
+            if (failed) {
+                outputDone.countDown();
+            }
         }
     }
 
@@ -208,8 +304,9 @@ public final class Connection implements AutoCloseable {
     public void flushAndClose(long waitMillis) {
         if (!closed) {
             queue.offer(FLUSH_AND_CLOSE);
+            ensureWriter();
             try {
-                writerDone.await(waitMillis, TimeUnit.MILLISECONDS);
+                outputDone.await(waitMillis, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
