@@ -45,21 +45,24 @@ public final class TwinlineCommand {
             'twinline <command> --help' shows a command's options.""";
 
     private static final String SERVER_HELP = """
-            usage: twinline server [--bind ADDR] [--port 7420] [--status HOST:PORT|off] [--log-level LEVEL]
-                                   [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
-                                   [--reattach-window-ms 20000] [--max-sessions 10000]
+            usage: twinline server [--bind ADDR] [--port 7420] [--advertise HOST:PORT] [--status HOST:PORT|off]
+                                   [--log-level LEVEL] [--heartbeat-ms 1000] [--idle-timeout-ms 3000]
+                                   [--probe-timeout-ms 1000] [--reattach-window-ms 20000] [--max-sessions 10000]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
-            GOODBYE. The status endpoint (GET /status, GET /health) listens on 127.0.0.1:7421 unless told otherwise.""";
+            GOODBYE. The status endpoint (GET /status, GET /health) listens on 127.0.0.1:7421 unless told otherwise.
+            --advertise tells clients where to send every ATTACH (channel B, and every re-attach) instead of the
+            address they dialled.""";
 
     private static final String CLIENT_HELP = """
-            usage: twinline client --connect HOST:PORT [--calls 10000] [--concurrency 16] [--reverse-calls 1000]
+            usage: twinline client --connect HOST:PORT [--calls 10000] [--seconds S] [--concurrency 16] [--reverse-calls 1000]
                                    [--payload 64] [--faults] [--fault-interval-ms 2000] [--log-level LEVEL]
                                    [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
                                    [--recovery-time-limit-ms 10000]
 
             Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
-            channel B, then compares both ledgers with what was sent. With --faults, this client resets and silences
+            channel B, then compares both ledgers with what was sent. With --seconds S and no --calls, calls go on
+            both ways until S seconds are up. With --faults, this client resets and silences
             its own connections every interval to show recovery on your network. Ends with one line:
               calls=N ok=N failed=0 reverse=M reverse_ok=M ledger=match ...
             Exit 0 only when every call succeeded and both ledgers match. The client's recovery budget
@@ -130,20 +133,25 @@ public final class TwinlineCommand {
     // ---- server ----
 
     private static int server(List<String> argList, PrintStream out) throws Exception {
-        Args args = new Args(argList, Set.of("bind", "port", "status", "log-level", "heartbeat-ms", "idle-timeout-ms",
-                "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions"), Set.of());
+        Args args = new Args(argList, Set.of("bind", "port", "advertise", "status", "log-level", "heartbeat-ms",
+                "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions"),
+                Set.of());
         configureLogging(args.text("log-level", "info"));
         RecoveryPolicy policy = policy(args);
         Limits limits = Limits.defaults().withMaxSessions(args.integer("max-sessions", 10_000, 1, 1_000_000));
         Ledger ledger = new Ledger();
-        TwinlineServer server = Twinline.server()
+        var builder = Twinline.server()
                 .bind(args.text("bind", "127.0.0.1"), args.integer("port", Twinline.DEFAULT_PORT, 0, 65535))
                 .recoveryPolicy(policy)
                 .limits(limits)
                 .handle(Ledger.ADD, ledger.add)
                 .handle(Ledger.TOTAL, ledger.total)
-                .handle(Workload.REVERSE, Workload.reverseHandler())
-                .start();
+                .handle(Workload.REVERSE, Workload.reverseHandler());
+        String advertise = args.text("advertise", null);
+        if (advertise != null) {
+            builder.advertise(Args.hostPort("advertise", advertise));
+        }
+        TwinlineServer server = builder.start();
         String statusOption = args.text("status", "127.0.0.1:7421");
         AutoCloseable status = null;
         if (!statusOption.equals("off")) {
@@ -194,7 +202,7 @@ public final class TwinlineCommand {
     // ---- client ----
 
     private static int client(List<String> argList, PrintStream out) throws Exception {
-        Args args = new Args(argList, Set.of("connect", "calls", "concurrency", "reverse-calls", "payload",
+        Args args = new Args(argList, Set.of("connect", "calls", "seconds", "concurrency", "reverse-calls", "payload",
                 "fault-interval-ms", "log-level", "heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
                 "recovery-time-limit-ms"), Set.of("faults"));
         configureLogging(args.text("log-level", "warn"));
@@ -203,9 +211,12 @@ public final class TwinlineCommand {
             throw new UsageException("client needs --connect HOST:PORT");
         }
         InetSocketAddress server = Args.hostPort("connect", connect);
-        long calls = args.number("calls", 10_000, 0, Long.MAX_VALUE);
+        long seconds = args.number("seconds", 0, 0, 86_400);
+        // With --seconds alone, calls go on (both ways) until the time is up; with --calls too, whichever ends first.
+        boolean timed = seconds > 0;
+        long calls = args.number("calls", timed ? -1 : 10_000, timed ? -1 : 0, Long.MAX_VALUE);
         int concurrency = args.integer("concurrency", 16, 1, 100_000);
-        long reverseCalls = args.number("reverse-calls", 1_000, 0, Integer.MAX_VALUE);
+        long reverseCalls = args.number("reverse-calls", timed ? -1 : 1_000, timed ? -1 : 0, Integer.MAX_VALUE);
         int payload = args.integer("payload", 64, 8, Limits.defaults().maxFrameBytes() - 300);
         long faultIntervalMs = args.number("fault-interval-ms", 2000, 10, 3_600_000);
         Ledger ledger = new Ledger();
@@ -233,8 +244,9 @@ public final class TwinlineCommand {
                     ? Thread.ofVirtual().name("client/faults").start(() -> injectClientFaults(client, faultIntervalMs,
                     faults, recovered, out, start))
                     : null;
+            long deadline = timed ? System.nanoTime() + Duration.ofSeconds(seconds).toNanos() : 0;
             Workload.Result result = Workload.run(client, ledger,
-                    new Workload.Plan(calls, concurrency, reverseCalls, payload, 0), progress);
+                    new Workload.Plan(calls, concurrency, reverseCalls, payload, deadline), progress);
             reporter.interrupt();
             if (injector != null) {
                 injector.interrupt();
