@@ -36,7 +36,8 @@ final class TaskGroup {
     private volatile boolean cancelRequested;
     private final java.util.Set<Thread> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    private record Task(String threadName, Runnable body) {
+    /** {@code rejected} (may be null) runs instead of {@code body} if the task is never started. */
+    private record Task(String threadName, Runnable body, Runnable rejected) {
     }
 
     /**
@@ -86,10 +87,19 @@ final class TaskGroup {
      * @return {@code false} if the group is shutting down and the task was not started
      */
     boolean spawn(String threadName, Runnable body) {
+        return spawn(threadName, body, null);
+    }
+
+    /**
+     * As {@link #spawn(String, Runnable)}; if the task is accepted but then never started (the group shut down
+     * before the owner forked it, the fork failed, or the group was cancelled), {@code rejected} runs instead, on
+     * the owner thread: whoever waits for the task's work must hear of it.
+     */
+    boolean spawn(String threadName, Runnable body, Runnable rejected) {
         if (!open.get()) {
             return false;
         }
-        queue.offer(new Task(threadName, body));
+        queue.offer(new Task(threadName, body, rejected));
         return true;
     }
 
@@ -179,8 +189,11 @@ final class TaskGroup {
         /** Forks a child named after the scope; returns {@code false} if the group is being cancelled. */
         boolean spawn(Runnable body);
 
-        /** Forks a child with a name of its own (a name already built: naming costs no string per thread). */
-        boolean spawn(String threadName, Runnable body);
+        /**
+         * Forks a child with a name of its own (a name already built: naming costs no string per thread); if the
+         * scope is cancelled before it runs, {@code rejected} runs instead.
+         */
+        boolean spawn(String threadName, Runnable body, Runnable rejected);
     }
 
     /** A body that forks children and may fail with an I/O error. */
@@ -209,13 +222,17 @@ final class TaskGroup {
                     }
 
                     @Override
-                    public boolean spawn(String threadName, Runnable task) {
+                    public boolean spawn(String threadName, Runnable task, Runnable rejected) {
                         if (cancelRequested) {
                             return false;
                         }
                         scope.fork(() -> {
                             Thread.currentThread().setName(threadName);
-                            runChild(task);
+                            if (cancelRequested) {
+                                runRejected(rejected);
+                            } else {
+                                runChild(task);
+                            }
                         });
                         return true;
                     }
@@ -254,6 +271,7 @@ final class TaskGroup {
         running.add(Thread.currentThread());
         try {
             if (cancelRequested) {
+                runRejected(task.rejected());
                 return;
             }
             task.body().run();
@@ -283,6 +301,7 @@ final class TaskGroup {
                     item = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : null;
                 }
                 if (item == SHUTDOWN) {
+                    rejectQueued();
                     break;
                 } else if (item instanceof Task task) {
                     fork(scope, task);
@@ -326,6 +345,27 @@ final class TaskGroup {
             scope.fork(() -> runTask(task));
         } catch (RuntimeException | OutOfMemoryError e) {
             Logger.error(e, "[{}] could not start {}", name, task.threadName());
+            runRejected(task.rejected());
+        }
+    }
+
+    /** Tasks queued behind SHUTDOWN (accepted just before the group closed) are never forked: tell their owners. */
+    private void rejectQueued() {
+        Object item;
+        while ((item = queue.poll()) != null) {
+            if (item instanceof Task task) {
+                runRejected(task.rejected());
+            }
+        }
+    }
+
+    private void runRejected(Runnable rejected) {
+        if (rejected != null) {
+            try {
+                rejected.run();
+            } catch (RuntimeException e) {
+                Logger.error(e, "[{}] handling a task that was not started failed", name);
+            }
         }
     }
 

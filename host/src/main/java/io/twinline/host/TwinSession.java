@@ -373,10 +373,11 @@ final class TwinSession implements Session {
      */
     private boolean startWriter(Link link, String name) {
         TaskGroup.Children readerScope = link.readerScope();
+        Runnable rejected = link.connection::writerRejected;
         if (readerScope != null) {
-            return readerScope.spawn(name, () -> runWriter(link));
+            return readerScope.spawn(name, () -> runWriter(link), rejected);
         }
-        return group.spawn(name, () -> runWriter(link));
+        return group.spawn(name, () -> runWriter(link), rejected);
     }
 
     private void runWriter(Link link) {
@@ -554,7 +555,10 @@ final class TwinSession implements Session {
         Link l = link(role.receiveChannel);
         if (l != null && l.isHealthy()) {
             // This thread is done with the request: if no writer runs, it writes the response itself rather than
-            // start one. If there is no healthy link, the requester's replay fetches the response later.
+            // start one. If there is no healthy link, the requester's replay fetches the response later. An
+            // interrupt the handler left set must not reach the write: one that has to wait for a full socket
+            // would be cut off and the socket closed.
+            Thread.interrupted();
             try {
                 l.connection.sendAndDrain(response);
             } catch (IOException e) {

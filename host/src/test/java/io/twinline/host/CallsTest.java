@@ -135,6 +135,29 @@ class CallsTest {
         assertEquals(0, HostAccess.metrics(client).get("channel_failures"));
     }
 
+    /**
+     * A handler that returns with its interrupt flag set (it caught an InterruptedException and restored the flag,
+     * as it should) writes its response itself when no writer runs: the link must go on serving (a writer that
+     * kept the right to write after an interrupt once left every later frame of its link queued for good).
+     */
+    @Test
+    void handlerLeavingItsInterruptFlagSetDoesNotBreakTheLink() throws Exception {
+        try (TwinlineServer s = Testing.server()
+                .handle("interrupted", (session, body) -> {
+                    Thread.currentThread().interrupt();
+                    return body;
+                }).start();
+             TwinlineClient c = Testing.client(s).connect()) {
+            for (int i = 0; i < 3; i++) {
+                Thread.sleep(400); // the server's writers end after 200 ms of heartbeats only
+                assertEquals("x" + i, text(c.call("interrupted", utf8("x" + i))));
+            }
+            assertEquals(0, HostAccess.metrics(c).get("channel_failures"));
+            assertEquals(0, HostAccess.metrics(s).get("channel_failures"));
+            assertEquals(SessionState.NORMAL, c.session().state());
+        }
+    }
+
     @Test
     void handlerCanCallThePeerBack() {
         try (TwinlineServer s = Testing.server()

@@ -185,9 +185,10 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * Queues a frame and, if no writer runs, writes what is queued on the calling thread, which may then block on
-     * a full socket and stay the writer while more frames are expected. For a thread whose last act this is, such
-     * as a request's handler: no other thread has to be woken or started to send its response.
+     * Queues a frame and, if no writer runs, writes what is queued on the calling thread (which may block on a
+     * full socket) and hands the right to write back as soon as the queue is empty: it never waits for more. For
+     * a thread whose last act this is, such as a request's handler: no other thread has to be woken or started to
+     * send its response.
      *
      * @throws IOException if writing failed (the connection has then failed)
      */
@@ -195,34 +196,56 @@ public final class Connection implements AutoCloseable {
         if (!closed) {
             queue.offer(frame);
             if (!writing.get() && writing.compareAndSet(false, true)) {
-                runWriter();
+                writeLoop(true);
             }
         }
     }
 
     private void ensureWriter() {
         WriterStarter s = starter;
-        if (s != null && !writing.get() && writing.compareAndSet(false, true) && !s.startWriter()) {
-            // Shutting down: what is queued goes with the connection.
-            outputDone.countDown();
+        if (s != null && !writing.get() && writing.compareAndSet(false, true)) {
+            boolean started;
+            try {
+                started = s.startWriter();
+            } catch (Throwable t) { // no thread to be had (out of memory): this connection cannot be served
+                started = false;
+            }
+            if (!started) {
+                // Shutting down, or no thread: what is queued goes with the connection, whose failure is noticed
+                // (by its reader, or by the heartbeat) as any other.
+                close();
+            }
         }
     }
 
     /**
-     * Writes queued frames. Runs on the writer, which holds the right to write: the thread started through
-     * {@link #writers}, or a sender in {@link #sendAndDrain}. Returns when the queue is empty, no more frames are
+     * Called when a writer that {@link #writers} started will not run after all (its task was rejected): closes
+     * the connection, since nothing would write on it.
+     */
+    public void writerRejected() {
+        close();
+    }
+
+    /**
+     * Writes queued frames. Runs on the writer thread started through {@link #writers}, which holds the right to
+     * write. Returns when the queue is empty, no more frames are
      * expected and the connection has carried only heartbeats for the retire time (handing the right back), or
      * after {@link #close()} or {@link #flushAndClose}; throws on a write error (keeping the right: nothing more
      * is written on a failed connection).
      */
     public void runWriter() throws IOException {
+        writeLoop(false);
+    }
+
+    /** The writer's loop; {@code drainOnly} hands the right back whenever the queue is empty. */
+    private void writeLoop(boolean drainOnly) throws IOException {
         boolean failed = true;
         try {
             Object item = queue.poll();
             while (true) {
                 if (item == null) {
-                    if (moreExpected.getAsBoolean()
-                            || nanoClock.getAsLong() - lastDataWriteNanos < retireAfterNanos) {
+                    if (!drainOnly && (moreExpected.getAsBoolean()
+                            || nanoClock.getAsLong() - lastDataWriteNanos < retireAfterNanos)) {
                         // Frames are on their way, or the connection is in use: wait for them instead of ending. A
                         // heartbeat comes within an interval, so a writer of an idle connection ends by then.
                         item = queue.take();
@@ -278,7 +301,14 @@ public final class Connection implements AutoCloseable {
                 item = queue.poll();
             }
         } catch (InterruptedException e) {
+            // Interrupted while waiting for frames (the group is being cancelled): hand the right back, so that a
+            // frame queued later still gets a writer while the connection lives.
             Thread.currentThread().interrupt();
+            failed = false;
+            writing.set(false);
+            if (!queue.isEmpty() && !closed) {
+                ensureWriter();
+            }
         } finally {
             if (failed) {
                 outputDone.countDown();
@@ -323,6 +353,7 @@ public final class Connection implements AutoCloseable {
         closed = true;
         queue.offer(CLOSE_NOW);
         endpoint.close();
+        outputDone.countDown(); // nothing more will be written: a flushAndClose waiting elsewhere may go on
     }
 
     /** Closes with a TCP reset (SO_LINGER 0) instead of an orderly FIN: a fault injector's hard kill. */

@@ -3,6 +3,7 @@ package io.twinline.transport;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.DataInputStream;
@@ -30,6 +31,7 @@ class ConnectionWriterTest {
     private final FrameCodec codec = new FrameCodec(1 << 20);
     private final AtomicInteger starts = new AtomicInteger();
     private final AtomicInteger running = new AtomicInteger();
+    private volatile Thread lastWriter;
 
     @BeforeEach
     void connect() throws IOException {
@@ -53,7 +55,7 @@ class ConnectionWriterTest {
         connection.writers(() -> {
             starts.incrementAndGet();
             running.incrementAndGet();
-            Thread.ofVirtual().start(() -> {
+            lastWriter = Thread.ofVirtual().start(() -> {
                 try {
                     connection.runWriter();
                 } catch (IOException e) {
@@ -114,13 +116,39 @@ class ConnectionWriterTest {
 
     @Test
     void sendAndDrainWritesOnTheCallingThreadWhenNoWriterRuns() throws Exception {
-        connection.retireWriterAfter(Duration.ZERO);
+        // A writer thread would wait for more here (busy link, more expected); the draining sender must not.
+        connection.retireWriterAfter(Duration.ofHours(1));
+        connection.moreExpected(() -> true);
         startWritersOnThreads();
-        connection.sendAndDrain(new Frame.Response(9, ResponseStatus.OK, new byte[] {1, 2}));
+        assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> connection.sendAndDrain(new Frame.Response(9, ResponseStatus.OK, new byte[] {1, 2})));
         Frame read = codec.read(farIn);
         assertEquals(9, assertInstanceOf(Frame.Response.class, read).id());
         assertEquals(0, starts.get(), "no thread was started for it");
         assertEquals(0, running.get());
+    }
+
+    @Test
+    void anInterruptedWriterHandsTheRightToWriteBack() throws Exception {
+        connection.retireWriterAfter(Duration.ofHours(1)); // the writer waits for more after its first batch
+        startWritersOnThreads();
+        connection.send(new Frame.Request(1, "r", new byte[] {7}));
+        assertInstanceOf(Frame.Request.class, codec.read(farIn));
+        lastWriter.interrupt();
+        awaitNoWriter();
+        connection.send(new Frame.Ping(2));
+        assertEquals(new Frame.Ping(2), codec.read(farIn));
+        assertEquals(2, starts.get());
+    }
+
+    @Test
+    void aWriterThatCannotBeStartedClosesTheConnection() throws Exception {
+        connection.writers(() -> {
+            throw new OutOfMemoryError("test: no thread");
+        });
+        connection.send(new Frame.Ping(1)); // does not throw at the sender (a reader answering a PING)
+        assertTrue(connection.isClosed());
+        assertThrows(EOFException.class, () -> codec.read(farIn));
     }
 
     @Test
