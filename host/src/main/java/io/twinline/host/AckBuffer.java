@@ -2,14 +2,18 @@ package io.twinline.host;
 
 import java.util.Arrays;
 
-/** Response ids received and not yet acknowledged. Thread-safe; tiny critical sections. */
+/**
+ * Response ids received and not yet acknowledged. Thread-safe; tiny critical sections. Holds no array until the
+ * first response arrives: most of a server's sessions may never call the client.
+ */
 final class AckBuffer {
-    private long[] ids = new long[64];
+    private static final long[] NONE = new long[0];
+    private long[] ids = NONE;
     private int size;
 
     synchronized void add(long id) {
         if (size == ids.length) {
-            ids = Arrays.copyOf(ids, size * 2);
+            ids = Arrays.copyOf(ids, Math.max(64, size * 2));
         }
         ids[size++] = id;
     }

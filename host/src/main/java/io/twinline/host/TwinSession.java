@@ -306,19 +306,38 @@ final class TwinSession implements Session {
     // ---- reader, writer, ticker ----
 
     /**
-     * Runs on the link's reader thread, which owns a nested scope for the handlers of the requests it reads. The
-     * thread outlives its read loop until those handlers are done; {@link Link#readerExited()} marks the end of
-     * the loop, which is what {@link #attach} waits for.
+     * Runs on the link's reader thread. From the first REQUEST on, the reader owns a nested scope for the handlers
+     * of the requests it reads; a link that carries none (a send channel, an idle one) never opens it, so an idle
+     * session's readers park without a scope and a few frames shallower. The thread outlives its read loop until
+     * the handlers are done; {@link Link#readerExited()} marks the end of the loop, which is what {@link #attach}
+     * waits for.
      */
     private void runReader(Link link) {
-        group.withChildren(threadPrefix() + "/" + link.channel + "#" + link.generation + "-handlers",
-                children -> readUntilFailure(link, children));
+        Frame.Request first = readUntilFailure(link, null, null);
+        if (first != null) {
+            group.withChildren(threadPrefix() + "/" + link.channel + "#" + link.generation + "-handlers",
+                    children -> readUntilFailure(link, children, first));
+        }
     }
 
-    private void readUntilFailure(Link link, TaskGroup.Children children) {
-        link.readerStarted(children);
+    /**
+     * Reads and dispatches frames until the link fails or the peer says GOODBYE.
+     *
+     * @param children the scope for handlers, or null while there is none
+     * @param pending a request read before the scope was opened, dispatched first
+     * @return without a scope, the first REQUEST read (the caller opens the scope and calls again); otherwise null
+     */
+    private Frame.Request readUntilFailure(Link link, TaskGroup.Children children, Frame.Request pending) {
+        if (children != null) {
+            link.readerStarted(children);
+        }
+        boolean loopEnded = true;
         try {
-            readFrames(link, children);
+            Frame.Request first = readFrames(link, children, pending);
+            if (first != null) {
+                loopEnded = false;
+                return first;
+            }
         } catch (EOFException e) {
             channelFailed(link, new IOException("connection closed by peer", e));
         } catch (MalformedFrameException e) {
@@ -331,28 +350,41 @@ final class TwinSession implements Session {
             Logger.error(e, "[{}/{}] reader failed", id, link.channel);
             channelFailed(link, new IOException("reader failed: " + e, e));
         } finally {
-            link.readerExited();
+            if (loopEnded) {
+                link.readerExited();
+            }
         }
+        return null;
     }
 
-    private void readFrames(Link link, TaskGroup.Children children) throws IOException {
+    private Frame.Request readFrames(Link link, TaskGroup.Children children, Frame.Request pending)
+            throws IOException {
         Connection connection = link.connection;
         boolean sendSide = link.channel == role.sendChannel;
+        if (pending != null) {
+            dispatchRequest(pending, children);
+        }
         while (true) {
             Frame frame = connection.read();
             switch (frame) {
-                case Frame.Ping p -> connection.send(new Frame.Pong(p.nonce()));
+                // At once, from this loop (PROTOCOL §7.1). With no writer running (an idle server link), the reader
+                // writes it itself rather than start a thread for 13 bytes: a link that carried only heartbeats
+                // for two intervals has nothing unread in its socket buffer, unless the peer is gone.
+                case Frame.Ping p -> connection.sendAndDrain(new Frame.Pong(p.nonce()));
                 case Frame.Pong p -> link.onPong(p.nonce());
                 case Frame.Response r when sendSide -> requester.onResponse(r);
-                case Frame.Request r when !sendSide -> responder.onRequest(r,
-                        request -> children.spawn(() -> runHandler(request)),
-                        this::sendResponse);
+                case Frame.Request r when !sendSide -> {
+                    if (children == null) {
+                        return r; // the first request: its handler needs the scope
+                    }
+                    dispatchRequest(r, children);
+                }
                 case Frame.Ack a when !sendSide -> responder.onAck(a);
                 case Frame.Goodbye g -> {
                     Logger.info("[{}/{}] peer closed the session: {}", id, link.channel, g.reason());
                     closing.set(true);
                     state.transition(SessionState.CLOSED, null);
-                    return;
+                    return null;
                 }
                 default -> throw new MalformedFrameException(
                         "unexpected " + frame.type() + " on channel " + link.channel + " of the " + role);
@@ -365,11 +397,15 @@ final class TwinSession implements Session {
         }
     }
 
+    private void dispatchRequest(Frame.Request request, TaskGroup.Children children) throws IOException {
+        responder.onRequest(request, r -> children.spawn(() -> runHandler(r)), this::sendResponse);
+    }
+
     /**
      * Starts a writer thread for {@code link}, which has frames queued and no writer (see {@link Connection}). The
-     * link's own reader (answering a PING, acknowledging, re-sending a response) forks it into its own scope, so a
-     * PONG costs no hand-off; any other thread hands it to the session's owner, and the owner's own ticker rounds
-     * have it forked right after the round.
+     * link's own reader, once it has a scope (re-sending a response), forks it there, without a hand-off; any other
+     * thread hands it to the session's owner, and the owner's own ticker rounds have it forked right after the
+     * round.
      */
     private boolean startWriter(Link link, String name) {
         TaskGroup.Children readerScope = link.readerScope();

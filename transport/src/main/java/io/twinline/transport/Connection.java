@@ -25,7 +25,7 @@ import java.util.function.LongSupplier;
  */
 public final class Connection implements AutoCloseable {
     // Up to 8 KiB each way: enough to coalesce a burst of small frames into one system call (large bodies bypass
-    // the buffers). The write buffer is held only while a batch is written (PooledOutput); the read buffer is 512
+    // the buffers). The write buffer is held only while a batch is written (PooledOutput); the read buffer is 256
     // bytes while the connection is quiet and grows with the traffic (ElasticInput).
     private static final int BUFFER_BYTES = 8 * 1024;
     /** Handshake frames are small; a stranger's first frame is read with this limit, not the session's. */
@@ -47,6 +47,7 @@ public final class Connection implements AutoCloseable {
     private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
     private final FrameCodec readCodec;
     private volatile FrameCodec writeCodec;
+    private final ElasticInput input;
     private final DataInputStream in;
     private final DataOutputStream out;
     private final LongSupplier nanoClock;
@@ -83,7 +84,8 @@ public final class Connection implements AutoCloseable {
         this.endpoint = endpoint;
         this.readCodec = new FrameCodec(readLimit);
         this.writeCodec = new FrameCodec(writeLimit);
-        this.in = new DataInputStream(new ElasticInput(endpoint.input(), BUFFER_BYTES));
+        this.input = new ElasticInput(endpoint.input(), BUFFER_BYTES);
+        this.in = new DataInputStream(input);
         this.out = new DataOutputStream(new PooledOutput(endpoint.output()));
         this.nanoClock = nanoClock;
         long now = nanoClock.getAsLong();
@@ -100,6 +102,7 @@ public final class Connection implements AutoCloseable {
      */
     public Frame read() throws IOException {
         while (true) {
+            input.awaitInput(); // an idle reader parks here, not deep in the decoder
             Frame frame = readCodec.read(in);
             if (dropReads) {
                 continue; // test hook: this side has gone deaf without closing the socket

@@ -13,7 +13,7 @@ import java.io.InputStream;
  */
 final class ElasticInput extends InputStream {
     /** The buffer of a quiet connection: a few heartbeat or small request frames. */
-    static final int MIN_BYTES = 512;
+    static final int MIN_BYTES = 256;
     /** Consecutive small fills after which a grown buffer is given back. */
     static final int SMALL_FILLS_BEFORE_SHRINK = 16;
 
@@ -43,6 +43,18 @@ final class ElasticInput extends InputStream {
     /** Returns the buffer's current size, for tests. */
     int capacity() {
         return buffer.length;
+    }
+
+    /**
+     * Waits until at least one byte is buffered, or the stream has ended (which the next read reports). A reader
+     * that waits here between frames, rather than inside a frame decoder, parks a few frames shallower: with
+     * thousands of idle connections, the parked stacks are most of their memory.
+     */
+    void awaitInput() throws IOException {
+        if (pos >= count) {
+            resizeIfPlanned();
+            fill();
+        }
     }
 
     /** Refills the empty buffer with one read of the stream below; returns what that read returned. */
