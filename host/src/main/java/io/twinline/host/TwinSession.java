@@ -315,8 +315,24 @@ final class TwinSession implements Session {
     private void runReader(Link link) {
         Frame.Request first = readUntilFailure(link, null, null);
         if (first != null) {
-            group.withChildren(threadPrefix() + "/" + link.channel + "#" + link.generation + "-handlers",
-                    children -> readUntilFailure(link, children, first));
+            AtomicBoolean bodyRan = new AtomicBoolean();
+            try {
+                group.withChildren(threadPrefix() + "/" + link.channel + "#" + link.generation + "-handlers",
+                        children -> {
+                            bodyRan.set(true);
+                            readUntilFailure(link, children, first);
+                        });
+            } catch (RuntimeException | Error e) {
+                if (!bodyRan.get()) {
+                    // No scope (out of memory): the request read is dropped with the link; the requester's
+                    // replay after the re-attach sends it again, and it runs once.
+                    Logger.error(e, "[{}/{}] reader could not open its scope", id, link.channel);
+                    channelFailed(link, new IOException("reader could not open its scope: " + e, e));
+                    link.readerExited();
+                } else {
+                    throw e;
+                }
+            }
         }
     }
 
@@ -367,10 +383,10 @@ final class TwinSession implements Session {
         while (true) {
             Frame frame = connection.read();
             switch (frame) {
-                // At once, from this loop (PROTOCOL §7.1). With no writer running (an idle server link), the reader
-                // writes it itself rather than start a thread for 13 bytes: a link that carried only heartbeats
-                // for two intervals has nothing unread in its socket buffer, unless the peer is gone.
-                case Frame.Ping p -> connection.sendAndDrain(new Frame.Pong(p.nonce()));
+                // At once, from this loop (PROTOCOL §7.1). With nothing queued and no writer running (an idle
+                // link), the reader writes it itself rather than start a thread for 13 bytes; it never writes
+                // anything else, so a backlog of responses cannot keep it from reading.
+                case Frame.Ping p -> connection.sendAlone(new Frame.Pong(p.nonce()));
                 case Frame.Pong p -> link.onPong(p.nonce());
                 case Frame.Response r when sendSide -> requester.onResponse(r);
                 case Frame.Request r when !sendSide -> {

@@ -204,6 +204,31 @@ public final class Connection implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a small frame such as a PONG from a thread that must not be held up (a reader): if nothing is queued
+     * and no writer runs, writes just this frame on the calling thread and hands the right to write back, leaving
+     * anything queued meanwhile to a writer it starts; otherwise queues it like {@link #send(Frame)}. It never
+     * drains other threads' frames, so a reader is not kept from reading by a backlog of responses.
+     *
+     * @throws IOException if writing failed (the connection has then failed)
+     */
+    public void sendAlone(Frame frame) throws IOException {
+        if (closed) {
+            return;
+        }
+        if (queue.isEmpty() && !writing.get() && writing.compareAndSet(false, true)) {
+            write(frame);
+            out.flush(); // throws on a failed connection, keeping the right: nothing more is written on it
+            lastWriteNanos = nanoClock.getAsLong();
+            writing.set(false);
+            if (!queue.isEmpty()) {
+                ensureWriter(); // a frame queued while this one was written
+            }
+        } else {
+            send(frame);
+        }
+    }
+
     private void ensureWriter() {
         WriterStarter s = starter;
         if (s != null && !writing.get() && writing.compareAndSet(false, true)) {

@@ -129,6 +129,33 @@ class ConnectionWriterTest {
     }
 
     @Test
+    void sendAloneWritesOnTheCallingThreadOnlyWhenNothingElseIsQueued() throws Exception {
+        connection.retireWriterAfter(Duration.ofHours(1));
+        connection.send(new Frame.Ping(1)); // queued: no writers yet
+        connection.sendAlone(new Frame.Pong(2)); // must not write ahead of, or drain, what others queued
+        assertEquals(0, starts.get());
+        startWritersOnThreads();
+        assertEquals(new Frame.Ping(1), codec.read(farIn));
+        assertEquals(new Frame.Pong(2), codec.read(farIn));
+        assertEquals(1, starts.get());
+        connection.close();
+        awaitNoWriter();
+    }
+
+    @Test
+    void sendAloneOnAQuietConnectionStartsNoThread() throws Exception {
+        connection.retireWriterAfter(Duration.ZERO);
+        startWritersOnThreads();
+        connection.sendAlone(new Frame.Pong(5));
+        assertEquals(new Frame.Pong(5), codec.read(farIn));
+        assertEquals(0, starts.get());
+        connection.send(new Frame.Ping(6)); // the right was handed back: a writer starts for the next frame
+        assertEquals(new Frame.Ping(6), codec.read(farIn));
+        assertEquals(1, starts.get());
+        awaitNoWriter();
+    }
+
+    @Test
     void anInterruptedWriterHandsTheRightToWriteBack() throws Exception {
         connection.retireWriterAfter(Duration.ofHours(1)); // the writer waits for more after its first batch
         startWritersOnThreads();
