@@ -42,6 +42,7 @@ final class ClientRuntime implements TwinlineClient {
     }
 
     static ClientRuntime connect(ClientSpec spec, Clock clock, Network network) {
+        Preload.sessionClasses();
         ClientRuntime client = new ClientRuntime(spec, clock, network);
         client.session = client.openSession();
         return client;

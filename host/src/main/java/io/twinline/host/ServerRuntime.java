@@ -68,6 +68,7 @@ final class ServerRuntime implements TwinlineServer {
     }
 
     static ServerRuntime start(ServerSpec spec, Clock clock, Network network) {
+        Preload.sessionClasses();
         try {
             Network.Listener listener = network.listen(spec.bindAddress());
             ServerRuntime server = new ServerRuntime(spec, clock, listener);

@@ -272,8 +272,9 @@ final class TwinSession implements Session {
         // A server's writer thread stays while the link carries calls; after two heartbeat intervals of only
         // heartbeats it ends, and each later heartbeat starts one for its frame: a server holds thousands of mostly
         // idle sessions, whose parked writers would be a fifth of their memory. A client keeps its writers.
-        connection.retireWriterAfter(role == Role.SERVER ? policy.heartbeatInterval().multipliedBy(2)
-                : java.time.Duration.ofNanos(Long.MAX_VALUE));
+        // (Duration.multipliedBy would go through BigDecimal, whose first use pinned a virtual thread for 19 ms.)
+        connection.retireWriterAfter(java.time.Duration.ofNanos(role == Role.SERVER
+                ? 2 * policy.heartbeatInterval().toNanos() : Long.MAX_VALUE));
         connection.writers(() -> startWriter(fresh, writerName));
         if (channel == role.sendChannel) {
             requester.linkUp(fresh);

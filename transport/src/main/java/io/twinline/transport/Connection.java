@@ -95,6 +95,30 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * Loads and initializes the classes every connection needs at once, on the calling thread. A virtual thread
+     * that loads or initializes a class is pinned to its carrier meanwhile (and the first handshakes of a busy
+     * server all wait on the same class), so runtimes call this when they start, before any connection.
+     */
+    public static void preloadClasses() {
+        initialize(ElasticInput.class, PooledOutput.class, FrameCodec.class, FrameType.class, Frame.class,
+                Frame.Hello.class, Frame.Welcome.class, Frame.Attach.class, Frame.Attached.class,
+                Frame.Rejected.class, Frame.Request.class, Frame.Response.class, Frame.Ack.class, Frame.Ping.class,
+                Frame.Pong.class, Frame.Goodbye.class, ResponseStatus.class, RejectReason.class,
+                MalformedFrameException.class, Endpoint.class, Sockets.class, DataInputStream.class,
+                DataOutputStream.class, LinkedTransferQueue.class, Endpoint.SocketEndpoint.class);
+    }
+
+    static void initialize(Class<?>... classes) {
+        for (Class<?> c : classes) {
+            try {
+                Class.forName(c.getName(), true, c.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException(e); // cannot happen: the class is at hand
+            }
+        }
+    }
+
+    /**
      * Reads the next frame. Only the reader thread calls this.
      *
      * @throws java.io.EOFException if the peer closed the connection
