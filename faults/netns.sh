@@ -7,12 +7,13 @@
 #
 # A `twinline client` makes ledger calls both ways while this script, one fault at a time, each after the previous
 # one was recovered: resets channel B's socket (ss -K), drops everything the server sends on link B (a half-open B:
-# the client hears nothing, the server's writes vanish) and then lets it through again, and cuts link A (the
-# interface goes down; the client re-attaches A over link B, the address the server advertises). It then checks the
-# client's verdict: every call answered, both ledgers match, and one recovery per fault.
+# the client hears nothing, the server's writes vanish) and then lets it through again, cuts link B (re-attach
+# tries fail with no route until it is back), and cuts link A (the interface goes down; the client re-attaches A
+# over link B, the address the server advertises). It then checks the client's verdict: every call answered, both
+# ledgers match, and one recovery per fault.
 #
 # Needs root, iproute2 (ip, ss), iptables (installed if missing) and the image: mvn -B package -DskipTests.
-#   faults/netns.sh            (about 40 s; logs in faults/out/)
+#   faults/netns.sh            (about 45 s; logs in faults/out/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMG=image/target/twinline/bin/twinline
@@ -99,6 +100,15 @@ await_recovery "$before" "half-open B" || failed=1
 sleep 2
 
 before=$(recovered)
+echo "netns: cut link B (interface down) for 3 s: re-attach tries find no route until it is back"
+ip link set twl-b0 down
+sleep 3
+ip link set twl-b0 up
+await_recovery "$before" "link B cut" || failed=1
+sleep 2
+
+# Last, because a re-attached A moves to link B: after this both channels share link B.
+before=$(recovered)
 echo "netns: cut link A (interface down) for 3 s"
 ip link set twl-a0 down
 await_recovery "$before" "link A cut" || failed=1
@@ -109,10 +119,10 @@ wait "$client_pid" && client_rc=0 || client_rc=$?
 verdict=$(grep "ledger=" "$OUT/client.log" | tail -n 1 || true)
 echo "netns: client exit $client_rc: $verdict"
 recoveries=$(echo "$verdict" | tr ' ' '\n' | grep '^recoveries=' | cut -d= -f2)
-if [ "$client_rc" != 0 ] || ! echo "$verdict" | grep -q "ledger=match" || [ "${recoveries:-0}" -lt 3 ] \
+if [ "$client_rc" != 0 ] || ! echo "$verdict" | grep -q "ledger=match" || [ "${recoveries:-0}" -lt 4 ] \
    || [ "$failed" != 0 ]; then
   echo "netns: FAILED (logs in $OUT/)" >&2
   tail -n 30 "$OUT/client.log" >&2
   exit 1
 fi
-echo "netns: passed: three network faults recovered, nothing lost or doubled"
+echo "netns: passed: four network faults recovered, nothing lost or doubled"
