@@ -4,6 +4,8 @@
 # and the throughput of 1,000 sessions calling at once.
 #
 #   mvn -B -Pbench package -DskipTests && bench/scale.sh [sessions=9000] [idle-seconds=30]
+# SCALE_HISTOGRAM=1 also writes the server's class histogram, once the sessions are connected, to
+# bench/results/scale-histogram.txt (jcmd GC.class_histogram: where an idle session's heap goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SESSIONS=${1:-9000}
@@ -35,6 +37,10 @@ sleep 5
 echo measure >&3
 until [ "$(grep -c '^measure' "$work/server.out")" -ge 2 ]; do sleep 0.2; done
 loaded=$(grep "^measure" "$work/server.out" | tail -n 1)
+if [ -n "${SCALE_HISTOGRAM:-}" ]; then
+  server_pid=$(jobs -p | head -n 1)
+  "$(dirname "$JAVA")/jcmd" "$server_pid" GC.class_histogram > "$OUT/scale-histogram.txt"
+fi
 sleep "$IDLE"
 echo measure >&3
 until [ "$(grep -c '^measure' "$work/server.out")" -ge 3 ]; do sleep 0.2; done

@@ -186,14 +186,19 @@ final class TaskGroup {
      * per request) and are interrupted by the scope's close, not tracked one by one.
      */
     interface Children {
-        /** Forks a child named after the scope; returns {@code false} if the group is being cancelled. */
-        boolean spawn(Runnable body);
-
         /**
-         * Forks a child with a name of its own (a name already built: naming costs no string per thread); if the
-         * scope is cancelled before it runs, {@code rejected} runs instead.
+         * Forks a child; returns {@code false} if the group is being cancelled.
+         *
+         * @param threadName a name of its own (already built: naming costs no string per thread), or null for the
+         *     scope's name
+         * @param rejected run instead of {@code body} if the group is cancelled before the child runs; may be null
          */
         boolean spawn(String threadName, Runnable body, Runnable rejected);
+
+        /** Forks a child named after the scope. */
+        default boolean spawn(Runnable body) {
+            return spawn(null, body, null);
+        }
     }
 
     /** A body that forks children and may fail with an I/O error. */
@@ -211,31 +216,21 @@ final class TaskGroup {
         try (var scope = StructuredTaskScope.open(new KeepGoing(),
                 cf -> cf.withName(scopeName).withThreadFactory(childThreads))) {
             try {
-                body.run(new Children() {
-                    @Override
-                    public boolean spawn(Runnable task) {
-                        if (cancelRequested) {
-                            return false;
-                        }
-                        scope.fork(() -> runChild(task));
-                        return true;
+                body.run((threadName, task, rejected) -> {
+                    if (cancelRequested) {
+                        return false;
                     }
-
-                    @Override
-                    public boolean spawn(String threadName, Runnable task, Runnable rejected) {
-                        if (cancelRequested) {
-                            return false;
-                        }
-                        scope.fork(() -> {
+                    scope.fork(() -> {
+                        if (threadName != null) {
                             Thread.currentThread().setName(threadName);
-                            if (cancelRequested) {
-                                runRejected(rejected);
-                            } else {
-                                runChild(task);
-                            }
-                        });
-                        return true;
-                    }
+                        }
+                        if (cancelRequested) {
+                            runRejected(rejected);
+                        } else {
+                            runChild(task);
+                        }
+                    });
+                    return true;
                 });
             } finally {
                 try {
@@ -255,9 +250,7 @@ final class TaskGroup {
     private void runChild(Runnable task) {
         LIVE_THREADS.increment();
         try {
-            if (!cancelRequested) {
-                task.run();
-            }
+            task.run();
         } catch (Throwable t) {
             Logger.error(t, "[{}] child task ended with an uncaught exception", name);
         } finally {

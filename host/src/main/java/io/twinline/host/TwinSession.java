@@ -426,7 +426,7 @@ final class TwinSession implements Session {
      */
     private boolean startWriter(Link link, String name) {
         TaskGroup.Children readerScope = link.readerScope();
-        Runnable rejected = link.connection::writerRejected;
+        Runnable rejected = link.connection::close; // no writer after all: nothing would write on it
         if (readerScope != null) {
             return readerScope.spawn(name, () -> runWriter(link), rejected);
         }

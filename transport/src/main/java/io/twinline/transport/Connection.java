@@ -95,11 +95,12 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * Loads and initializes the classes every connection needs at once, on the calling thread. A virtual thread
-     * that loads or initializes a class is pinned to its carrier meanwhile (and the first handshakes of a busy
-     * server all wait on the same class), so runtimes call this when they start, before any connection.
+     * Loads and initializes the classes every connection needs at once, and {@code alsoThese}, on the calling
+     * thread. A virtual thread that loads or initializes a class is pinned to its carrier meanwhile (and the first
+     * handshakes of a busy server all wait on the same class), so runtimes call this when they start.
      */
-    public static void preloadClasses() {
+    public static void preloadClasses(Class<?>... alsoThese) {
+        initialize(alsoThese);
         initialize(ElasticInput.class, PooledOutput.class, FrameCodec.class, FrameType.class, Frame.class,
                 Frame.Hello.class, Frame.Welcome.class, Frame.Attach.class, Frame.Attached.class,
                 Frame.Rejected.class, Frame.Request.class, Frame.Response.class, Frame.Ack.class, Frame.Ping.class,
@@ -108,7 +109,7 @@ public final class Connection implements AutoCloseable {
                 DataOutputStream.class, LinkedTransferQueue.class, Endpoint.SocketEndpoint.class);
     }
 
-    static void initialize(Class<?>... classes) {
+    private static void initialize(Class<?>... classes) {
         for (Class<?> c : classes) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
@@ -268,14 +269,6 @@ public final class Connection implements AutoCloseable {
                 close();
             }
         }
-    }
-
-    /**
-     * Called when a writer that {@link #writers} started will not run after all (its task was rejected): closes
-     * the connection, since nothing would write on it.
-     */
-    public void writerRejected() {
-        close();
     }
 
     /**
