@@ -269,12 +269,17 @@ final class TwinSession implements Session {
             connection.piggyback(() -> link(role.sendChannel) == fresh ? requester.pendingAck() : null);
         }
         String writerName = prefix + "-writer";
-        // A server's writer thread stays while the link carries calls; after two heartbeat intervals of only
-        // heartbeats it ends, and each later heartbeat starts one for its frame: a server holds thousands of mostly
-        // idle sessions, whose parked writers would be a fifth of their memory. A client keeps its writers.
-        // (Duration.multipliedBy would go through BigDecimal, whose first use pinned a virtual thread for 19 ms.)
-        connection.retireWriterAfter(java.time.Duration.ofNanos(role == Role.SERVER
-                ? 2 * policy.heartbeatInterval().toNanos() : Long.MAX_VALUE));
+        // On the receive channel each handler writes its own response when no writer runs (sendAndDrain) and the
+        // reader its PONGs (sendAlone), so a writer thread is wanted only for the odd frame queued behind them: it
+        // ends as soon as the queue is empty, and a response goes out without waking another thread. On the send
+        // channel callers hand their requests over: a server's writer stays while the link carries calls and ends
+        // after two heartbeat intervals of only heartbeats (each later PING starts one for its frame), since a
+        // server holds thousands of mostly idle sessions whose parked writers would be a fifth of their memory; a
+        // client keeps its send writer. (Duration.multipliedBy would go through BigDecimal, whose first use pinned a
+        // virtual thread for 19 ms.)
+        long retireNanos = channel == role.receiveChannel ? 0
+                : role == Role.SERVER ? 2 * policy.heartbeatInterval().toNanos() : Long.MAX_VALUE;
+        connection.retireWriterAfter(java.time.Duration.ofNanos(retireNanos));
         connection.writers(() -> startWriter(fresh, writerName));
         if (channel == role.sendChannel) {
             requester.linkUp(fresh);

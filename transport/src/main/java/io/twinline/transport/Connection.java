@@ -411,6 +411,11 @@ public final class Connection implements AutoCloseable {
         return closed;
     }
 
+    /** Whether a thread holds the right to write: a writer thread, or a sender draining the queue. For tests. */
+    public boolean writerActive() {
+        return writing.get();
+    }
+
     /** Returns when the last frame was read, on the connection's clock. */
     public long lastReadNanos() {
         return lastReadNanos;
