@@ -110,6 +110,13 @@ final class SimNetwork implements Network {
         private boolean readerClosed;
         /** Bytes written vanish (a black-holed path); the writer does not notice. */
         volatile boolean silent;
+        /**
+         * The reading end has stopped reading and its window is full (a frozen peer): reads wait, and writes wait
+         * for a change (a reset, a close, the stall ending).
+         */
+        private boolean stalled;
+        /** How many writes have had to wait because of a stall. */
+        private int stalledWrites;
 
         void write(byte[] b, int off, int len) throws IOException {
             lock.lock();
@@ -123,6 +130,11 @@ final class SimNetwork implements Network {
                     }
                     if (silent || readerClosed) {
                         return; // the bytes leave and never arrive (a closed peer would reset; close enough)
+                    }
+                    if (stalled) {
+                        stalledWrites++;
+                        changed.await();
+                        continue;
                     }
                     if (size == ring.length) {
                         changed.await();
@@ -155,7 +167,7 @@ final class SimNetwork implements Network {
                     if (readerClosed) {
                         throw new SocketException("simulated: socket closed");
                     }
-                    if (size > 0 && !silent) {
+                    if (size > 0 && !silent && !stalled) {
                         int n = Math.min(len, Math.min(size, ring.length - head));
                         System.arraycopy(ring, head, b, off, n);
                         head = (head + n) % ring.length;
@@ -187,7 +199,7 @@ final class SimNetwork implements Network {
         int available() {
             lock.lock();
             try {
-                return silent ? 0 : size;
+                return silent || stalled ? 0 : size;
             } finally {
                 lock.unlock();
             }
@@ -220,6 +232,19 @@ final class SimNetwork implements Network {
 
         void silence(boolean on) {
             update(() -> silent = on);
+        }
+
+        void stall(boolean on) {
+            update(() -> stalled = on);
+        }
+
+        int stalledWrites() {
+            lock.lock();
+            try {
+                return stalledWrites;
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

@@ -1,0 +1,109 @@
+package io.twinline.host;
+
+import static io.twinline.host.Testing.text;
+import static io.twinline.host.Testing.utf8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.twinline.api.Channel;
+import io.twinline.api.Limits;
+import io.twinline.api.Session;
+import io.twinline.api.SessionState;
+import io.twinline.api.spi.ClientSpec;
+import io.twinline.api.spi.ServerSpec;
+import io.twinline.recovery.Clock;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A peer that stops reading one channel while it still sends on it (its window full, as when its process is frozen
+ * or starved). A reader answers each PING with a PONG written on its own thread when nothing else is queued
+ * ({@code Connection.sendAlone}); against such a peer that write waits, and the reader with it. The stuck link must
+ * still be found dead and the channel recovered, with every call answered exactly once.
+ */
+class StalledPeerTest {
+
+    /**
+     * Stalls the direction that carries the PONGs of {@code channel}: from the server to the client on channel A
+     * (the client PINGs there), from the client to the server on channel B (the server PINGs there).
+     */
+    @ParameterizedTest
+    @EnumSource(Channel.class)
+    void readerStuckWritingAPongToAStalledPeerDoesNotStopRecovery(Channel channel) throws Exception {
+        SimNetwork network = new SimNetwork();
+        Testing.RunCounter atServer = new Testing.RunCounter();
+        Testing.RunCounter atClient = new Testing.RunCounter();
+        Limits limits = Limits.defaults().withCloseGrace(Duration.ofMillis(200))
+                .withHandshakeTimeout(Duration.ofMillis(500));
+        ServerRuntime server = ServerRuntime.start(new ServerSpec(new InetSocketAddress("127.0.0.1", 0),
+                Optional.empty(), Map.of("count", atServer.handler), Testing.fastPolicy(), limits, List.of(),
+                List.of()), Clock.system(), network);
+        ClientRuntime client = null;
+        try {
+            client = ClientRuntime.connect(new ClientSpec(server.address(), Map.of("count", atClient.handler),
+                    Testing.fastPolicy(), limits, List.of(), false), Clock.system(), network);
+            TwinSession clientSide = client.twinSession();
+            TwinSession serverSide = (TwinSession) server.session(clientSide.id).orElseThrow();
+            assertEquals("warm", text(clientSide.call("count", utf8("warm"))));
+            assertEquals("warm back", text(serverSide.call("count", utf8("warm back"))));
+
+            // The side that answers PINGs on this channel, and the side whose reading end stops.
+            TwinSession answering = channel == Channel.A ? serverSide : clientSide;
+            TwinSession stalling = channel == Channel.A ? clientSide : serverSide;
+            Link stuck = answering.link(channel);
+            SimNetwork.Pipe pongs = ((SimNetwork.SimEndpoint) stalling.link(channel).connection.endpoint()).in;
+            pongs.stall(true);
+            // With no calls running, the only frames on that direction are PONGs, written by the reader itself.
+            Testing.await(Duration.ofSeconds(5), "a PONG waits for the stalled peer", () -> pongs.stalledWrites() > 0);
+
+            // Calls both ways meanwhile: those on the stuck channel wait for its recovery.
+            ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+            List<Thread> callers = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                String body = "call " + i;
+                Session from = i % 2 == 0 ? clientSide : serverSide;
+                callers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        assertEquals(body, text(from.call("count", utf8(body), Duration.ofSeconds(20))));
+                    } catch (Throwable t) {
+                        failures.add(t);
+                    }
+                }));
+            }
+            Testing.await(Duration.ofSeconds(10), "channel " + channel + " re-attached at both ends",
+                    () -> answering.link(channel) != stuck && answering.link(channel) != null
+                            && answering.link(channel).isHealthy() && stalling.link(channel) != null
+                            && stalling.link(channel).isHealthy());
+            for (Thread t : callers) {
+                t.join(Duration.ofSeconds(30));
+            }
+            assertNull(failures.peek(), () -> "a call failed: " + failures.peek());
+            assertNull(atServer.firstDuplicate(), "a request ran twice at the server");
+            assertNull(atClient.firstDuplicate(), "a request ran twice at the client");
+            for (int i = 0; i < 20; i++) {
+                Testing.RunCounter handledBy = i % 2 == 0 ? atServer : atClient;
+                assertEquals(1, handledBy.runs("call " + i), "runs of call " + i);
+            }
+            assertTrue(stuck.connection.isClosed(), "the stuck connection was closed");
+            assertNotSame(stuck, answering.link(channel));
+            assertEquals(SessionState.NORMAL, clientSide.state());
+            assertEquals(SessionState.NORMAL, serverSide.state());
+            assertTrue(HostAccess.metrics(server).get("channel_failures") + HostAccess.metrics(client)
+                    .get("channel_failures") >= 1, "the stuck link counted as a failure");
+        } finally {
+            if (client != null) {
+                client.close();
+            }
+            server.close();
+        }
+    }
+}
