@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -27,6 +28,15 @@ class LifecycleTest {
                 .filter(t -> t.getName().startsWith("twinline-") || t.getName().startsWith("s-")
                         || t.getName().startsWith("server-"))
                 .count();
+    }
+
+    /** Counts {@code started} down, then sleeps for the milliseconds in the body and echoes it. */
+    private static io.twinline.api.Handler startedThenSlow(CountDownLatch started) {
+        return (session, body) -> {
+            started.countDown();
+            Thread.sleep(Long.parseLong(text(body)));
+            return body;
+        };
     }
 
     private static void assertNothingLeft(int threadsBefore, int filesBefore) {
@@ -63,12 +73,13 @@ class LifecycleTest {
 
     @Test
     void callInFlightDuringCloseIsAnsweredWithinTheGrace() throws Exception {
-        try (TwinlineServer server = Testing.server().start()) {
+        CountDownLatch started = new CountDownLatch(1);
+        try (TwinlineServer server = Testing.server().handle("held", startedThenSlow(started)).start()) {
             TwinlineClient client = Testing.client(server).connect();
             CompletableFuture<String> slow = CompletableFuture.supplyAsync(
-                    () -> text(client.call("slow", utf8("300"))), r -> Thread.ofVirtual().start(r));
-            Testing.await(Duration.ofSeconds(5), "call in flight",
-                    () -> Testing.twin(client).requester().unansweredCount() == 1);
+                    () -> text(client.call("held", utf8("300"))), r -> Thread.ofVirtual().start(r));
+            // Running at the server, not merely registered: a call closed before it is sent is refused instead.
+            assertTrue(started.await(5, TimeUnit.SECONDS), "call in flight");
             client.close();
             assertEquals("300", slow.get(10, TimeUnit.SECONDS));
             assertEquals(SessionState.CLOSED, client.session().state());
@@ -80,13 +91,13 @@ class LifecycleTest {
 
     @Test
     void callStillRunningPastTheGraceFailsWithAClearException() throws Exception {
-        try (TwinlineServer server = Testing.server().start()) {
+        CountDownLatch started = new CountDownLatch(1);
+        try (TwinlineServer server = Testing.server().handle("held", startedThenSlow(started)).start()) {
             TwinlineClient client = Testing.client(server)
                     .limits(io.twinline.api.Limits.defaults().withCloseGrace(Duration.ofMillis(100))).connect();
             CompletableFuture<byte[]> slow = CompletableFuture.supplyAsync(
-                    () -> client.call("slow", utf8("5000")), r -> Thread.ofVirtual().start(r));
-            Testing.await(Duration.ofSeconds(5), "call in flight",
-                    () -> Testing.twin(client).requester().unansweredCount() == 1);
+                    () -> client.call("held", utf8("5000")), r -> Thread.ofVirtual().start(r));
+            assertTrue(started.await(5, TimeUnit.SECONDS), "call in flight");
             client.close();
             Throwable cause = assertThrows(java.util.concurrent.ExecutionException.class,
                     () -> slow.get(10, TimeUnit.SECONDS)).getCause();
