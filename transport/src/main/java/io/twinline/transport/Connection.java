@@ -190,7 +190,9 @@ public final class Connection implements AutoCloseable {
 
     /**
      * Sets how long the connection must carry nothing but heartbeats (PING, PONG) before its writer thread ends
-     * when the queue runs empty; zero ends it whenever the queue is empty and no more frames are expected.
+     * when the queue runs empty (it also waits while more frames are expected, see {@link #moreExpected}); zero
+     * ends it whenever the queue is empty, for a connection whose senders mostly write their own frames
+     * ({@link #sendAndDrain}).
      */
     public void retireWriterAfter(java.time.Duration idle) {
         this.retireAfterNanos = idle.toNanos();
@@ -289,10 +291,12 @@ public final class Connection implements AutoCloseable {
             Object item = queue.poll();
             while (true) {
                 if (item == null) {
-                    if (!drainOnly && (moreExpected.getAsBoolean()
-                            || nanoClock.getAsLong() - lastDataWriteNanos < retireAfterNanos)) {
+                    long retireAfter = retireAfterNanos;
+                    if (!drainOnly && retireAfter > 0 && (moreExpected.getAsBoolean()
+                            || nanoClock.getAsLong() - lastDataWriteNanos < retireAfter)) {
                         // Frames are on their way, or the connection is in use: wait for them instead of ending. A
-                        // heartbeat comes within an interval, so a writer of an idle connection ends by then.
+                        // heartbeat comes within an interval, so a writer of an idle connection ends by then. With
+                        // no retire time the writer never waits: those who queue frames drain them themselves.
                         item = queue.take();
                     } else {
                         writing.set(false);
@@ -411,7 +415,11 @@ public final class Connection implements AutoCloseable {
         return closed;
     }
 
-    /** Whether a thread holds the right to write: a writer thread, or a sender draining the queue. For tests. */
+    /**
+     * Whether a thread holds the right to write: a writer thread (also for the moment between taking the right and
+     * its start), a sender draining the queue, or a reader writing a PONG; and for good once a write failed. For
+     * tests.
+     */
     public boolean writerActive() {
         return writing.get();
     }

@@ -99,6 +99,21 @@ class ConnectionWriterTest {
     }
 
     @Test
+    void withoutARetireTimeTheWriterEndsOnceTheQueueIsEmptyEvenIfMoreIsExpected() throws Exception {
+        // A receive channel: handlers write their own responses, so a writer started for a stray frame must not
+        // stay to take theirs over while they run.
+        connection.retireWriterAfter(Duration.ZERO);
+        connection.moreExpected(() -> true);
+        startWritersOnThreads();
+        connection.send(new Frame.Request(1, "r", new byte[] {7}));
+        assertEquals(1, assertInstanceOf(Frame.Request.class, codec.read(farIn)).id());
+        awaitNoWriter();
+        connection.sendAndDrain(new Frame.Response(2, ResponseStatus.OK, new byte[] {1}));
+        assertEquals(2, assertInstanceOf(Frame.Response.class, codec.read(farIn)).id());
+        assertEquals(1, starts.get(), "the response was written by its sender");
+    }
+
+    @Test
     void writerStaysWhileTheConnectionCarriesData() throws Exception {
         connection.retireWriterAfter(Duration.ofHours(1));
         startWritersOnThreads();
