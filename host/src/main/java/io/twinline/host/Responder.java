@@ -38,6 +38,12 @@ final class Responder {
     private java.util.BitSet acknowledged = new java.util.BitSet();
     /** Handlers running; written under the lock, read without it by {@link #runningNow()}. */
     private volatile int running;
+    /**
+     * Handlers started whose response is not yet queued for sending. Falls to zero after {@link #running} does: a
+     * handler leaves {@code running} when its response exists and this count when the response is queued, so an
+     * orderly close that waits for this one sends its GOODBYE after every response.
+     */
+    private int owed;
     private long executed;
     private final java.util.concurrent.atomic.LongAdder duplicatesCounter;
     /** Test-only switch: when off, a re-sent request runs again (to show the simulation catches it). */
@@ -80,6 +86,7 @@ final class Responder {
                 }
                 entries.put(request.id(), new Entry());
                 running++;
+                owed++;
                 executed++;
                 cached = null;
             } else {
@@ -171,6 +178,16 @@ final class Responder {
 
     synchronized int running() {
         return running;
+    }
+
+    /** A handler's response is queued for sending (or there was no link to queue it on): it is owed no more. */
+    synchronized void responseQueued() {
+        owed--;
+    }
+
+    /** Handlers started whose response is not yet queued. */
+    synchronized int owed() {
+        return owed;
     }
 
     /** Returns how many handlers were started, in all. */
