@@ -115,8 +115,9 @@ final class SimNetwork implements Network {
          * for a change (a reset, a close, the stall ending).
          */
         private boolean stalled;
-        /** How many writes have had to wait because of a stall. */
+        /** How many writes have had to wait because of a stall, and the name of the thread of the last one. */
         private int stalledWrites;
+        private String stalledWriter;
 
         void write(byte[] b, int off, int len) throws IOException {
             lock.lock();
@@ -133,6 +134,7 @@ final class SimNetwork implements Network {
                     }
                     if (stalled) {
                         stalledWrites++;
+                        stalledWriter = Thread.currentThread().getName();
                         changed.await();
                         continue;
                     }
@@ -242,6 +244,15 @@ final class SimNetwork implements Network {
             lock.lock();
             try {
                 return stalledWrites;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        String stalledWriter() {
+            lock.lock();
+            try {
+                return stalledWriter;
             } finally {
                 lock.unlock();
             }

@@ -59,11 +59,26 @@ class StalledPeerTest {
             // The side that answers PINGs on this channel, and the side whose reading end stops.
             TwinSession answering = channel == Channel.A ? serverSide : clientSide;
             TwinSession stalling = channel == Channel.A ? clientSide : serverSide;
-            Link stuck = answering.link(channel);
-            SimNetwork.Pipe pongs = ((SimNetwork.SimEndpoint) stalling.link(channel).connection.endpoint()).in;
-            pongs.stall(true);
-            // With no calls running, the only frames on that direction are PONGs, written by the reader itself.
-            Testing.await(Duration.ofSeconds(5), "a PONG waits for the stalled peer", () -> pongs.stalledWrites() > 0);
+            // With no calls running, the only frames on that direction are PONGs, written by the reader itself. If
+            // the stall catches a PONG already sent but not yet read, no PING follows it (the pinging side waits for
+            // that answer): the link then fails by its probe with no write stuck, and the next link is stalled.
+            Link stuck = null;
+            SimNetwork.Pipe pongs = null;
+            for (int attempt = 0; attempt < 3 && (pongs == null || pongs.stalledWrites() == 0); attempt++) {
+                Testing.await(Duration.ofSeconds(10), "channel " + channel + " up at both ends",
+                        () -> healthy(answering, channel) && healthy(stalling, channel));
+                Link link = answering.link(channel);
+                SimNetwork.Pipe pipe = ((SimNetwork.SimEndpoint) stalling.link(channel).connection.endpoint()).in;
+                pipe.stall(true);
+                Testing.await(Duration.ofSeconds(5), "a PONG waits for the stalled peer, or the link fails",
+                        () -> pipe.stalledWrites() > 0 || link.connection.isClosed());
+                stuck = link;
+                pongs = pipe;
+            }
+            assertTrue(pongs.stalledWrites() > 0, "no PONG met the stall in three tries");
+            String writer = pongs.stalledWriter();
+            assertTrue(writer.endsWith("-reader"), "the PONG was written by the reader itself, not by " + writer);
+            Link stuckLink = stuck;
 
             // Calls both ways meanwhile: those on the stuck channel wait for its recovery.
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
@@ -80,9 +95,8 @@ class StalledPeerTest {
                 }));
             }
             Testing.await(Duration.ofSeconds(10), "channel " + channel + " re-attached at both ends",
-                    () -> answering.link(channel) != stuck && answering.link(channel) != null
-                            && answering.link(channel).isHealthy() && stalling.link(channel) != null
-                            && stalling.link(channel).isHealthy());
+                    () -> answering.link(channel) != stuckLink && healthy(answering, channel)
+                            && healthy(stalling, channel));
             for (Thread t : callers) {
                 t.join(Duration.ofSeconds(30));
             }
@@ -93,8 +107,8 @@ class StalledPeerTest {
                 Testing.RunCounter handledBy = i % 2 == 0 ? atServer : atClient;
                 assertEquals(1, handledBy.runs("call " + i), "runs of call " + i);
             }
-            assertTrue(stuck.connection.isClosed(), "the stuck connection was closed");
-            assertNotSame(stuck, answering.link(channel));
+            assertTrue(stuckLink.connection.isClosed(), "the stuck connection was closed");
+            assertNotSame(stuckLink, answering.link(channel));
             assertEquals(SessionState.NORMAL, clientSide.state());
             assertEquals(SessionState.NORMAL, serverSide.state());
             assertTrue(HostAccess.metrics(server).get("channel_failures") + HostAccess.metrics(client)
@@ -105,5 +119,10 @@ class StalledPeerTest {
             }
             server.close();
         }
+    }
+
+    private static boolean healthy(TwinSession session, Channel channel) {
+        Link link = session.link(channel);
+        return link != null && link.isHealthy();
     }
 }
