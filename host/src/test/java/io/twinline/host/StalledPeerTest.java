@@ -109,8 +109,9 @@ class StalledPeerTest {
             }
             assertTrue(stuckLink.connection.isClosed(), "the stuck connection was closed");
             assertNotSame(stuckLink, answering.link(channel));
-            assertEquals(SessionState.NORMAL, clientSide.state());
-            assertEquals(SessionState.NORMAL, serverSide.state());
+            // Each side marks itself NORMAL when its recovery process sees the new link, a moment after calls flow.
+            Testing.await(Duration.ofSeconds(5), "both sides NORMAL",
+                    () -> clientSide.state() == SessionState.NORMAL && serverSide.state() == SessionState.NORMAL);
             assertTrue(HostAccess.metrics(server).get("channel_failures") + HostAccess.metrics(client)
                     .get("channel_failures") >= 1, "the stuck link counted as a failure");
         } finally {
