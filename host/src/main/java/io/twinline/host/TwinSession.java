@@ -581,54 +581,58 @@ final class TwinSession implements Session {
 
     private void runHandler(Frame.Request request) {
         try {
-            Handler handler = handlers.get(request.route());
-            ResponseStatus status;
-            byte[] body;
-            if (handler == null) {
-                status = ResponseStatus.NO_SUCH_ROUTE;
-                body = ("no handler for route '" + request.route() + "'").getBytes(StandardCharsets.UTF_8);
-            } else {
-                try {
-                    byte[] result = handler.handle(this, request.body());
-                    if (result == null) {
-                        status = ResponseStatus.HANDLER_FAILED;
-                        body = "handler returned null".getBytes(StandardCharsets.UTF_8);
-                    } else if (result.length + 1 + 8 + 1 > peer.maxFrameBytes()) {
-                        status = ResponseStatus.HANDLER_FAILED;
-                        body = ("response of " + result.length + " bytes exceeds the peer's frame limit")
-                                .getBytes(StandardCharsets.UTF_8);
-                    } else {
-                        status = ResponseStatus.OK;
-                        body = result;
-                    }
-                } catch (Exception e) {
-                    status = ResponseStatus.HANDLER_FAILED;
-                    String message = e.getClass().getSimpleName() + ": " + e.getMessage();
-                    // The message must fit the peer's frame with the RESPONSE header (type, id, status).
-                    body = truncateUtf8(message, Math.min(4096, peer.maxFrameBytes() - 10));
-                    Logger.debug("[{}] handler for '{}' failed: {}", id, request.route(), message);
-                }
-            }
-            metrics.callsHandled.increment();
-            Frame.Response response = responder.complete(request.id(), status, body);
-            Link l = link(role.receiveChannel);
-            if (l != null && l.isHealthy()) {
-                // This thread is done with the request: if no writer runs, it writes the response itself rather than
-                // start one. If there is no healthy link, the requester's replay fetches the response later. An
-                // interrupt the handler left set must not reach the write: one that has to wait for a full socket
-                // would be cut off and the socket closed.
-                Thread.interrupted();
-                try {
-                    l.connection.sendAndDrain(response);
-                } catch (IOException e) {
-                    channelFailed(l, e);
-                } catch (RuntimeException e) {
-                    Logger.error(e, "[{}/{}] writer failed", id, l.channel);
-                    channelFailed(l, new IOException("writer failed: " + e, e));
-                }
-            }
+            handleAndRespond(request);
         } finally {
             responder.responseQueued(); // queued, or no link to queue it on: a close may send its GOODBYE now
+        }
+    }
+
+    private void handleAndRespond(Frame.Request request) {
+        Handler handler = handlers.get(request.route());
+        ResponseStatus status;
+        byte[] body;
+        if (handler == null) {
+            status = ResponseStatus.NO_SUCH_ROUTE;
+            body = ("no handler for route '" + request.route() + "'").getBytes(StandardCharsets.UTF_8);
+        } else {
+            try {
+                byte[] result = handler.handle(this, request.body());
+                if (result == null) {
+                    status = ResponseStatus.HANDLER_FAILED;
+                    body = "handler returned null".getBytes(StandardCharsets.UTF_8);
+                } else if (result.length + 1 + 8 + 1 > peer.maxFrameBytes()) {
+                    status = ResponseStatus.HANDLER_FAILED;
+                    body = ("response of " + result.length + " bytes exceeds the peer's frame limit")
+                            .getBytes(StandardCharsets.UTF_8);
+                } else {
+                    status = ResponseStatus.OK;
+                    body = result;
+                }
+            } catch (Exception e) {
+                status = ResponseStatus.HANDLER_FAILED;
+                String message = e.getClass().getSimpleName() + ": " + e.getMessage();
+                // The message must fit the peer's frame with the RESPONSE header (type, id, status).
+                body = truncateUtf8(message, Math.min(4096, peer.maxFrameBytes() - 10));
+                Logger.debug("[{}] handler for '{}' failed: {}", id, request.route(), message);
+            }
+        }
+        metrics.callsHandled.increment();
+        Frame.Response response = responder.complete(request.id(), status, body);
+        Link l = link(role.receiveChannel);
+        if (l != null && l.isHealthy()) {
+            // This thread is done with the request: if no writer runs, it writes the response itself rather than
+            // start one. If there is no healthy link, the requester's replay fetches the response later. An
+            // interrupt the handler left set must not reach the write: one that has to wait for a full socket
+            // would be cut off and the socket closed.
+            Thread.interrupted();
+            try {
+                l.connection.sendAndDrain(response);
+            } catch (IOException e) {
+                channelFailed(l, e);
+            } catch (RuntimeException e) {
+                Logger.error(e, "[{}/{}] writer failed", id, l.channel);
+                channelFailed(l, new IOException("writer failed: " + e, e));
+            }
         }
     }
 
