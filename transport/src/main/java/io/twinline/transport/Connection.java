@@ -7,6 +7,7 @@ import java.net.Socket;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
 /**
@@ -53,7 +54,7 @@ public final class Connection implements AutoCloseable {
     private final LongSupplier nanoClock;
     private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
     /** Held by the one writer running, from the sender that started it until it finds nothing left to write. */
-    private final java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean writing = new AtomicBoolean();
     private volatile WriterStarter starter;
     private volatile long retireAfterNanos;
     /** When the writer last flushed a batch that held more than heartbeats (creation time at first). */
@@ -247,12 +248,17 @@ public final class Connection implements AutoCloseable {
             write(frame);
             out.flush(); // throws on a failed connection, keeping the right: nothing more is written on it
             lastWriteNanos = nanoClock.getAsLong();
-            writing.set(false);
-            if (!queue.isEmpty()) {
-                ensureWriter(); // a frame queued while this one was written
-            }
+            handBackToWriter(); // frames queued while this one was written go to a writer, not to this thread
         } else {
             send(frame);
+        }
+    }
+
+    /** Gives the right to write back; if frames are queued, has a writer started for them. */
+    private void handBackToWriter() {
+        writing.set(false);
+        if (!queue.isEmpty() && !closed) {
+            ensureWriter();
         }
     }
 
@@ -354,10 +360,7 @@ public final class Connection implements AutoCloseable {
             // frame queued later still gets a writer while the connection lives.
             Thread.currentThread().interrupt();
             failed = false;
-            writing.set(false);
-            if (!queue.isEmpty() && !closed) {
-                ensureWriter();
-            }
+            handBackToWriter();
         } finally {
             if (failed) {
                 outputDone.countDown();
