@@ -441,9 +441,16 @@ final class TwinSession implements Session {
     private void runWriter(Link link) {
         try {
             link.connection.runWriter();
-        } catch (IOException e) {
-            channelFailed(link, e);
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
+            writeFailed(link, e);
+        }
+    }
+
+    /** A write on {@code link} failed (the writer's, or a handler's own): so has the link. */
+    private void writeFailed(Link link, Exception e) {
+        if (e instanceof IOException io) {
+            channelFailed(link, io);
+        } else {
             Logger.error(e, "[{}/{}] writer failed", id, link.channel);
             channelFailed(link, new IOException("writer failed: " + e, e));
         }
@@ -627,11 +634,8 @@ final class TwinSession implements Session {
             Thread.interrupted();
             try {
                 l.connection.sendAndDrain(response);
-            } catch (IOException e) {
-                channelFailed(l, e);
-            } catch (RuntimeException e) {
-                Logger.error(e, "[{}/{}] writer failed", id, l.channel);
-                channelFailed(l, new IOException("writer failed: " + e, e));
+            } catch (IOException | RuntimeException e) {
+                writeFailed(l, e);
             }
         }
     }
