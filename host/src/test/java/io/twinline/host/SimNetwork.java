@@ -115,8 +115,7 @@ final class SimNetwork implements Network {
          * for a change (a reset, a close, the stall ending).
          */
         private boolean stalled;
-        /** How many writes have had to wait because of a stall, and the name of the thread of the last one. */
-        private int stalledWrites;
+        /** The name of the thread of the last write that had to wait because of a stall, or null. */
         private String stalledWriter;
 
         void write(byte[] b, int off, int len) throws IOException {
@@ -133,7 +132,6 @@ final class SimNetwork implements Network {
                         return; // the bytes leave and never arrive (a closed peer would reset; close enough)
                     }
                     if (stalled) {
-                        stalledWrites++;
                         stalledWriter = Thread.currentThread().getName();
                         changed.await();
                         continue;
@@ -238,15 +236,6 @@ final class SimNetwork implements Network {
 
         void stall(boolean on) {
             update(() -> stalled = on);
-        }
-
-        int stalledWrites() {
-            lock.lock();
-            try {
-                return stalledWrites;
-            } finally {
-                lock.unlock();
-            }
         }
 
         String stalledWriter() {

@@ -3,6 +3,7 @@ package io.twinline.host;
 import static io.twinline.host.Testing.text;
 import static io.twinline.host.Testing.utf8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -64,19 +65,19 @@ class StalledPeerTest {
             // that answer): the link then fails by its probe with no write stuck, and the next link is stalled.
             Link stuck = null;
             SimNetwork.Pipe pongs = null;
-            for (int attempt = 0; attempt < 3 && (pongs == null || pongs.stalledWrites() == 0); attempt++) {
+            for (int attempt = 0; attempt < 3 && (pongs == null || pongs.stalledWriter() == null); attempt++) {
                 Testing.await(Duration.ofSeconds(10), "channel " + channel + " up at both ends",
                         () -> healthy(answering, channel) && healthy(stalling, channel));
                 Link link = answering.link(channel);
                 SimNetwork.Pipe pipe = ((SimNetwork.SimEndpoint) stalling.link(channel).connection.endpoint()).in;
                 pipe.stall(true);
                 Testing.await(Duration.ofSeconds(5), "a PONG waits for the stalled peer, or the link fails",
-                        () -> pipe.stalledWrites() > 0 || link.connection.isClosed());
+                        () -> pipe.stalledWriter() != null || link.connection.isClosed());
                 stuck = link;
                 pongs = pipe;
             }
-            assertTrue(pongs.stalledWrites() > 0, "no PONG met the stall in three tries");
             String writer = pongs.stalledWriter();
+            assertNotNull(writer, "no PONG met the stall in three tries");
             assertTrue(writer.endsWith("-reader"), "the PONG was written by the reader itself, not by " + writer);
             Link stuckLink = stuck;
 
