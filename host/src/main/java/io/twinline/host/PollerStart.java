@@ -1,0 +1,91 @@
+package io.twinline.host;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts the JDK's socket poller, once per JVM, on the thread that starts a server or client, so that starting it
+ * pins no virtual thread.
+ *
+ * <p>JDK 25 on Linux waits for sockets with "sub-poller" virtual threads, which the static initializer of
+ * {@code sun.nio.ch.Poller} starts on the first blocking socket operation of any virtual thread. A sub-poller
+ * that runs on another carrier before that initializer has returned calls back into the class and waits for it,
+ * pinned: JFR recorded this as a {@code jdk.VirtualThreadPinned} event ("Waited for initialization of
+ * sun.nio.ch.Poller by another thread") in most benchmark JVMs (PERFORMANCE.md, "Pinned"). Here the initializer
+ * runs on a virtual thread while a spinning virtual thread holds each of the scheduler's other carriers, so the
+ * sub-pollers it starts can run only on its own carrier, after it has returned.
+ *
+ * <p>Best effort and bounded: when the scheduler has fewer free carriers than expected, the initializer runs
+ * anyway after {@link #HOLD_WAIT_NANOS}, and no carrier is held longer than {@link #HOLD_LIMIT_NANOS}.
+ */
+final class PollerStart {
+    /** How long to wait for the holders to run; at start-up they start within microseconds. */
+    static final long HOLD_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** The longest a holder spins; the poller's initializer takes well under a millisecond. */
+    static final long HOLD_LIMIT_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+
+    private static boolean started; // guarded by PollerStart.class
+
+    private PollerStart() {
+    }
+
+    /** Starts the poller unless an earlier call has; a second runtime starting meanwhile waits for the first. */
+    static synchronized void once() {
+        if (!started) {
+            started = true;
+            runAlone(PollerStart::initializePoller, schedulerCarriers(), HOLD_WAIT_NANOS, HOLD_LIMIT_NANOS);
+        }
+    }
+
+    /**
+     * Runs {@code task} on a virtual thread while a spinning virtual thread holds each of the other
+     * {@code carriers - 1} carriers, so that virtual threads the task starts run only once it has returned (or a
+     * holder has given up). Returns when the task has returned, or at once if the calling thread is interrupted.
+     *
+     * @return whether every other carrier was held when the task started
+     */
+    static boolean runAlone(Runnable task, int carriers, long holdWaitNanos, long holdLimitNanos) {
+        var holding = new CountDownLatch(carriers - 1);
+        var release = new CountDownLatch(1);
+        long holdDeadline = System.nanoTime() + holdLimitNanos;
+        try {
+            for (int i = 1; i < carriers; i++) {
+                Thread.ofVirtual().name("twinline-poller-start-hold").start(() -> {
+                    holding.countDown();
+                    while (release.getCount() > 0 && System.nanoTime() - holdDeadline < 0) {
+                        Thread.onSpinWait(); // spin, never park: parking would free the carrier
+                    }
+                });
+            }
+            boolean held = holding.await(holdWaitNanos, TimeUnit.NANOSECONDS);
+            Thread.ofVirtual().name("twinline-poller-start").start(task).join();
+            return held;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // stop waiting; the task goes on, unfenced once the holders stop
+            return false;
+        } finally {
+            release.countDown();
+        }
+    }
+
+    private static void initializePoller() {
+        try {
+            Class.forName("sun.nio.ch.Poller", true, null);
+        } catch (ClassNotFoundException | LinkageError e) {
+            // Another JDK, without this class or with a different poller: nothing to start ahead of time.
+        }
+    }
+
+    /** The virtual thread scheduler's parallelism, as the JDK computes it. */
+    private static int schedulerCarriers() {
+        String configured = System.getProperty("jdk.virtualThreadScheduler.parallelism");
+        if (configured != null) {
+            try {
+                return Math.max(1, Integer.parseInt(configured.trim()));
+            } catch (NumberFormatException e) {
+                // The JDK itself rejects such a value when it creates the scheduler; fall through.
+            }
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+}
