@@ -1,6 +1,7 @@
 package io.twinline.host;
 
 import io.twinline.transport.Connection;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Loads and initializes the classes a session needs, on the thread that starts a server or client (usually a
@@ -15,7 +16,8 @@ final class Preload {
 
     static void sessionClasses() {
         PollerStart.once();
+        // CompletableFuture: a thousand callers waiting at once met its Signaller still initializing (JFR).
         Connection.preloadClasses(TwinSession.class, Link.class, Requester.class, Responder.class, AckBuffer.class,
-                TaskGroup.class);
+                TaskGroup.class, CompletableFuture.class);
     }
 }

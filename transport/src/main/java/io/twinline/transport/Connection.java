@@ -96,18 +96,16 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * Loads and initializes the classes every connection needs at once, and {@code alsoThese}, on the calling
-     * thread. A virtual thread that loads or initializes a class is pinned to its carrier meanwhile (and the first
+     * Loads and initializes the classes every connection needs at once, and {@code alsoThese}, each with its
+     * nested classes, on the calling thread. A virtual thread that loads or initializes a class is pinned to its carrier meanwhile (and the first
      * handshakes of a busy server all wait on the same class), so runtimes call this when they start.
      */
     public static void preloadClasses(Class<?>... alsoThese) {
         initialize(alsoThese);
-        initialize(ElasticInput.class, PooledOutput.class, FrameCodec.class, FrameType.class, Frame.class,
-                Frame.Hello.class, Frame.Welcome.class, Frame.Attach.class, Frame.Attached.class,
-                Frame.Rejected.class, Frame.Request.class, Frame.Response.class, Frame.Ack.class, Frame.Ping.class,
-                Frame.Pong.class, Frame.Goodbye.class, ResponseStatus.class, RejectReason.class,
-                MalformedFrameException.class, Endpoint.class, Sockets.class, DataInputStream.class,
-                DataOutputStream.class, LinkedTransferQueue.class, Endpoint.SocketEndpoint.class);
+        initialize(Connection.class, ElasticInput.class, PooledOutput.class, FrameCodec.class, FrameType.class,
+                Frame.class, ResponseStatus.class, RejectReason.class, MalformedFrameException.class,
+                Endpoint.class, Sockets.class, DataInputStream.class, DataOutputStream.class,
+                LinkedTransferQueue.class);
     }
 
     private static void initialize(Class<?>... classes) {
@@ -117,6 +115,8 @@ public final class Connection implements AutoCloseable {
             } catch (ClassNotFoundException e) {
                 throw new IllegalStateException(e); // cannot happen: the class is at hand
             }
+            // A nested class loads on first use, which may be a session's first call (Requester's Call was).
+            initialize(c.getDeclaredClasses());
         }
     }
 
