@@ -180,6 +180,21 @@ final class Responder {
         return running;
     }
 
+    /**
+     * The handler {@link #onRequest} asked for was never started (the reader's scope was shutting down with the
+     * session): it neither runs nor is owed, and since it had no effect, a re-sent copy of the request may start it.
+     */
+    synchronized void notStarted(long id) {
+        Entry entry = entries.get(id);
+        if (entry == null || entry.response != null) {
+            return; // acknowledged, or finished after all: nothing to take back
+        }
+        entries.remove(id);
+        running--;
+        owed--;
+        executed--;
+    }
+
     /** A handler's response is queued for sending (or there was no link to queue it on): it is owed no more. */
     synchronized void responseQueued() {
         owed--;

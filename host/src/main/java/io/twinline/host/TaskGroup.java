@@ -194,11 +194,6 @@ final class TaskGroup {
          * @param rejected run instead of {@code body} if the group is cancelled before the child runs; may be null
          */
         boolean spawn(String threadName, Runnable body, Runnable rejected);
-
-        /** Forks a child named after the scope. */
-        default boolean spawn(Runnable body) {
-            return spawn(null, body, null);
-        }
     }
 
     /** A body that forks children and may fail with an I/O error. */

@@ -420,7 +420,12 @@ final class TwinSession implements Session {
     }
 
     private void dispatchRequest(Frame.Request request, TaskGroup.Children children) throws IOException {
-        responder.onRequest(request, r -> children.spawn(() -> runHandler(r)), this::sendResponse);
+        responder.onRequest(request, r -> {
+            Runnable notStarted = () -> responder.notStarted(r.id());
+            if (!children.spawn(null, () -> runHandler(r), notStarted)) {
+                notStarted.run();
+            }
+        }, this::sendResponse);
     }
 
     /**
