@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
@@ -36,7 +37,7 @@ final class Requester {
     /** One call until its response arrives. Encoded by the writer thread straight from its parts. */
     static final class Call implements Connection.Writable {
         final long id;
-        /** When the caller stops waiting, on {@link System#nanoTime()}. */
+        /** When the caller stops waiting, on the session's clock. */
         final long deadline;
         final String route;
         final byte[] routeBytes;
@@ -58,6 +59,7 @@ final class Requester {
     }
 
     private final String sessionId;
+    private final LongSupplier nanoClock;
     private final int maxInFlight;
     private final int ackIdsPerFrame;
     private final Semaphore slots;
@@ -72,10 +74,12 @@ final class Requester {
 
     /**
      * @param peerMaxFrameBytes the peer's frame limit, which every ACK must fit
+     * @param nanoClock the session's clock, which the ticker's {@link #expireCalls} also reads
      */
-    Requester(String sessionId, int maxInFlight, int peerMaxFrameBytes) {
+    Requester(String sessionId, int maxInFlight, int peerMaxFrameBytes, LongSupplier nanoClock) {
         this.ackIdsPerFrame = FrameCodec.ackIdsWithin(peerMaxFrameBytes);
         this.sessionId = sessionId;
+        this.nanoClock = nanoClock;
         this.maxInFlight = maxInFlight;
         this.slots = new Semaphore(maxInFlight);
     }
@@ -98,7 +102,7 @@ final class Requester {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive: " + timeout);
         }
-        long deadline = System.nanoTime() + waitNanos(timeout);
+        long deadline = nanoClock.getAsLong() + waitNanos(timeout);
         refuseIfEnded(route);
         try {
             if (!slots.tryAcquire(waitNanos(timeout), TimeUnit.NANOSECONDS)) {

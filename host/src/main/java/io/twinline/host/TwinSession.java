@@ -118,7 +118,8 @@ final class TwinSession implements Session {
         this.endListener = endListener;
         this.state = new StateMachine(clock);
         this.backoff = new Backoff(policy, ThreadLocalRandom.current());
-        this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()), peer.maxFrameBytes());
+        this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()), peer.maxFrameBytes(),
+                clock::nanoTime);
         this.responder = new Responder(limits.maxInFlight(), metrics.duplicatesSuppressed);
         this.createdNanos = clock.nanoTime();
         this.group = parent == null ? TaskGroup.start(threadPrefix()) : TaskGroup.startIn(parent, threadPrefix());

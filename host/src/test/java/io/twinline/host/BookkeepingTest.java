@@ -2,6 +2,7 @@ package io.twinline.host;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -76,7 +78,7 @@ class BookkeepingTest {
 
     @Test
     void unansweredCallsAreResentInIdOrderOnEachNewLinkAndAnsweredOnesAreNot() throws Exception {
-        Requester requester = new Requester("s-t", 16, 1 << 20);
+        Requester requester = new Requester("s-t", 16, 1 << 20, System::nanoTime);
         List<CompletableFuture<byte[]>> answers = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             answers.add(callAsync(requester, "call" + i, Duration.ofSeconds(10)));
@@ -111,7 +113,7 @@ class BookkeepingTest {
 
     @Test
     void aCallMadeWhileTheChannelIsDownIsSentAfterTheReplayedOnes() throws Exception {
-        Requester requester = new Requester("s-t", 16, 1 << 20);
+        Requester requester = new Requester("s-t", 16, 1 << 20, System::nanoTime);
         Wire first = new Wire(1);
         requester.linkUp(first.link);
         first.next(); // the floor ACK
@@ -128,7 +130,7 @@ class BookkeepingTest {
 
     @Test
     void callersPastTheBoundWaitForASlot() throws Exception {
-        Requester requester = new Requester("s-t", 2, 1 << 20);
+        Requester requester = new Requester("s-t", 2, 1 << 20, System::nanoTime);
         Wire wire = new Wire(1);
         requester.linkUp(wire.link);
         wire.next();
@@ -151,19 +153,22 @@ class BookkeepingTest {
 
     @Test
     void aTimedOutCallKeepsItsSlotAndIsAcknowledgedWhenItsLateAnswerComes() throws Exception {
-        Requester requester = new Requester("s-t", 4, 1 << 20);
+        AtomicLong now = new AtomicLong(1_000_000_000L);
+        Requester requester = new Requester("s-t", 4, 1 << 20, now::get);
         Wire wire = new Wire(1);
         requester.linkUp(wire.link);
         wire.next();
         CompletableFuture<byte[]> slow = callAsync(requester, "slow", Duration.ofMillis(100));
         Frame.Request request = (Frame.Request) wire.next();
-        // The session's ticker ends waits whose deadline passed; here the test plays the ticker.
-        assertTrue(requester.expireCalls(System.nanoTime()) != Long.MAX_VALUE, "the waiting call's deadline is known");
-        while (!slow.isDone()) {
-            requester.expireCalls(System.nanoTime());
-            Thread.sleep(5);
-        }
-        Throwable failure = assertThrows(Exception.class, slow::get).getCause();
+        // The session's ticker ends waits whose deadline passed, on the session's clock; here the test plays both.
+        long deadline = requester.expireCalls(now.get());
+        assertEquals(now.get() + Duration.ofMillis(100).toNanos(), deadline, "the deadline is on the given clock");
+        now.addAndGet(Duration.ofMillis(99).toNanos());
+        assertEquals(deadline, requester.expireCalls(now.get()), "not yet due");
+        assertFalse(slow.isDone(), "still waiting a millisecond before its deadline");
+        now.addAndGet(Duration.ofMillis(1).toNanos());
+        assertEquals(Long.MAX_VALUE, requester.expireCalls(now.get()), "due: nothing else waits");
+        Throwable failure = assertThrows(Exception.class, () -> slow.get(10, TimeUnit.SECONDS)).getCause();
         assertInstanceOf(CallTimeoutException.class, failure);
         assertEquals(1, requester.unansweredCount(), "still kept: it may run, and must run only once");
         assertEquals(request.id(), requester.floor());
