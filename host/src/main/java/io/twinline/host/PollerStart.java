@@ -2,6 +2,7 @@ package io.twinline.host;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.tinylog.Logger;
 
 /**
  * Starts the JDK's socket poller, once per JVM, on the thread that starts a server or client, so that starting it
@@ -16,7 +17,9 @@ import java.util.concurrent.TimeUnit;
  * sub-pollers it starts can run only on its own carrier, after it has returned.
  *
  * <p>Best effort and bounded: when the scheduler has fewer free carriers than expected, the initializer runs
- * anyway after {@link #HOLD_WAIT_NANOS}, and no carrier is held longer than {@link #HOLD_LIMIT_NANOS}.
+ * unfenced after {@link #HOLD_WAIT_NANOS}, and no carrier is held longer than {@link #HOLD_LIMIT_NANOS}. A carrier
+ * the scheduler added beside its parallelism (to make up for a pinned thread) is not held, so the fence can lose
+ * there; at start-up there is none.
  */
 final class PollerStart {
     /** How long to wait for the holders to run; at start-up they start within microseconds. */
@@ -40,7 +43,9 @@ final class PollerStart {
     /**
      * Runs {@code task} on a virtual thread while a spinning virtual thread holds each of the other
      * {@code carriers - 1} carriers, so that virtual threads the task starts run only once it has returned (or a
-     * holder has given up). Returns when the task has returned, or at once if the calling thread is interrupted.
+     * holder has given up). When not every holder is running within {@code holdWaitNanos}, the holders are let go
+     * and the task runs unfenced rather than queued behind them. Returns when the task has returned, or, if the
+     * calling thread is interrupted, without waiting for it (the task still runs).
      *
      * @return whether every other carrier was held when the task started
      */
@@ -48,6 +53,8 @@ final class PollerStart {
         var holding = new CountDownLatch(carriers - 1);
         var release = new CountDownLatch(1);
         long holdDeadline = System.nanoTime() + holdLimitNanos;
+        boolean held = false;
+        boolean interrupted = false;
         try {
             for (int i = 1; i < carriers; i++) {
                 Thread.ofVirtual().name("twinline-poller-start-hold").start(() -> {
@@ -57,14 +64,28 @@ final class PollerStart {
                     }
                 });
             }
-            boolean held = holding.await(holdWaitNanos, TimeUnit.NANOSECONDS);
-            Thread.ofVirtual().name("twinline-poller-start").start(task).join();
+            try {
+                held = holding.await(holdWaitNanos, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+            if (!held) {
+                release.countDown(); // no fence to be had: do not make the task wait behind the holders
+            }
+            Thread runner = Thread.ofVirtual().name("twinline-poller-start").start(task);
+            if (!interrupted) {
+                try {
+                    runner.join();
+                } catch (InterruptedException e) {
+                    interrupted = true; // stop waiting; the task goes on, unfenced once the holders are let go
+                }
+            }
             return held;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt(); // stop waiting; the task goes on, unfenced once the holders stop
-            return false;
         } finally {
             release.countDown();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -73,11 +94,12 @@ final class PollerStart {
             Class.forName("sun.nio.ch.Poller", true, null);
         } catch (ClassNotFoundException | LinkageError e) {
             // Another JDK, without this class or with a different poller: nothing to start ahead of time.
+            Logger.debug("[twinline] socket poller not started ahead of time: {}", e.toString());
         }
     }
 
     /** The virtual thread scheduler's parallelism, as the JDK computes it. */
-    private static int schedulerCarriers() {
+    static int schedulerCarriers() {
         String configured = System.getProperty("jdk.virtualThreadScheduler.parallelism");
         if (configured != null) {
             try {
