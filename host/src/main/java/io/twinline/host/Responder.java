@@ -182,17 +182,16 @@ final class Responder {
 
     /**
      * The handler {@link #onRequest} asked for was never started (the reader's scope was shutting down with the
-     * session): it neither runs nor is owed, and since it had no effect, a re-sent copy of the request may start it.
+     * session): it neither runs nor is owed, and since it had no effect, a re-sent copy of the request may start
+     * it. Called at most once per started request, instead of {@link #complete} and {@link #responseQueued}.
      */
     synchronized void notStarted(long id) {
         Entry entry = entries.get(id);
-        if (entry == null || entry.response != null) {
-            return; // acknowledged, or finished after all: nothing to take back
+        if (entry != null && entry.response == null) {
+            entries.remove(id); // (an ACK may have dropped it already: only a peer that breaks the protocol does)
         }
-        entries.remove(id);
         running--;
         owed--;
-        executed--;
     }
 
     /** A handler's response is queued for sending (or there was no link to queue it on): it is owed no more. */

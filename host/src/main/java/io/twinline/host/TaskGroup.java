@@ -191,7 +191,8 @@ final class TaskGroup {
          *
          * @param threadName a name of its own (already built: naming costs no string per thread), or null for the
          *     scope's name
-         * @param rejected run instead of {@code body} if the group is cancelled before the child runs; may be null
+         * @param rejected run instead of {@code body} if the group is cancelled before the child runs (not when the
+         *     scope was cancelled already and drops the fork unstarted: the group is ending then); may be null
          */
         boolean spawn(String threadName, Runnable body, Runnable rejected);
     }
