@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-10}
-JAVA=$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -n 1)
+JAVA=$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -n 1 || true)
 [ -x "$JAVA" ] || { echo "pinned: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
 JFR=$(dirname "$JAVA")/jfr
 JAR=bench/target/benchmarks.jar
@@ -30,9 +30,11 @@ counts=()
     counts+=("$n")
     echo "JVM $i: $n pinned"
     # Per event: the reason, the top frame, and the innermost frame of twinline's own code (who got there).
-    awk '/pinnedReason/ { print "    " $0; top = 1; ours = 1; next }
-         /line:/ && top { print "    top:  " $0; top = 0 }
-         /io\.twinline/ && ours { print "    ours: " $0; ours = 0 }' "$work/run$i.txt" | sed 's/  */ /g'
+    awk '/pinnedReason/ { sub(/^ +/, ""); print "    " $0; ours = 1; next }
+         /stackTrace = \[/ { top = 1; next }
+         top { sub(/^ +/, ""); print "    top:  " $0; top = 0 }
+         /io\.twinline\.(api|transport|recovery|host)\./ && ours { sub(/^ +/, ""); print "    ours: " $0; ours = 0 }' \
+      "$work/run$i.txt"
     cp "$work/run$i.txt" "$OUT/pinned-run$i.txt"
   done
   echo "counts per JVM: ${counts[*]}"

@@ -7,7 +7,7 @@
 #   bench/run.sh full                       # the annotated warmup/measurement (~35 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-JAVA=$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -n 1)
+JAVA=$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -n 1 || true)
 [ -x "$JAVA" ] || { echo "bench: no JDK 25 under /usr/lib/jvm" >&2; exit 1; }
 JAR=bench/target/benchmarks.jar
 [ -f "$JAR" ] || { echo "bench: build it first: mvn -B -Pbench package -DskipTests" >&2; exit 1; }

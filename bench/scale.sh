@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SESSIONS=${1:-9000}
 IDLE=${2:-30}
-JAVA=$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -n 1)
+JAVA=$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -n 1 || true)
 JAR=bench/target/benchmarks.jar
 OUT=bench/results
 PORT=${SCALE_PORT:-7490}

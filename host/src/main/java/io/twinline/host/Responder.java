@@ -148,8 +148,9 @@ final class Responder {
     /**
      * The most requests kept at once, running or answered but not yet acknowledged. A well-behaved requester
      * acknowledges responses with its next batch of requests, after 64 of them, or within a heartbeat, so it
-     * holds far fewer; the margin covers responses read in one long burst before the acknowledgement goes out. A peer past it is not acknowledging: the
-     * connection is closed as for a malformed frame (recovery follows, and the floor ACK after re-attach prunes).
+     * holds far fewer; the margin covers responses read in one long burst before the acknowledgement goes out. A
+     * peer past it is not acknowledging: the connection is closed as for a malformed frame (recovery follows, and
+     * the floor ACK after re-attach prunes).
      */
     private int cacheLimit() {
         return 8 * maxInFlight + 1024;
