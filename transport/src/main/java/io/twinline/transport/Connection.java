@@ -118,6 +118,17 @@ public final class Connection implements AutoCloseable {
             }
             // A nested class loads on first use, which may be a session's first call (Requester's Call was).
             initialize(c.getDeclaredClasses());
+            // So do anonymous classes and javac's holders of a switch's enum map ($1, $2, ...: not declared
+            // members; Requester's $2 was met by a first response).
+            for (int i = 1; ; i++) {
+                Class<?> anonymous;
+                try {
+                    anonymous = Class.forName(c.getName() + "$" + i, true, c.getClassLoader());
+                } catch (ClassNotFoundException e) {
+                    break; // javac numbers them without gaps
+                }
+                initialize(anonymous.getDeclaredClasses());
+            }
         }
     }
 

@@ -27,12 +27,20 @@ class ConnectionPreloadTest {
                 }
             }
         }
+
+        static Object anonymous() {
+            return new Object() {
+                static {
+                    initialized.add("Anonymous");
+                }
+            };
+        }
     }
 
     @Test
-    void aPreloadedClassHasItsNestedClassesInitializedToo() {
+    void aPreloadedClassHasItsNestedAndAnonymousClassesInitializedToo() {
         assertTrue(initialized.isEmpty(), "nothing initialized before the preload");
         Connection.preloadClasses(Outer.class);
-        assertEquals(List.of("Outer", "Nested", "Deeper"), initialized);
+        assertEquals(List.of("Outer", "Nested", "Deeper", "Anonymous"), initialized);
     }
 }
