@@ -14,7 +14,7 @@ import org.tinylog.Logger;
  * pinned: JFR recorded this as a {@code jdk.VirtualThreadPinned} event ("Waited for initialization of
  * sun.nio.ch.Poller by another thread") in most benchmark JVMs (PERFORMANCE.md, "Pinned"). Here the initializer
  * runs on a virtual thread while a spinning virtual thread holds each of the scheduler's other carriers, so the
- * sub-pollers it starts can run only on its own carrier, after it has returned.
+ * sub-pollers it starts can run only once it has returned.
  *
  * <p>Best effort and bounded: when the scheduler has fewer free carriers than expected, the initializer runs
  * unfenced after {@link #HOLD_WAIT_NANOS}, and no carrier is held longer than {@link #HOLD_LIMIT_NANOS}. A carrier

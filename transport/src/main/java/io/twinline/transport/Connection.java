@@ -97,7 +97,7 @@ public final class Connection implements AutoCloseable {
 
     /**
      * Loads and initializes the classes every connection needs at once, and {@code alsoThese}, each with its
-     * nested classes, on the calling thread. A virtual thread that loads or initializes a class is pinned to its
+     * nested and anonymous classes, on the calling thread. A virtual thread that loads or initializes a class is pinned to its
      * carrier meanwhile (and the first handshakes of a busy server all wait on the same class), so runtimes call
      * this when they start.
      */
@@ -127,7 +127,7 @@ public final class Connection implements AutoCloseable {
                 } catch (ClassNotFoundException e) {
                     break; // javac numbers them without gaps
                 }
-                initialize(anonymous.getDeclaredClasses());
+                initialize(anonymous);
             }
         }
     }
