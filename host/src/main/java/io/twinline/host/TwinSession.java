@@ -291,8 +291,16 @@ final class TwinSession implements Session {
         return true;
     }
 
-    /** Marks the session NORMAL once both channels are attached for the first time. */
+    /**
+     * Marks the session NORMAL once both channels are attached for the first time. Silence is counted from now: no
+     * end owes the other a frame before NORMAL (PROTOCOL §4.1), however long channel B took to attach.
+     */
     void markEstablished() {
+        for (Link l : currentLinks()) {
+            if (l != null) {
+                l.connection.countSilenceFromNow();
+            }
+        }
         state.transition(SessionState.NORMAL, null);
     }
 

@@ -439,6 +439,14 @@ public final class Connection implements AutoCloseable {
         return writing.get();
     }
 
+    /**
+     * Counts the connection's silence from now, as if a frame had just been read: for a connection whose peer owed
+     * nothing until now (a session's channel A while channel B was being attached).
+     */
+    public void countSilenceFromNow() {
+        lastReadNanos = nanoClock.getAsLong();
+    }
+
     /** Returns when the last frame was read, on the connection's clock. */
     public long lastReadNanos() {
         return lastReadNanos;
