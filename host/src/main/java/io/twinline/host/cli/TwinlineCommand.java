@@ -151,12 +151,15 @@ public final class TwinlineCommand {
         if (advertise != null) {
             builder.advertise(Args.hostPort("advertise", advertise));
         }
-        TwinlineServer server = builder.start();
+        // Checked before the server starts: a usage error is reported as one, not after a "listening" line.
         String statusOption = args.text("status", "127.0.0.1:7421");
+        InetSocketAddress statusAt = statusOption.equalsIgnoreCase("off") ? null
+                : Args.hostPort("status", statusOption);
+        TwinlineServer server = builder.start();
         AutoCloseable status = null;
-        if (!statusOption.equals("off")) {
-            InetSocketAddress at = Args.hostPort("status", statusOption);
-            status = HostAccess.startStatusEndpoint(server, new InetSocketAddress(at.getHostString(), at.getPort()));
+        if (statusAt != null) {
+            status = HostAccess.startStatusEndpoint(server,
+                    new InetSocketAddress(statusAt.getHostString(), statusAt.getPort()));
         }
         out.println("twinline server listening on " + server.address().getHostString() + ":"
                 + server.address().getPort() + (status != null ? ", status on http://" + statusOption + "/status" : ""));
@@ -264,12 +267,18 @@ public final class TwinlineCommand {
         }
     }
 
+    /** "done/total", or just "done" for a run bounded by time only (total -1). */
+    private static String ofTotal(long done, long total) {
+        return total < 0 ? Long.toString(done) : done + "/" + total;
+    }
+
     private static void report(PrintStream out, long start, Workload.Progress progress, long calls, long reverse) {
         try {
             Thread.sleep(2000);
             while (true) {
-                out.println(String.format(Locale.ROOT, "%7.1fs  calls %d/%d  reverse %d/%d  failed %d",
-                        seconds(start), progress.ok.sum(), calls, progress.reverseOk.sum(), reverse,
+                out.println(String.format(Locale.ROOT, "%7.1fs  calls %s  reverse %s  failed %d",
+                        seconds(start), ofTotal(progress.ok.sum(), calls),
+                        ofTotal(progress.reverseOk.sum(), reverse),
                         progress.failed.sum() + progress.reverseFailed.sum()));
                 Thread.sleep(1000);
             }
