@@ -521,8 +521,8 @@ final class TwinSession implements Session {
      * One round of failure detection at time {@code now}: a PING on an idle send channel, a failure for a PING
      * unanswered past the probe timeout, and a failure for a receive channel silent past the idle timeout.
      *
-     * @return how long until something may be due: the ticker sleeps that long, at least 10 ms and at most half
-     *     a heartbeat
+     * @return how long until something may be due: at least 10 ms and at most {@code max(10 ms,
+     *     heartbeatInterval)} ({@link #ownerTick} plans an earlier round for a call's deadline)
      */
     long tick(long now) {
         long bound = tickBound();
