@@ -4,8 +4,13 @@ package io.twinline.api;
  * Answers the requests sent to one route. Runs on its own virtual thread, one per request, so it may block.
  *
  * <p>While the session lives a handler runs exactly once per call, even when the call is re-sent after a
- * channel failure. A handler that throws gives the caller a {@link RemoteFailureException} carrying the
- * exception's message; the session carries on.
+ * channel failure. A handler that throws (an {@code Error} too, such as a failed assertion) gives the caller a
+ * {@link RemoteFailureException} carrying the exception's class and message; the session carries on. A
+ * {@code VirtualMachineError} is thrown on, after the response has gone out.
+ *
+ * <p>Do not close the session (or its client or server) from a handler: {@code close} waits for the session's
+ * threads, the handler's own among them. Hand it to another thread, for example
+ * {@code Thread.ofVirtual().start(session::close)}.
  */
 @FunctionalInterface
 public interface Handler {

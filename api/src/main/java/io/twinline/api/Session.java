@@ -56,7 +56,8 @@ public interface Session extends AutoCloseable {
     /**
      * Closes the session in an orderly way: new calls fail, calls in flight are given up to
      * {@link Limits#closeGrace()} to be answered, then GOODBYE is sent and both connections closed. Returns when
-     * every thread of the session has ended. Idempotent.
+     * every thread of the session has ended. Idempotent. Not from one of the session's own handlers or state
+     * listeners, whose thread it would wait for: hand it to another thread.
      */
     @Override
     void close();

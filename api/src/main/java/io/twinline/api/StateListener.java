@@ -1,8 +1,10 @@
 package io.twinline.api;
 
 /**
- * Told of every state change of a session. Runs on the thread that made the change (a channel's reader, a
- * recovery process or a closing thread): keep it short and never block in it.
+ * Told of every state change of a session. Runs on the thread that made the change (a channel's reader, the
+ * session's ticker, a recovery process, a closing thread, or the thread that established the session: the caller
+ * of {@code connect()} or the server's handshake thread): keep it short and never block in it, nor close the
+ * session from it.
  */
 @FunctionalInterface
 public interface StateListener {

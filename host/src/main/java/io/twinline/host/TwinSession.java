@@ -612,6 +612,7 @@ final class TwinSession implements Session {
         Handler handler = handlers.get(request.route());
         ResponseStatus status;
         byte[] body;
+        VirtualMachineError fatal = null;
         if (handler == null) {
             status = ResponseStatus.NO_SUCH_ROUTE;
             body = ("no handler for route '" + request.route() + "'").getBytes(StandardCharsets.UTF_8);
@@ -629,12 +630,19 @@ final class TwinSession implements Session {
                     status = ResponseStatus.OK;
                     body = result;
                 }
-            } catch (Exception e) {
+            } catch (Exception | Error e) {
+                // An Error too (a failed assertion, a stack overflow): the caller gets HANDLER_FAILED rather than
+                // a timeout, and its slot back. A VirtualMachineError is thrown on once the response is out.
                 status = ResponseStatus.HANDLER_FAILED;
                 String message = e.getClass().getSimpleName() + ": " + e.getMessage();
                 // The message must fit the peer's frame with the RESPONSE header (type, id, status).
                 body = truncateUtf8(message, Math.min(4096, peer.maxFrameBytes() - 10));
-                Logger.debug("[{}] handler for '{}' failed: {}", id, request.route(), message);
+                if (e instanceof Error error) {
+                    Logger.warn(error, "[{}] handler for '{}' threw an Error", id, request.route());
+                    fatal = error instanceof VirtualMachineError vme ? vme : null;
+                } else {
+                    Logger.debug("[{}] handler for '{}' failed: {}", id, request.route(), message);
+                }
             }
         }
         metrics.callsHandled.increment();
@@ -651,6 +659,9 @@ final class TwinSession implements Session {
             } catch (IOException | RuntimeException e) {
                 writeFailed(l, e);
             }
+        }
+        if (fatal != null) {
+            throw fatal;
         }
     }
 

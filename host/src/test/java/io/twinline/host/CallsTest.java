@@ -71,6 +71,23 @@ class CallsTest {
     }
 
     @Test
+    void aHandlerThrowingAnErrorStillAnswersAndFreesTheSlot() {
+        client.close();
+        server.close();
+        server = Testing.server().handle("assert", (session, body) -> {
+            throw new AssertionError("invariant broken");
+        }).start();
+        // One call in flight at a time: a call left unanswered would keep the only slot, and the second would time out.
+        client = Testing.client(server).limits(io.twinline.api.Limits.defaults().withMaxInFlight(1)).connect();
+        for (int i = 0; i < 2; i++) {
+            RemoteFailureException e = assertThrows(RemoteFailureException.class,
+                    () -> client.call("assert", new byte[0], Duration.ofSeconds(10)));
+            assertTrue(e.remoteMessage().contains("AssertionError: invariant broken"), e.remoteMessage());
+        }
+        assertEquals("still fine", text(client.call("echo", utf8("still fine"))));
+    }
+
+    @Test
     void unknownRouteGivesAClearError() {
         NoSuchRouteException e = assertThrows(NoSuchRouteException.class, () -> client.call("nope", new byte[0]));
         assertTrue(e.getMessage().contains("no handler for route 'nope'"), e.getMessage());
