@@ -309,6 +309,11 @@ final class TwinSession implements Session {
     }
 
     /** Returns the current link of {@code channel}, or {@code null}. */
+    /** Whether the session is closing or closed, by either end: new calls are refused. */
+    boolean closing() {
+        return closing.get();
+    }
+
     Link link(Channel channel) {
         return links.get(channel.code());
     }
@@ -414,6 +419,9 @@ final class TwinSession implements Session {
                 case Frame.Goodbye g -> {
                     Logger.info("[{}/{}] peer closed the session: {}", id, link.channel, g.reason());
                     closing.set(true);
+                    if (!sendSide) {
+                        awaitAnswersAfterGoodbye();
+                    }
                     state.transition(SessionState.CLOSED, null);
                     return null;
                 }
@@ -425,6 +433,23 @@ final class TwinSession implements Session {
                 // goes out. Only a backlog is sent on its own.
                 requester.maybeFlushAcks(link);
             }
+        }
+    }
+
+    /**
+     * The peer's GOODBYE came on the receive channel. The peer sent it after answering every call it had of ours, but
+     * those answers travel on the send channel, another connection, which this GOODBYE may have overtaken (PROTOCOL
+     * §8). New calls fail at once; those waiting get up to {@code closeGrace} for their answers to arrive (or for the
+     * send channel's own GOODBYE, or its failure) before the session closes and fails them.
+     */
+    private void awaitAnswersAfterGoodbye() {
+        requester.failNew(call -> new SessionClosedException(id, "the peer closed the session"));
+        long until = clock.nanoTime() + limits.closeGrace().toNanos();
+        try {
+            state.awaitUntil(until, () -> state.state().isTerminal() || requester.unansweredCount() == 0
+                    || !isHealthy(role.sendChannel));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

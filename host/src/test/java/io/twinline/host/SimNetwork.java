@@ -117,6 +117,8 @@ final class SimNetwork implements Network {
         private boolean stalled;
         /** The name of the thread of the last write that had to wait because of a stall, or null. */
         private String stalledWriter;
+        /** Bytes are delayed on the way (a slow path): writes go through, reads wait until the hold ends. */
+        private boolean held;
 
         void write(byte[] b, int off, int len) throws IOException {
             lock.lock();
@@ -167,7 +169,7 @@ final class SimNetwork implements Network {
                     if (readerClosed) {
                         throw new SocketException("simulated: socket closed");
                     }
-                    if (size > 0 && !silent && !stalled) {
+                    if (size > 0 && !silent && !stalled && !held) {
                         int n = Math.min(len, Math.min(size, ring.length - head));
                         System.arraycopy(ring, head, b, off, n);
                         head = (head + n) % ring.length;
@@ -175,7 +177,7 @@ final class SimNetwork implements Network {
                         changed.signalAll();
                         return n;
                     }
-                    if (finished && size == 0) {
+                    if (finished && size == 0 && !held) {
                         return -1;
                     }
                     if (deadline != 0) {
@@ -199,7 +201,7 @@ final class SimNetwork implements Network {
         int available() {
             lock.lock();
             try {
-                return silent || stalled ? 0 : size;
+                return silent || stalled || held ? 0 : size;
             } finally {
                 lock.unlock();
             }
@@ -236,6 +238,10 @@ final class SimNetwork implements Network {
 
         void stall(boolean on) {
             update(() -> stalled = on);
+        }
+
+        void hold(boolean on) {
+            update(() -> held = on);
         }
 
         String stalledWriter() {
