@@ -59,7 +59,7 @@ public interface Endpoint {
 
         @Override
         public void readTimeout(Duration timeout) throws IOException {
-            socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+            socket.setSoTimeout(Sockets.timeoutMillis(timeout)); // Duration.ZERO: none
         }
 
         @Override

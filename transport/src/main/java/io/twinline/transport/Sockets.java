@@ -26,12 +26,28 @@ public final class Sockets {
         Socket socket = new Socket();
         try {
             configure(socket);
-            socket.connect(target, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+            socket.connect(target, timeoutMillis(timeout));
             return socket;
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
         }
+    }
+
+    /**
+     * A timeout in whole milliseconds for the socket API, in which 0 means no timeout at all: zero stays 0 (none),
+     * and a positive timeout under a millisecond (the last moments of a deadline) becomes 1, not 0.
+     *
+     * @throws IllegalArgumentException if {@code timeout} is negative
+     */
+    static int timeoutMillis(Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must not be negative: " + timeout);
+        }
+        if (timeout.isZero()) {
+            return 0;
+        }
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
     }
 
     /** Applies twinline's options to an accepted or new socket. */
