@@ -106,11 +106,11 @@ final class Requester {
         refuseIfEnded(route);
         try {
             if (!slots.tryAcquire(waitNanos(timeout), TimeUnit.NANOSECONDS)) {
-                throw new CallTimeoutException(sessionId, route, timeout);
+                throw new CallTimeoutException(sessionId, route, timeout, false);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CallInterruptedException(sessionId, route, e);
+            throw new CallInterruptedException(sessionId, route, e, false);
         }
         Call call;
         synchronized (idLock) {

@@ -152,6 +152,24 @@ class BookkeepingTest {
     }
 
     @Test
+    void aCallThatFindsNoSlotInTimeIsToldItWasNotSent() throws Exception {
+        Requester requester = new Requester("s-t", 1, 1 << 20, System::nanoTime);
+        Wire wire = new Wire(1);
+        requester.linkUp(wire.link);
+        wire.next();
+        CompletableFuture<byte[]> holder = callAsync(requester, "holder", Duration.ofSeconds(10));
+        wire.next(); // sent: it holds the only slot
+        Throwable failure = assertThrows(Exception.class,
+                () -> callAsync(requester, "late", Duration.ofMillis(50)).get(10, TimeUnit.SECONDS)).getCause();
+        CallTimeoutException timeout = assertInstanceOf(CallTimeoutException.class, failure);
+        assertFalse(timeout.sent(), "never sent, so it never runs");
+        assertTrue(timeout.getMessage().contains("not sent"), timeout.getMessage());
+        assertEquals(1, requester.unansweredCount(), "only the holder");
+        requester.onResponse(new Frame.Response(1, ResponseStatus.OK, new byte[0]));
+        holder.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
     void aTimedOutCallKeepsItsSlotAndIsAcknowledgedWhenItsLateAnswerComes() throws Exception {
         AtomicLong now = new AtomicLong(1_000_000_000L);
         Requester requester = new Requester("s-t", 4, 1 << 20, now::get);
@@ -169,7 +187,7 @@ class BookkeepingTest {
         now.addAndGet(Duration.ofMillis(1).toNanos());
         assertEquals(Long.MAX_VALUE, requester.expireCalls(now.get()), "due: nothing else waits");
         Throwable failure = assertThrows(Exception.class, () -> slow.get(10, TimeUnit.SECONDS)).getCause();
-        assertInstanceOf(CallTimeoutException.class, failure);
+        assertTrue(assertInstanceOf(CallTimeoutException.class, failure).sent(), "sent: it may still run, once");
         assertEquals(1, requester.unansweredCount(), "still kept: it may run, and must run only once");
         assertEquals(request.id(), requester.floor());
         requester.onResponse(new Frame.Response(request.id(), ResponseStatus.OK, new byte[0]));
