@@ -2,8 +2,9 @@ package io.twinline.api;
 
 /**
  * The session ended in {@link SessionState#DISCONNECTED}: recovery was impossible or gave up. Whether the call
- * ran at the peer is unknown. The cause names the failure that started it; earlier failures of the recovery are
- * attached as suppressed exceptions.
+ * ran at the peer is unknown. The cause says why the session ended: when a recovery gave up, it is an exception
+ * whose own cause is the failure that started the recovery and whose suppressed exceptions are the recovery's
+ * failed tries.
  */
 public class DisconnectedException extends TwinlineException {
     private static final long serialVersionUID = 1L;

@@ -9,8 +9,11 @@ import java.time.Duration;
  * @param maxFrameBytes the largest frame accepted; a longer length closes the connection before anything is
  *     allocated. Bodies must fit in it with their header (a few dozen bytes plus the route)
  * @param maxInFlight the most unanswered calls per direction per session; a caller past it blocks until a slot
- *     frees. Also bounds the peer's cache of unacknowledged responses
- * @param maxSessions the most live sessions a server holds; HELLO past it is REJECTED with {@code SERVER_FULL}
+ *     frees. The two ends announce theirs in the handshake and each direction uses the smaller. Also bounds the
+ *     peer's cache of unacknowledged responses
+ * @param maxSessions the most sessions a server holds, counting an ended one until its threads have finished
+ *     (up to {@code closeGrace}); HELLO past it is REJECTED with {@code SERVER_FULL}. Checked as each HELLO
+ *     arrives, so HELLOs arriving at the same moment may pass it by a few
  * @param handshakeTimeout a new connection that has not completed HELLO or ATTACH within this is dropped
  * @param callTimeout the timeout of {@link Session#call(String, byte[])}
  * @param closeGrace how long an orderly close waits for calls in flight to be answered before GOODBYE
