@@ -21,12 +21,20 @@ public final class Twinline {
     private Twinline() {
     }
 
-    /** Returns a builder for a server. */
+    /**
+     * Returns a builder for a server.
+     *
+     * @throws IllegalStateException if no implementation is found (the module {@code io.twinline.host} is missing)
+     */
     public static ServerBuilder server() {
         return new ServerBuilder(provider());
     }
 
-    /** Returns a builder for a client. */
+    /**
+     * Returns a builder for a client.
+     *
+     * @throws IllegalStateException if no implementation is found (the module {@code io.twinline.host} is missing)
+     */
     public static ClientBuilder client() {
         return new ClientBuilder(provider());
     }
