@@ -16,6 +16,12 @@ import java.util.Objects;
  * </ul>
  * An operating-system error (reset, refused, broken pipe) is detected at once.
  *
+ * <p>Each end applies its own policy, and the bounds above assume the peer's heartbeat: a receive channel stays
+ * alive only if the peer's {@code heartbeatInterval} (plus a tick and the one-way delay) is shorter than this end's
+ * {@code idleTimeout}. Nothing checks this across the two ends (the server's values are announced in WELCOME but
+ * not enforced): give clients and server matching heartbeat settings, or the channel fails and recovers over and
+ * over (PROTOCOL.md §10, item 2).
+ *
  * @param heartbeatInterval a host sends a PING on its send channel when that channel has been idle this long
  * @param idleTimeout a receive channel silent for longer than this has failed; must exceed the heartbeat interval
  * @param probeTimeout a PING (heartbeat or recovery probe) not answered within this has failed
