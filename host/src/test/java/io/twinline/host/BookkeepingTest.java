@@ -130,10 +130,8 @@ class BookkeepingTest {
 
     @Test
     void callersPastTheBoundWaitForASlot() throws Exception {
-        Requester requester = new Requester("s-t", 2, 1 << 20, System::nanoTime);
         Wire wire = new Wire(1);
-        requester.linkUp(wire.link);
-        wire.next();
+        Requester requester = linkedUp(new Requester("s-t", 2, 1 << 20, System::nanoTime), wire);
         CompletableFuture<byte[]> a = callAsync(requester, "a", Duration.ofSeconds(10));
         CompletableFuture<byte[]> b = callAsync(requester, "b", Duration.ofSeconds(10));
         CompletableFuture<byte[]> c = callAsync(requester, "c", Duration.ofSeconds(10));
@@ -153,10 +151,8 @@ class BookkeepingTest {
 
     @Test
     void aCallThatFindsNoSlotInTimeIsToldItWasNotSent() throws Exception {
-        Requester requester = new Requester("s-t", 1, 1 << 20, System::nanoTime);
         Wire wire = new Wire(1);
-        requester.linkUp(wire.link);
-        wire.next();
+        Requester requester = linkedUp(new Requester("s-t", 1, 1 << 20, System::nanoTime), wire);
         CompletableFuture<byte[]> holder = callAsync(requester, "holder", Duration.ofSeconds(10));
         wire.next(); // sent: it holds the only slot
         Throwable failure = assertThrows(Exception.class,
@@ -172,10 +168,8 @@ class BookkeepingTest {
     @Test
     void aTimedOutCallKeepsItsSlotAndIsAcknowledgedWhenItsLateAnswerComes() throws Exception {
         AtomicLong now = new AtomicLong(1_000_000_000L);
-        Requester requester = new Requester("s-t", 4, 1 << 20, now::get);
         Wire wire = new Wire(1);
-        requester.linkUp(wire.link);
-        wire.next();
+        Requester requester = linkedUp(new Requester("s-t", 4, 1 << 20, now::get), wire);
         CompletableFuture<byte[]> slow = callAsync(requester, "slow", Duration.ofMillis(100));
         Frame.Request request = (Frame.Request) wire.next();
         // The session's ticker ends waits whose deadline passed, on the session's clock; here the test plays both.
@@ -201,6 +195,13 @@ class BookkeepingTest {
     private static final class Started {
         final List<Long> ids = new ArrayList<>();
         final List<Frame.Response> resent = new ArrayList<>();
+    }
+
+    /** {@code requester} with {@code wire} as its send link, past the ACK(floor) that linking up sends. */
+    private static Requester linkedUp(Requester requester, Wire wire) throws Exception {
+        requester.linkUp(wire.link);
+        wire.next();
+        return requester;
     }
 
     private static Frame.Request request(long id) {
