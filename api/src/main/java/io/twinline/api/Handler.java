@@ -8,9 +8,9 @@ package io.twinline.api;
  * {@link RemoteFailureException} carrying the exception's class and message; the session carries on. A
  * {@code VirtualMachineError} is thrown on, after the response has gone out.
  *
- * <p>Do not close the session (or its client or server) from a handler: {@code close} waits for the session's
- * threads, the handler's own among them. Hand it to another thread, for example
- * {@code Thread.ofVirtual().start(session::close)}.
+ * <p>A handler may close its session: {@link Session#close()} then starts the close on another thread and returns
+ * at once, and the handler's answer still goes out before the GOODBYE. (Closing the client or the server from a
+ * handler waits for the handler's own thread: hand that to another thread.)
  */
 @FunctionalInterface
 public interface Handler {

@@ -56,8 +56,9 @@ public interface Session extends AutoCloseable {
     /**
      * Closes the session in an orderly way: new calls fail, calls in flight are given up to
      * {@link Limits#closeGrace()} to be answered, then GOODBYE is sent and both connections closed. Returns when
-     * every thread of the session has ended. Idempotent. Not from one of the session's own handlers or state
-     * listeners, whose thread it would wait for: hand it to another thread.
+     * every thread of the session has ended. Idempotent. Called from one of the session's own threads (its
+     * handlers, and the listeners those threads run), it cannot wait for itself: it starts the close on another
+     * thread and returns at once.
      */
     @Override
     void close();

@@ -273,7 +273,22 @@ final class TaskGroup {
         }
     }
 
+    /**
+     * The group whose scope the current thread runs in. Bound by each owner around its scope, so every task and
+     * nested child inherits it with no cost per fork (a structured scope's children share its bindings).
+     */
+    private static final ScopedValue<TaskGroup> CURRENT = ScopedValue.newInstance();
+
+    /** Whether the calling thread is this group's owner or one of its tasks, or a child of one of them. */
+    boolean isCallerInside() {
+        return CURRENT.isBound() && CURRENT.get() == this;
+    }
+
     private void runOwner() {
+        ScopedValue.where(CURRENT, this).run(this::runOwnerBound);
+    }
+
+    private void runOwnerBound() {
         Thread.currentThread().setName(name + "/owner");
         LIVE_THREADS.increment();
         StartTicker ticking = null;

@@ -172,10 +172,15 @@ final class TwinSession implements Session {
 
     /**
      * Orderly close: refuse new calls, give calls in flight (both ways) up to the close grace, send GOODBYE on both
-     * channels, then wait for every thread of the session.
+     * channels, then wait for every thread of the session. Called from one of the session's own threads (a handler,
+     * a listener run by a reader), which it would wait for, it starts the close on a thread of its own and returns.
      */
     @Override
     public void close() {
+        if (group.isCallerInside()) {
+            Thread.ofVirtual().name(threadPrefix() + "/close").start(this::close);
+            return;
+        }
         if (closing.compareAndSet(false, true) && !state.state().isTerminal()) {
             requester.failNew(call -> new SessionClosedException(id, "session is closing"));
             long graceEnd = clock.nanoTime() + limits.closeGrace().toNanos();

@@ -107,6 +107,23 @@ class LifecycleTest {
     }
 
     @Test
+    void aHandlerClosingItsOwnSessionStillAnswersItsCallerAndTheSessionCloses() throws Exception {
+        CountDownLatch closeReturned = new CountDownLatch(1);
+        try (TwinlineServer server = Testing.server().handle("bye", (session, body) -> {
+                    session.close(); // from the session's own handler thread
+                    closeReturned.countDown();
+                    return utf8("bye");
+                }).limits(io.twinline.api.Limits.defaults().withCloseGrace(Duration.ofSeconds(5))).start();
+             TwinlineClient client = Testing.client(server).connect()) {
+            assertEquals("bye", text(client.call("bye", new byte[0], Duration.ofSeconds(20))),
+                    "the answer goes out before the GOODBYE");
+            assertTrue(closeReturned.await(1, TimeUnit.SECONDS), "close returned to the handler");
+            Testing.await(Duration.ofSeconds(10), "both sides CLOSED",
+                    () -> client.session().state() == SessionState.CLOSED && server.sessions().isEmpty());
+        }
+    }
+
+    @Test
     void peerClosingTheSessionFailsOurWaitingCallersAtOnce() throws Exception {
         try (TwinlineServer server = Testing.server().start();
              TwinlineClient client = Testing.client(server).connect()) {
