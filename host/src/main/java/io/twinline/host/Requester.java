@@ -120,8 +120,8 @@ final class Requester {
         }
         noteDeadline(deadline);
         if (refusal != null) {
-            // Ended while we registered: failAll may have missed this call.
-            fail(call, refusal.apply(call));
+            // Ended while we registered: failAll may have missed this call. It was not sent, and is told so.
+            fail(call, refusal.apply(new Call(NOT_SENT, 0, route, routeBytes, body)));
         } else {
             trySend(call);
         }

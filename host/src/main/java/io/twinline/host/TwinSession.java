@@ -177,12 +177,22 @@ final class TwinSession implements Session {
      */
     @Override
     public void close() {
+        boolean first = closing.compareAndSet(false, true) && !state.state().isTerminal();
+        if (first) {
+            requester.failNew(call -> new SessionClosedException(id, "session is closing")); // on the caller's thread
+        }
         if (group.isCallerInside()) {
-            Thread.ofVirtual().name(threadPrefix() + "/close").start(this::close);
+            if (first) {
+                Thread.ofVirtual().name(threadPrefix() + "/close").start(() -> finishClose(true));
+            }
             return;
         }
-        if (closing.compareAndSet(false, true) && !state.state().isTerminal()) {
-            requester.failNew(call -> new SessionClosedException(id, "session is closing"));
+        finishClose(first);
+    }
+
+    /** The rest of {@link #close}, on a thread outside the session: {@code first} for the thread that closes. */
+    private void finishClose(boolean first) {
+        if (first) {
             long graceEnd = clock.nanoTime() + limits.closeGrace().toNanos();
             try {
                 state.awaitUntil(graceEnd, () -> state.state().isTerminal()
@@ -248,6 +258,7 @@ final class TwinSession implements Session {
             fresh = new Link(channel, connection, ++generation);
             links.set(channel.code(), fresh);
         }
+        connection.countSilenceFromNow(); // not from the accept or dial: its handshake may have taken a while
         if (old != null) {
             old.markFailed();
             old.close();
@@ -313,12 +324,12 @@ final class TwinSession implements Session {
         return new Link[] {links.get(0), links.get(1)};
     }
 
-    /** Returns the current link of {@code channel}, or {@code null}. */
     /** Whether the session is closing or closed, by either end: new calls are refused. */
     boolean closing() {
         return closing.get();
     }
 
+    /** Returns the current link of {@code channel}, or {@code null}. */
     Link link(Channel channel) {
         return links.get(channel.code());
     }
@@ -642,7 +653,6 @@ final class TwinSession implements Session {
         Handler handler = handlers.get(request.route());
         ResponseStatus status;
         byte[] body;
-        VirtualMachineError fatal = null;
         if (handler == null) {
             status = ResponseStatus.NO_SUCH_ROUTE;
             body = ("no handler for route '" + request.route() + "'").getBytes(StandardCharsets.UTF_8);
@@ -662,17 +672,9 @@ final class TwinSession implements Session {
                 }
             } catch (Exception | Error e) {
                 // An Error too (a failed assertion, a stack overflow): the caller gets HANDLER_FAILED rather than
-                // a timeout, and its slot back. A VirtualMachineError is thrown on once the response is out.
+                // a timeout, and its slot back.
                 status = ResponseStatus.HANDLER_FAILED;
-                String message = e.getClass().getSimpleName() + ": " + e.getMessage();
-                // The message must fit the peer's frame with the RESPONSE header (type, id, status).
-                body = truncateUtf8(message, Math.min(4096, peer.maxFrameBytes() - 10));
-                if (e instanceof Error error) {
-                    Logger.warn(error, "[{}] handler for '{}' threw an Error", id, request.route());
-                    fatal = error instanceof VirtualMachineError vme ? vme : null;
-                } else {
-                    Logger.debug("[{}] handler for '{}' failed: {}", id, request.route(), message);
-                }
+                body = failureBody(e, request.route());
             }
         }
         metrics.callsHandled.increment();
@@ -690,10 +692,28 @@ final class TwinSession implements Session {
                 writeFailed(l, e);
             }
         }
-        if (fatal != null) {
-            throw fatal;
+    }
+
+    /**
+     * The body of a HANDLER_FAILED response for {@code e}, logged. Never throws: after an OutOfMemoryError building
+     * the message may fail again, and the caller must still be answered, so it falls back to a fixed body.
+     */
+    private byte[] failureBody(Throwable e, String route) {
+        try {
+            String message = e.getClass().getSimpleName() + ": " + e.getMessage();
+            if (e instanceof Error) {
+                Logger.warn(e, "[{}] handler for '{}' threw an Error", id, route);
+            } else {
+                Logger.debug("[{}] handler for '{}' failed: {}", id, route, message);
+            }
+            // The message must fit the peer's frame with the RESPONSE header (type, id, status).
+            return truncateUtf8(message, Math.min(4096, peer.maxFrameBytes() - 10));
+        } catch (Throwable again) {
+            return HANDLER_FAILED_BODY;
         }
     }
+
+    private static final byte[] HANDLER_FAILED_BODY = "the handler failed".getBytes(StandardCharsets.UTF_8);
 
     private static byte[] truncateUtf8(String s, int max) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);

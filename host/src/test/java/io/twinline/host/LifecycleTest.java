@@ -109,15 +109,24 @@ class LifecycleTest {
     @Test
     void aHandlerClosingItsOwnSessionStillAnswersItsCallerAndTheSessionCloses() throws Exception {
         CountDownLatch closeReturned = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Throwable> callAfterClose =
+                new java.util.concurrent.atomic.AtomicReference<>();
         try (TwinlineServer server = Testing.server().handle("bye", (session, body) -> {
                     session.close(); // from the session's own handler thread
                     closeReturned.countDown();
+                    try {
+                        session.call("echo", utf8("too late"));
+                    } catch (RuntimeException e) {
+                        callAfterClose.set(e);
+                    }
                     return utf8("bye");
                 }).limits(io.twinline.api.Limits.defaults().withCloseGrace(Duration.ofSeconds(5))).start();
              TwinlineClient client = Testing.client(server).connect()) {
             assertEquals("bye", text(client.call("bye", new byte[0], Duration.ofSeconds(20))),
                     "the answer goes out before the GOODBYE");
             assertTrue(closeReturned.await(1, TimeUnit.SECONDS), "close returned to the handler");
+            assertInstanceOf(SessionClosedException.class, callAfterClose.get(),
+                    "a call after close() is refused at once, on the handler's own thread");
             Testing.await(Duration.ofSeconds(10), "both sides CLOSED",
                     () -> client.session().state() == SessionState.CLOSED && server.sessions().isEmpty());
         }
