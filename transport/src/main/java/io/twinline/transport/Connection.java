@@ -97,9 +97,9 @@ public final class Connection implements AutoCloseable {
 
     /**
      * Loads and initializes the classes every connection needs at once, and {@code alsoThese}, each with its
-     * nested and anonymous classes, on the calling thread. A virtual thread that loads or initializes a class is pinned to its
-     * carrier meanwhile (and the first handshakes of a busy server all wait on the same class), so runtimes call
-     * this when they start.
+     * nested and anonymous classes, on the calling thread. A virtual thread that loads or initializes a class is
+     * pinned to its carrier meanwhile (and the first handshakes of a busy server all wait on the same class), so
+     * runtimes call this when they start.
      */
     public static void preloadClasses(Class<?>... alsoThese) {
         initialize(alsoThese);
