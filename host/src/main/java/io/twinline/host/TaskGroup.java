@@ -91,12 +91,14 @@ final class TaskGroup {
     }
 
     /**
-     * As {@link #spawn(String, Runnable)}; if the task is accepted but then never started (the group shut down
-     * before the owner forked it, the fork failed, or the group was cancelled), {@code rejected} runs instead, on
-     * the owner thread: whoever waits for the task's work must hear of it.
+     * As {@link #spawn(String, Runnable)}; whenever {@code body} will not run, {@code rejected} runs instead:
+     * whoever waits for the task's work must hear of it. On the calling thread if the group takes no more tasks
+     * (and this returns {@code false}); on the owner thread if the task was accepted but never started (the group
+     * shut down before the owner forked it, the fork failed, or the group was cancelled).
      */
     boolean spawn(String threadName, Runnable body, Runnable rejected) {
         if (!open.get()) {
+            runRejected(rejected);
             return false;
         }
         queue.offer(new Task(threadName, body, rejected));
@@ -187,12 +189,13 @@ final class TaskGroup {
      */
     interface Children {
         /**
-         * Forks a child; returns {@code false} if the group is being cancelled.
+         * Forks a child; returns {@code false} if the group is being cancelled, having run {@code rejected}.
          *
          * @param threadName a name of its own (already built: naming costs no string per thread), or null for the
          *     scope's name
-         * @param rejected run instead of {@code body} if the group is cancelled before the child runs (not when the
-         *     scope was cancelled already and drops the fork unstarted: the group is ending then); may be null
+         * @param rejected run instead of {@code body} if the group is being cancelled, now or before the child runs
+         *     (not when the scope was cancelled already and drops the fork unstarted: the group is ending then); may
+         *     be null
          */
         boolean spawn(String threadName, Runnable body, Runnable rejected);
     }
@@ -214,6 +217,7 @@ final class TaskGroup {
             try {
                 body.run((threadName, task, rejected) -> {
                     if (cancelRequested) {
+                        runRejected(rejected);
                         return false;
                     }
                     scope.fork(() -> {

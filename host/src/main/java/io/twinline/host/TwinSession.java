@@ -470,12 +470,8 @@ final class TwinSession implements Session {
     }
 
     private void dispatchRequest(Frame.Request request, TaskGroup.Children children) throws IOException {
-        responder.onRequest(request, r -> {
-            Runnable notStarted = () -> responder.notStarted(r.id());
-            if (!children.spawn(null, () -> runHandler(r), notStarted)) {
-                notStarted.run();
-            }
-        }, this::sendResponse);
+        responder.onRequest(request, r -> children.spawn(null, () -> runHandler(r), () -> responder.notStarted(r.id())),
+                this::sendResponse);
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.twinline.host;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -73,5 +74,16 @@ class TaskGroupTest {
         assertTrue(ran.get() > 0);
         assertTrue(group.shutdownAndAwait(Duration.ofSeconds(10)));
         assertEquals(1, abandoned.get(), "shut down while ticking: whoever relied on the rounds is told, once");
+    }
+
+    @Test
+    void aTaskTheGroupNoLongerTakesRunsItsRejectedInstead() throws InterruptedException {
+        TaskGroup group = TaskGroup.start("test-rejected");
+        assertTrue(group.shutdownAndAwait(Duration.ofSeconds(5)));
+        AtomicInteger ran = new AtomicInteger();
+        AtomicInteger rejected = new AtomicInteger();
+        assertFalse(group.spawn("late", ran::incrementAndGet, rejected::incrementAndGet), "refused");
+        assertEquals(0, ran.get(), "the body did not run");
+        assertEquals(1, rejected.get(), "whoever waited for it is told, once");
     }
 }
