@@ -12,8 +12,8 @@ import java.time.Duration;
  *     frees. The two ends announce theirs in the handshake and each direction uses the smaller. Also bounds the
  *     peer's cache of unacknowledged responses
  * @param maxSessions the most sessions a server holds, counting an ended one until its threads have finished
- *     (up to {@code closeGrace}); HELLO past it is REJECTED with {@code SERVER_FULL}. Checked as each HELLO
- *     arrives, so HELLOs arriving at the same moment may pass it by a few
+ *     (up to {@code closeGrace}); HELLO past it is REJECTED with {@code SERVER_FULL}, however many HELLOs
+ *     arrive at the same moment
  * @param handshakeTimeout a new connection that has not completed HELLO or ATTACH within this is dropped
  * @param callTimeout the timeout of {@link Session#call(String, byte[])}
  * @param closeGrace how long an orderly close waits for calls in flight to be answered before GOODBYE

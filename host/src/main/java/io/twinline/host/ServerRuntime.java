@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.tinylog.Logger;
@@ -48,6 +49,11 @@ final class ServerRuntime implements TwinlineServer {
     private final Network.Listener listener;
     private final TaskGroup group;
     private final ConcurrentHashMap<Long, TwinSession> sessions = new ConcurrentHashMap<>();
+    /**
+     * Sessions counted against {@code maxSessions}: taken before a session is created, given back when it leaves
+     * {@link #sessions}, so that HELLOs handshaking at once cannot together pass the limit.
+     */
+    private final AtomicInteger held = new AtomicInteger();
     private final SecureRandom random = new SecureRandom();
     // Ids start at a random point, so a client of an earlier run of this server, re-attaching after a restart,
     // is told its session is unknown rather than meeting a new session under the same id.
@@ -269,27 +275,39 @@ final class ServerRuntime implements TwinlineServer {
                     + Limits.MIN_FRAME_BYTES + ", or no calls in flight allowed (" + hello.maxInFlight() + ")");
             return;
         }
-        if (sessions.size() >= spec.limits().maxSessions()) {
+        if (!takeSessionSlot()) {
             reject(connection, RejectReason.SERVER_FULL,
                     "server holds its maximum of " + spec.limits().maxSessions() + " sessions");
             return;
         }
-        byte[] token = new byte[FrameCodec.TOKEN_BYTES];
-        random.nextBytes(token);
-        long numericId = lastSessionId.incrementAndGet();
-        TwinSession session = new TwinSession(numericId, token, TwinSession.Role.SERVER, spec.policy(),
-                spec.limits(), new TwinSession.PeerLimits(hello.maxFrameBytes(), hello.maxInFlight()),
-                spec.handlers(), clock, metrics, group, null, this::sessionEnded);
+        TwinSession session;
+        try {
+            byte[] token = new byte[FrameCodec.TOKEN_BYTES];
+            random.nextBytes(token);
+            long numericId = lastSessionId.incrementAndGet();
+            session = new TwinSession(numericId, token, TwinSession.Role.SERVER, spec.policy(), spec.limits(),
+                    new TwinSession.PeerLimits(hello.maxFrameBytes(), hello.maxInFlight()), spec.handlers(), clock,
+                    metrics, group, null, this::sessionEnded);
+        } catch (RuntimeException | Error e) {
+            held.decrementAndGet();
+            throw e;
+        }
         for (StateListener l : spec.stateListeners()) {
             session.addStateListener(l);
         }
-        sessions.put(numericId, session);
+        sessions.put(session.numericId, session);
+        if (session.state().isTerminal()) { // ended before it was listed: the server's threads are stopping
+            sessionEnded(session, session.state());
+            reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
+            return;
+        }
         metrics.sessionsOpened.increment();
         String advertisedHost = spec.advertisedAddress().map(InetSocketAddress::getHostString).orElse("");
         int advertisedPort = spec.advertisedAddress().map(InetSocketAddress::getPort).orElse(0);
-        connection.writeHandshake(new Frame.Welcome(numericId, token, millis(spec.policy().reattachWindow()),
-                millis(spec.policy().heartbeatInterval()), millis(spec.policy().idleTimeout()),
-                spec.limits().maxFrameBytes(), spec.limits().maxInFlight(), advertisedHost, advertisedPort));
+        connection.writeHandshake(new Frame.Welcome(session.numericId, session.token,
+                millis(spec.policy().reattachWindow()), millis(spec.policy().heartbeatInterval()),
+                millis(spec.policy().idleTimeout()), spec.limits().maxFrameBytes(), spec.limits().maxInFlight(),
+                advertisedHost, advertisedPort));
         connection.writeLimit(hello.maxFrameBytes());
         connection.readTimeout(Duration.ZERO);
         Logger.info("[{}] new session from {}", session.id, connection.remoteAddress());
@@ -357,8 +375,25 @@ final class ServerRuntime implements TwinlineServer {
         connection.close();
     }
 
+    /** Takes one of the {@code maxSessions} slots, or returns {@code false} if all are held. */
+    private boolean takeSessionSlot() {
+        int max = spec.limits().maxSessions();
+        while (true) {
+            int now = held.get();
+            if (now >= max) {
+                return false;
+            }
+            if (held.compareAndSet(now, now + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Unlists an ended session and gives its slot back; runs once per session however often it is called. */
     private void sessionEnded(TwinSession session, SessionState finalState) {
-        sessions.remove(session.numericId, session);
+        if (sessions.remove(session.numericId, session)) {
+            held.decrementAndGet();
+        }
     }
 
     private static int millis(Duration d) {

@@ -18,7 +18,16 @@ import io.twinline.api.SessionState;
 import io.twinline.api.Twinline;
 import io.twinline.api.TwinlineClient;
 import io.twinline.api.TwinlineServer;
+import io.twinline.api.spi.ServerSpec;
+import io.twinline.recovery.Clock;
+import io.twinline.transport.Frame;
+import io.twinline.transport.FrameCodec;
+import io.twinline.transport.RejectReason;
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -259,6 +268,83 @@ class CallsTest {
             ConnectFailedException e = assertThrows(ConnectFailedException.class, () -> Testing.client(s).connect());
             assertTrue(e.getMessage().contains("SERVER_FULL"), e.getMessage());
             assertEquals("ok", text(first.call("echo", utf8("ok"))));
+            first.close();
+            // The ended session's slot is given back: the next client gets in once the server has seen the end.
+            AtomicReference<TwinlineClient> next = new AtomicReference<>();
+            Testing.await(Duration.ofSeconds(10), "a new session after the first ended", () -> {
+                try {
+                    next.set(Testing.client(s).connect());
+                    return true;
+                } catch (ConnectFailedException full) {
+                    return false;
+                }
+            });
+            try (TwinlineClient second = next.get()) {
+                assertEquals("ok", text(second.call("echo", utf8("ok"))));
+            }
+        }
+    }
+
+    @Test
+    void hellosArrivingTogetherNeverPassTheSessionLimit() throws Exception {
+        int limit = 3;
+        int dialers = 30;
+        // Creating a session takes 20 ms here (its clock is read while it is built), so every HELLO is being handled
+        // at once: a check of the count followed by a later insert would let them all in.
+        Clock slowToCreate = new Clock() {
+            @Override
+            public long nanoTime() {
+                boolean creating = StackWalker.getInstance().walk(frames -> frames.anyMatch(
+                        f -> f.getClassName().equals(TwinSession.class.getName()) && f.getMethodName().equals("<init>")));
+                if (creating) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return System.nanoTime();
+            }
+
+            @Override
+            public void sleep(long nanos) throws InterruptedException {
+                Clock.system().sleep(nanos);
+            }
+        };
+        ServerRuntime s = ServerRuntime.start(new ServerSpec(new InetSocketAddress("127.0.0.1", 0), Optional.empty(),
+                Map.of("echo", Testing.ECHO), Testing.fastPolicy(), Limits.defaults().withMaxSessions(limit),
+                List.of(), List.of()), slowToCreate, Network.TCP);
+        java.util.List<java.net.Socket> sockets = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < dialers; i++) {
+                java.net.Socket socket = new java.net.Socket("127.0.0.1", s.address().getPort());
+                socket.setSoTimeout(10_000);
+                sockets.add(socket);
+            }
+            java.io.ByteArrayOutputStream hello = new java.io.ByteArrayOutputStream();
+            new FrameCodec(4096).write(new Frame.Hello(FrameCodec.VERSION, 1 << 20, 64),
+                    new java.io.DataOutputStream(hello));
+            for (java.net.Socket socket : sockets) {
+                socket.getOutputStream().write(hello.toByteArray());
+            }
+            int welcomed = 0;
+            int full = 0;
+            for (java.net.Socket socket : sockets) {
+                Frame answer = new FrameCodec(4096).read(new java.io.DataInputStream(socket.getInputStream()));
+                if (answer instanceof Frame.Welcome) {
+                    welcomed++;
+                } else if (answer instanceof Frame.Rejected r && r.reason() == RejectReason.SERVER_FULL) {
+                    full++;
+                }
+            }
+            assertEquals(limit, welcomed, "sessions created");
+            assertEquals(dialers - limit, full, "HELLOs refused SERVER_FULL");
+            assertEquals(limit, s.allSessions().size(), "sessions held by the server");
+        } finally {
+            for (java.net.Socket socket : sockets) {
+                socket.close();
+            }
+            s.close();
         }
     }
 }
