@@ -48,6 +48,10 @@ final class ServerRuntime implements TwinlineServer {
     private final Metrics metrics = new Metrics();
     private final Network.Listener listener;
     private final TaskGroup group;
+    /** How long, and for how many bytes, a rejected connection is drained before it is closed (see reject). */
+    private static final Duration REJECT_LINGER = Duration.ofSeconds(1);
+    private static final int REJECT_LINGER_BYTES = 64 * 1024;
+
     private final ConcurrentHashMap<Long, TwinSession> sessions = new ConcurrentHashMap<>();
     /**
      * Sessions counted against {@code maxSessions}: taken before a session is created, given back when it leaves
@@ -371,8 +375,12 @@ final class ServerRuntime implements TwinlineServer {
             connection.writeHandshake(new Frame.Rejected(reason, detail));
         } catch (IOException e) {
             Logger.debug("[server] could not send REJECTED: {}", e.toString());
+            connection.close();
+            return;
         }
-        connection.close();
+        // A client reads REJECTED and closes; until it does, what it sent meanwhile is read and dropped, so the close
+        // is a FIN after REJECTED and not a reset that could destroy it.
+        connection.lingeringClose(REJECT_LINGER, REJECT_LINGER_BYTES);
     }
 
     /** Takes one of the {@code maxSessions} slots, or returns {@code false} if all are held. */

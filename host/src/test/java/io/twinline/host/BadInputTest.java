@@ -101,6 +101,28 @@ class BadInputTest {
     }
 
     @Test
+    void aRejectedConnectionIsDrainedUntilThePeerClosesNotReset() throws Exception {
+        // A client that ignores "send nothing before the answer": 48 KiB after its ATTACH, more than the server
+        // buffers. A socket closed with bytes unread resets the connection, and a reset can destroy a REJECTED that
+        // is still in the server's send buffer or lost on the way. So the server sends FIN after REJECTED and keeps
+        // reading (and dropping) until the peer closes: writing on after the answer does not fail here.
+        try (Socket s = dial()) {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            new FrameCodec(4096).write(new Frame.Attach(FrameCodec.VERSION, 0x7777_0000_0001L,
+                    new byte[FrameCodec.TOKEN_BYTES], 0, 1 << 20), new DataOutputStream(bytes));
+            bytes.write(new byte[48 * 1024]);
+            s.getOutputStream().write(bytes.toByteArray()); // one write: all of it is there when the server reads
+            Frame.Rejected r = assertInstanceOf(Frame.Rejected.class, readUntilClosed(s));
+            assertEquals(RejectReason.UNKNOWN_SESSION, r.reason());
+            for (int i = 0; i < 3; i++) {
+                s.getOutputStream().write(new byte[1024]); // a reset would fail the second write at the latest
+                Thread.sleep(50);
+            }
+        }
+        assertBystanderUnharmed();
+    }
+
+    @Test
     void wrongTokenIsRejectedAndTheSessionIsUntouched() throws Exception {
         TwinSession target = Testing.serverSide(server, bystander.session());
         byte[] wrong = target.token.clone();

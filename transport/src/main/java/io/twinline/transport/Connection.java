@@ -408,6 +408,41 @@ public final class Connection implements AutoCloseable {
         close();
     }
 
+    /**
+     * Closes a connection whose last frame has been written (by {@link #writeHandshake}), so that the peer reads that
+     * frame and then an orderly end of stream: sends FIN, reads and discards what the peer still sends until it
+     * closes, {@code maxBytes} have come or {@code wait} has passed, then closes. Closed with bytes unread, the socket
+     * would send a TCP reset instead, and a reset can overtake the last frame (if that frame is lost and re-sent) or
+     * discard it while it still waits in this side's send buffer. Only from the handshaking thread, before a reader
+     * starts; never throws.
+     *
+     * @return how many bytes were read and dropped
+     */
+    public int lingeringClose(java.time.Duration wait, int maxBytes) {
+        long deadline = nanoClock.getAsLong() + wait.toNanos();
+        int discarded = 0;
+        try {
+            endpoint.shutdownOutput();
+            byte[] discard = new byte[Math.min(maxBytes, 4096)];
+            while (discarded < maxBytes) {
+                long left = deadline - nanoClock.getAsLong();
+                if (left <= 0) {
+                    break;
+                }
+                endpoint.readTimeout(java.time.Duration.ofNanos(left));
+                int n = in.read(discard, 0, Math.min(discard.length, maxBytes - discarded));
+                if (n < 0) {
+                    break; // the peer closed: nothing unread is left
+                }
+                discarded += n;
+            }
+        } catch (IOException e) {
+            // timed out, reset or closed: close below either way
+        }
+        close();
+        return discarded;
+    }
+
     /** Closes the socket at once, which ends the reader's {@link #read()} and the writer. Idempotent. */
     @Override
     public void close() {
