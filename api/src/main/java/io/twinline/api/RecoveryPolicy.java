@@ -18,9 +18,9 @@ import java.util.Objects;
  *
  * <p>Each end applies its own policy, and the bounds above assume the peer's heartbeat: a receive channel stays
  * alive only if the peer's {@code heartbeatInterval} (plus a tick and the one-way delay) is shorter than this end's
- * {@code idleTimeout}. Nothing checks this across the two ends (the server's values are announced in WELCOME but
- * not enforced): give clients and server matching heartbeat settings, or the channel fails and recovers over and
- * over (PROTOCOL.md §10, item 2).
+ * {@code idleTimeout}. The server announces its heartbeat and idle timeout in WELCOME, and a client fits its own to
+ * them for that session: its heartbeat at most half the server's idle timeout, its idle timeout at least two
+ * server heartbeats, each change logged at WARN (PROTOCOL.md §7.6). The server never learns the client's.
  *
  * @param heartbeatInterval a host sends a PING on its send channel when that channel has been idle this long
  * @param idleTimeout a receive channel silent for longer than this has failed; must exceed the heartbeat interval

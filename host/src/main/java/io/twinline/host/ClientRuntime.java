@@ -2,6 +2,7 @@ package io.twinline.host;
 
 import io.twinline.api.Channel;
 import io.twinline.api.ConnectFailedException;
+import io.twinline.api.RecoveryPolicy;
 import io.twinline.api.Session;
 import io.twinline.api.SessionState;
 import io.twinline.api.StateListener;
@@ -71,6 +72,34 @@ final class ClientRuntime implements TwinlineClient {
     }
 
     /**
+     * Fits this client's heartbeat settings to the server's, as announced in WELCOME (PROTOCOL §7.6), so that
+     * neither end's idle timeout runs out between the other's heartbeats, which would fail and recover a channel
+     * over and over: the heartbeat is lowered to half the server's idle timeout, and the idle timeout raised to
+     * two server heartbeats, where they are not already. A peer's frames are at most about 1.25 heartbeats apart
+     * (a PING is due after 15/16 of an interval and the ticker may run late), so a factor of 2 leaves room for
+     * the one-way delay and a pause; the defaults (1 s and 3 s on both ends) need no change. Each change is logged
+     * at WARN. A value of 0 (not announced) changes nothing.
+     */
+    static RecoveryPolicy matchServer(RecoveryPolicy own, Duration serverHeartbeat, Duration serverIdleTimeout,
+                                      String sessionId) {
+        RecoveryPolicy matched = own;
+        // In nanoseconds: Duration's own multipliedBy and dividedBy go through BigDecimal (see TwinSession.attach).
+        Duration fastEnough = Duration.ofNanos(serverIdleTimeout.toNanos() / 2);
+        if (fastEnough.isPositive() && own.heartbeatInterval().compareTo(fastEnough) > 0) {
+            Logger.warn("[{}] the server's idle timeout is {}: this session's heartbeat lowered from {} to {}",
+                    sessionId, serverIdleTimeout, own.heartbeatInterval(), fastEnough);
+            matched = matched.withHeartbeatInterval(fastEnough);
+        }
+        Duration patientEnough = Duration.ofNanos(serverHeartbeat.toNanos() * 2);
+        if (patientEnough.isPositive() && own.idleTimeout().compareTo(patientEnough) < 0) {
+            Logger.warn("[{}] the server's heartbeat is {}: this session's idle timeout raised from {} to {}",
+                    sessionId, serverHeartbeat, own.idleTimeout(), patientEnough);
+            matched = matched.withIdleTimeout(patientEnough);
+        }
+        return matched;
+    }
+
+    /**
      * Opens a session: HELLO on a new channel A, then ATTACH on a new channel B.
      *
      * @throws ConnectFailedException if either step fails or the server's window is too short for this policy
@@ -92,10 +121,12 @@ final class ClientRuntime implements TwinlineClient {
                 throw new ConnectFailedException("server " + address(spec.server()) + " answered HELLO with "
                         + reply.type(), null);
             }
+            RecoveryPolicy policy = matchServer(spec.policy(), Duration.ofMillis(welcome.heartbeatMs()),
+                    Duration.ofMillis(welcome.idleTimeoutMs()), TwinSession.formatId(welcome.sessionId()));
             Duration window = Duration.ofMillis(welcome.reattachWindowMs());
-            if (spec.policy().clientBudget().compareTo(window) > 0) {
+            if (policy.clientBudget().compareTo(window) > 0) {
                 throw new ConnectFailedException("this client's recovery budget (idle timeout + probe timeout + "
-                        + "recovery time limit = " + spec.policy().clientBudget() + ") exceeds the server's re-attach "
+                        + "recovery time limit = " + policy.clientBudget() + ") exceeds the server's re-attach "
                         + "window of " + window + "; lower the client's budget or raise the server's window", null);
             }
             a.writeLimit(welcome.maxFrameBytes());
@@ -103,7 +134,7 @@ final class ClientRuntime implements TwinlineClient {
             InetSocketAddress reattachTo = welcome.advertised().isPresent()
                     ? InetSocketAddress.createUnresolved(welcome.advertisedHost(), welcome.advertisedPort())
                     : spec.server();
-            fresh = new TwinSession(welcome.sessionId(), welcome.token(), TwinSession.Role.CLIENT, spec.policy(),
+            fresh = new TwinSession(welcome.sessionId(), welcome.token(), TwinSession.Role.CLIENT, policy,
                     spec.limits(), new TwinSession.PeerLimits(welcome.maxFrameBytes(), welcome.maxInFlight()),
                     spec.handlers(), clock, metrics, null,
                     (session, channel, deadline) -> attachChannel(reattachTo, session, channel, deadline),
