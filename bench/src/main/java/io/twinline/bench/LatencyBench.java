@@ -15,7 +15,14 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-/** One caller, one call at a time: the distribution of a round trip (p50, p99, p99.9 from SampleTime). */
+/**
+ * One caller, one call at a time: the distribution of a round trip (p50, p99, p99.9 from SampleTime).
+ *
+ * <p>The caller is JMH's worker thread: a platform thread by default, whose every wait for an answer is an
+ * operating-system park and wake-up. Run with {@code -jvmArgsAppend "-Xmx2g -Djmh.executor=VIRTUAL"} (JMH 1.37) the
+ * worker is a virtual thread, like the callers of {@link ThroughputBench} and of the blocking-style code this
+ * project is for; {@code bench/run.sh} runs both.
+ */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
