@@ -266,6 +266,9 @@ final class ServerRuntime implements TwinlineServer {
         } catch (IOException e) {
             Logger.info("[server] handshake with {} failed: {}", socket.remote(), e.toString());
             socket.close();
+        } catch (RuntimeException e) {
+            Logger.error(e, "[server] handshake with {} failed", socket.remote()); // a bug: never a peer's doing
+            socket.close();
         }
     }
 
@@ -292,6 +295,10 @@ final class ServerRuntime implements TwinlineServer {
             session = new TwinSession(numericId, token, TwinSession.Role.SERVER, spec.policy(), spec.limits(),
                     new TwinSession.PeerLimits(hello.maxFrameBytes(), hello.maxInFlight()), spec.handlers(), clock,
                     metrics, group, null, this::sessionEnded);
+        } catch (IllegalStateException e) { // the server's group takes no more tasks: it is closing
+            held.decrementAndGet();
+            reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
+            return;
         } catch (RuntimeException | Error e) {
             held.decrementAndGet();
             throw e;

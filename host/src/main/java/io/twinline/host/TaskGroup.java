@@ -34,6 +34,8 @@ final class TaskGroup {
     private final AtomicBoolean open = new AtomicBoolean(true);
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean cancelRequested;
+    /** A nested group whose owner its parent accepted but never started: nothing reads the queue any more. */
+    private volatile boolean ownerLost;
     private final java.util.Set<Thread> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** {@code rejected} (may be null) runs instead of {@code body} if the task is never started. */
@@ -75,10 +77,34 @@ final class TaskGroup {
      */
     static TaskGroup startIn(TaskGroup parent, String name) {
         TaskGroup group = new TaskGroup(name);
-        if (!parent.spawn(name + "/owner", group::runOwner)) {
+        if (!parent.spawn(name + "/owner", group::runOwner, group::ownerNeverStarted)) {
             throw new IllegalStateException(parent.name + " is shutting down");
         }
         return group;
+    }
+
+    /**
+     * The parent accepted this group's owner but will never start it (it shut down or was cancelled first, or the
+     * fork failed): the group ends at once, and every task and ticker queued on it, now or later, is told it will
+     * not run, so a session whose owner never ran still ends instead of staying connecting for good.
+     */
+    private void ownerNeverStarted() {
+        ownerLost = true;
+        open.set(false);
+        drainUnstarted();
+        terminated.countDown();
+    }
+
+    /** Runs the {@code rejected} or {@code abandoned} of everything queued; only once the owner is lost. */
+    private void drainUnstarted() {
+        Object item;
+        while ((item = queue.poll()) != null) {
+            if (item instanceof Task task) {
+                runRejected(task.rejected());
+            } else if (item instanceof StartTicker start) {
+                runRejected(start.abandoned());
+            }
+        }
     }
 
     /**
@@ -102,6 +128,9 @@ final class TaskGroup {
             return false;
         }
         queue.offer(new Task(threadName, body, rejected));
+        if (ownerLost) {
+            drainUnstarted(); // the owner was lost after the check above: no one else will
+        }
         return true;
     }
 
@@ -114,6 +143,9 @@ final class TaskGroup {
      */
     void startTicker(Ticker ticker, long firstDelayNanos, Runnable abandoned) {
         queue.offer(new StartTicker(ticker, firstDelayNanos, abandoned));
+        if (ownerLost) {
+            drainUnstarted();
+        }
     }
 
     /** Runs the ticker's next round now instead of when it planned (something became due earlier). */

@@ -86,4 +86,37 @@ class TaskGroupTest {
         assertEquals(0, ran.get(), "the body did not run");
         assertEquals(1, rejected.get(), "whoever waited for it is told, once");
     }
+
+    @Test
+    void aNestedGroupWhoseOwnerNeverStartsEndsAndTellsEveryoneWaiting() throws InterruptedException {
+        TaskGroup parent = TaskGroup.start("test-parent");
+        CountDownLatch roundStarted = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        // The parent's owner is held in a ticker round, so the nested owner's task waits in its queue...
+        parent.startTicker(late -> {
+            roundStarted.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return -1;
+        }, 0, () -> { });
+        assertTrue(roundStarted.await(10, TimeUnit.SECONDS));
+        TaskGroup nested = TaskGroup.startIn(parent, "test-nested");
+        AtomicInteger abandoned = new AtomicInteger();
+        nested.startTicker(late -> 1_000_000L, 0, abandoned::incrementAndGet);
+        // ...and the parent is cancelled before it forks it: the task then runs its rejected, not the owner.
+        parent.cancel();
+        release.countDown();
+        assertTrue(nested.awaitTermination(Duration.ofSeconds(10)), "the nested group ended without an owner");
+        assertEquals(1, abandoned.get(), "the ticker queued before was abandoned, once");
+        AtomicInteger lateTicker = new AtomicInteger();
+        nested.startTicker(late -> 1_000_000L, 0, lateTicker::incrementAndGet);
+        assertEquals(1, lateTicker.get(), "a ticker started afterwards is abandoned at once");
+        AtomicInteger rejected = new AtomicInteger();
+        assertFalse(nested.spawn("late", () -> { }, rejected::incrementAndGet));
+        assertEquals(1, rejected.get());
+        assertTrue(parent.awaitTermination(Duration.ofSeconds(10)));
+    }
 }
