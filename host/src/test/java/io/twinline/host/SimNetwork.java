@@ -309,7 +309,8 @@ final class SimNetwork implements Network {
 
         @Override
         public void readTimeout(Duration timeout) {
-            readTimeoutMillis = timeout.toMillis();
+            // As Sockets.timeoutMillis: a positive timeout under a millisecond is one, never zero (which means none).
+            readTimeoutMillis = timeout.isZero() ? 0 : Math.max(1, timeout.toMillis());
         }
 
         @Override

@@ -414,20 +414,20 @@ public final class Connection implements AutoCloseable {
      * closes, {@code maxBytes} have come or {@code wait} has passed, then closes. Closed with bytes unread, the socket
      * would send a TCP reset instead, and a reset can overtake the last frame (if that frame is lost and re-sent) or
      * discard it while it still waits in this side's send buffer. Only from the handshaking thread, before a reader
-     * starts; never throws.
+     * starts; never throws. {@code wait} is cut to a minute.
      *
      * @return how many bytes were read and dropped
      */
     public int lingeringClose(java.time.Duration wait, int maxBytes) {
-        long deadline = nanoClock.getAsLong() + wait.toNanos();
         int discarded = 0;
         try {
+            long deadline = nanoClock.getAsLong() + Math.min(wait.toMillis(), 60_000) * 1_000_000;
             endpoint.shutdownOutput();
-            byte[] discard = new byte[Math.min(maxBytes, 4096)];
+            byte[] discard = new byte[Math.clamp(maxBytes, 1, 4096)];
             while (discarded < maxBytes) {
                 long left = deadline - nanoClock.getAsLong();
-                if (left <= 0) {
-                    break;
+                if (left < 1_000_000) {
+                    break; // under a millisecond: a socket timeout cannot say less
                 }
                 endpoint.readTimeout(java.time.Duration.ofNanos(left));
                 int n = in.read(discard, 0, Math.min(discard.length, maxBytes - discarded));
@@ -436,10 +436,11 @@ public final class Connection implements AutoCloseable {
                 }
                 discarded += n;
             }
-        } catch (IOException e) {
-            // timed out, reset or closed: close below either way
+        } catch (IOException | RuntimeException e) {
+            // timed out, reset or closed (or odd arguments): close below either way
+        } finally {
+            close();
         }
-        close();
         return discarded;
     }
 
