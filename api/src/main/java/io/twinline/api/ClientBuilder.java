@@ -76,7 +76,8 @@ public final class ClientBuilder {
      *
      * @throws IllegalStateException if no server address was given
      * @throws ConnectFailedException if the server is unreachable, rejects the session, or announces a re-attach
-     *     window too short for this client's recovery policy
+     *     window too short for this client's recovery policy (as fitted to the server's heartbeat; see
+     *     {@link RecoveryPolicy})
      */
     public TwinlineClient connect() {
         if (server == null) {

@@ -31,8 +31,8 @@ import java.util.Objects;
  * @param backoffMax the longest pause between reconnect tries
  * @param jitter the fraction (0 to 1) by which each pause is shortened at random, so clients spread out
  * @param reattachWindow the server's window: how long it waits for the client to re-attach a failed channel.
- *     Announced in WELCOME; a client whose own budget (idle timeout + probe timeout + recovery time limit) does
- *     not fit in it refuses to connect
+ *     Announced in WELCOME; a client whose own budget (idle timeout + probe timeout + recovery time limit, with
+ *     the idle timeout as fitted to the server's heartbeat) does not fit in it refuses to connect
  */
 public record RecoveryPolicy(
         Duration heartbeatInterval,
@@ -94,7 +94,8 @@ public record RecoveryPolicy(
 
     /**
      * Returns the client's worst-case time from a silent failure to giving up:
-     * {@code idleTimeout + probeTimeout + recoveryTimeLimit}. It must fit in the server's re-attach window.
+     * {@code idleTimeout + probeTimeout + recoveryTimeLimit}. It must fit in the server's re-attach window, with
+     * the idle timeout as fitted to the server's heartbeat (at least twice it; see the class description).
      */
     public Duration clientBudget() {
         return idleTimeout.plus(probeTimeout).plus(recoveryTimeLimit);

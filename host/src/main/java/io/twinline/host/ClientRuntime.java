@@ -78,13 +78,21 @@ final class ClientRuntime implements TwinlineClient {
      * two server heartbeats, where they are not already. A peer's frames are at most about 1.25 heartbeats apart
      * (a PING is due after 15/16 of an interval and the ticker may run late), so a factor of 2 leaves room for
      * the one-way delay and a pause; the defaults (1 s and 3 s on both ends) need no change. Each change is logged
-     * at WARN. A value of 0 (not announced) changes nothing.
+     * at WARN. A value of 0 (not announced) changes nothing. No heartbeat is lowered below 10 ms, a ticker round.
      */
+    /** The shortest heartbeat worth setting: the session's ticker runs at most once per 10 ms. */
+    private static final Duration FASTEST_HEARTBEAT = Duration.ofMillis(10);
+
     static RecoveryPolicy matchServer(RecoveryPolicy own, Duration serverHeartbeat, Duration serverIdleTimeout,
                                       String sessionId) {
         RecoveryPolicy matched = own;
         // In nanoseconds: Duration's own multipliedBy and dividedBy go through BigDecimal (see TwinSession.attach).
         Duration fastEnough = Duration.ofNanos(serverIdleTimeout.toNanos() / 2);
+        if (fastEnough.isPositive() && fastEnough.compareTo(FASTEST_HEARTBEAT) < 0) {
+            Logger.warn("[{}] the server's idle timeout of {} is too short for any heartbeat (the ticker's round is "
+                    + "{}): expect its channel A to fail when idle", sessionId, serverIdleTimeout, FASTEST_HEARTBEAT);
+            fastEnough = FASTEST_HEARTBEAT;
+        }
         if (fastEnough.isPositive() && own.heartbeatInterval().compareTo(fastEnough) > 0) {
             Logger.warn("[{}] the server's idle timeout is {}: this session's heartbeat lowered from {} to {}",
                     sessionId, serverIdleTimeout, own.heartbeatInterval(), fastEnough);
@@ -125,9 +133,13 @@ final class ClientRuntime implements TwinlineClient {
                     Duration.ofMillis(welcome.idleTimeoutMs()), TwinSession.formatId(welcome.sessionId()));
             Duration window = Duration.ofMillis(welcome.reattachWindowMs());
             if (policy.clientBudget().compareTo(window) > 0) {
+                String raised = policy.idleTimeout().equals(spec.policy().idleTimeout()) ? ""
+                        : " (its idle timeout raised from " + spec.policy().idleTimeout() + " to "
+                        + policy.idleTimeout() + ", twice the server's heartbeat: or lower the server's heartbeat)";
                 throw new ConnectFailedException("this client's recovery budget (idle timeout + probe timeout + "
                         + "recovery time limit = " + policy.clientBudget() + ") exceeds the server's re-attach "
-                        + "window of " + window + "; lower the client's budget or raise the server's window", null);
+                        + "window of " + window + "; lower the client's budget or raise the server's window" + raised,
+                        null);
             }
             a.writeLimit(welcome.maxFrameBytes());
             a.readTimeout(Duration.ZERO);

@@ -4,7 +4,10 @@ import static io.twinline.host.Testing.text;
 import static io.twinline.host.Testing.utf8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.twinline.api.ConnectFailedException;
 import io.twinline.api.RecoveryPolicy;
 import io.twinline.api.SessionState;
 import io.twinline.api.Twinline;
@@ -47,10 +50,30 @@ class HeartbeatMatchTest {
     }
 
     @Test
-    void aClientWithTheDefaultsStaysUpOnAServerWithAShortIdleTimeout() throws InterruptedException {
-        // Unmatched, the client's 1 s heartbeat would leave the server's channel A silent past 600 ms, again and again.
-        RecoveryPolicy server = RecoveryPolicy.defaults().withHeartbeatInterval(ms(150)).withIdleTimeout(ms(600));
-        assertStaysUp(server, RecoveryPolicy.defaults());
+    void noHeartbeatIsLoweredBelowATickerRound() {
+        RecoveryPolicy matched = ClientRuntime.matchServer(RecoveryPolicy.defaults(), ms(1), ms(4), "s-1");
+        assertEquals(ms(10), matched.heartbeatInterval());
+    }
+
+    @Test
+    void aClientWithASlowHeartbeatStaysUpOnAServerWithAShortIdleTimeout() throws InterruptedException {
+        // Unmatched, the client's 2.5 s heartbeat would leave the server's channel A silent past 1.2 s, again and
+        // again; fitted, it is 600 ms.
+        RecoveryPolicy server = RecoveryPolicy.defaults().withHeartbeatInterval(ms(300)).withIdleTimeout(ms(1200));
+        RecoveryPolicy client = RecoveryPolicy.defaults().withIdleTimeout(ms(5000)).withHeartbeatInterval(ms(2500));
+        assertStaysUp(server, client);
+    }
+
+    @Test
+    void aBudgetBrokenOnlyByTheRaisedIdleTimeoutSaysSo() {
+        // The server's 5 s heartbeat raises a default client's idle timeout to 10 s: 10 + 1 + 10 s > a 20 s window.
+        RecoveryPolicy server = RecoveryPolicy.defaults().withIdleTimeout(ms(15_000)).withHeartbeatInterval(ms(5000));
+        try (TwinlineServer s = Twinline.server().bind("127.0.0.1", 0).recoveryPolicy(server)
+                .handle("echo", Testing.ECHO).start()) {
+            ConnectFailedException e = assertThrows(ConnectFailedException.class, () -> Twinline.client()
+                    .server("127.0.0.1", s.address().getPort()).recoveryPolicy(RecoveryPolicy.defaults()).connect());
+            assertTrue(e.getMessage().contains("idle timeout raised from PT3S to PT10S"), e.getMessage());
+        }
     }
 
     @Test
