@@ -13,6 +13,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -268,8 +269,42 @@ final class Requester {
                 sendOn(l, call);
             }
         }
-        // Acks sent on the old link may have been lost: repeat the floor, which covers them.
-        l.connection.send(new Frame.Ack(floor(), new long[0]));
+        repeatAcks(l);
+    }
+
+    /**
+     * Acknowledges again, on a new send link, what acks sent on the old one may have lost: the floor, which covers
+     * every id below it, and the answered ids above it among the last {@link #repeatWindow} ids. Lost acks are among
+     * the last ones sent; while a long-running call holds the floor, the responder would otherwise keep their
+     * responses until that call ends, and repeated failures could fill its cache (PROTOCOL §6.3). The responder
+     * ignores ids it has already dropped.
+     */
+    private void repeatAcks(Link l) {
+        long floor;
+        long last;
+        synchronized (idLock) { // no id is allocated and not yet registered in between
+            floor = floor();
+            last = lastId.get();
+        }
+        long from = Math.max(floor + 1, last - repeatWindow() + 1);
+        long[] ids = new long[(int) Math.max(0, last - from + 1)];
+        int n = 0;
+        for (long id = from; id <= last; id++) {
+            if (!unanswered.containsKey(id)) {
+                ids[n++] = id;
+            }
+        }
+        int at = 0;
+        do {
+            int count = Math.min(ackIdsPerFrame, n - at);
+            l.connection.send(new Frame.Ack(floor, Arrays.copyOfRange(ids, at, at + count)));
+            at += count;
+        } while (at < n);
+    }
+
+    /** How many of the latest ids a re-attach acknowledges again: as many as the responder may keep responses for. */
+    private int repeatWindow() {
+        return 8 * maxInFlight + 1024;
     }
 
     /** The send link failed or was closed; calls wait for the next one. */
