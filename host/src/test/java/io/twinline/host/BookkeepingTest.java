@@ -99,7 +99,8 @@ class BookkeepingTest {
         requester.linkUp(second.link);
         assertEquals(1L, ((Frame.Request) second.next()).id());
         assertEquals(3L, ((Frame.Request) second.next()).id());
-        assertEquals(new Frame.Ack(1, new long[0]), second.next(), "floor stays at the oldest unanswered call");
+        assertEquals(new Frame.Ack(1, new long[] {2}), second.next(),
+                "floor stays at the oldest unanswered call, and the answered id above it is acknowledged again");
         requester.onResponse(new Frame.Response(1, ResponseStatus.OK, new byte[0]));
         requester.onResponse(new Frame.Response(3, ResponseStatus.OK, new byte[0]));
         answers.get(0).get();
@@ -109,6 +110,49 @@ class BookkeepingTest {
         Frame.Ack ack = (Frame.Ack) second.next();
         assertEquals(4, ack.floor());
         assertArrayEquals(new long[] {2, 1, 3}, ack.ids(), "every response received is acknowledged");
+    }
+
+    @Test
+    void aReattachRepeatsTheAnsweredIdsOfTheLatestWindowInFramesThePeerAccepts() throws Exception {
+        // 16 slots, and a peer limit of 1024 bytes: 126 ids per ACK, a window of 8 x 16 + 1024 = 1152 ids.
+        Requester requester = new Requester("s-t", 16, 1024, System::nanoTime);
+        callAsync(requester, "held", Duration.ofSeconds(60)); // id 1 is never answered: it holds the floor
+        awaitUnanswered(requester, 1);
+        long last = 1;
+        for (int batch = 0; batch < 87; batch++) { // 15 calls at a time beside the held one: ids up to 1306
+            List<CompletableFuture<byte[]>> answers = new ArrayList<>();
+            for (int i = 0; i < 15; i++) {
+                answers.add(callAsync(requester, "call", Duration.ofSeconds(10)));
+            }
+            awaitUnanswered(requester, 16);
+            for (int i = 0; i < 15; i++) {
+                requester.onResponse(new Frame.Response(++last, ResponseStatus.OK, new byte[0]));
+            }
+            for (CompletableFuture<byte[]> a : answers) {
+                a.get();
+            }
+        }
+        while (requester.pendingAck() != null) {
+            // every gathered ack went out on the old link, and was lost with it
+        }
+        Wire wire = new Wire(1);
+        requester.linkUp(wire.link);
+        assertEquals(1L, ((Frame.Request) wire.next()).id(), "the held call is replayed");
+        java.util.SortedSet<Long> repeated = new java.util.TreeSet<>();
+        int frames = 0;
+        while (repeated.size() < 1152) {
+            Frame.Ack ack = (Frame.Ack) wire.next();
+            frames++;
+            assertEquals(1, ack.floor());
+            assertTrue(ack.ids().length <= 126, "fits the peer's limit: " + ack.ids().length);
+            for (long id : ack.ids()) {
+                assertTrue(repeated.add(id), "each id once: " + id);
+            }
+        }
+        assertEquals(10, frames, "ceil(1152 / 126)");
+        assertEquals(1306L, last);
+        assertEquals(last - 1152 + 1, repeated.first(), "the window's first id");
+        assertEquals(last, repeated.last());
     }
 
     @Test
