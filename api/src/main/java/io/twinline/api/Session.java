@@ -22,7 +22,8 @@ public interface Session extends AutoCloseable {
 
     /**
      * Calls {@code route} at the peer and waits for the answer, with the default call timeout of
-     * {@link Limits#callTimeout()}.
+     * {@link Limits#callTimeout()}. Meant to be called from virtual threads, as many at once as needed; a platform
+     * thread may call as well, but its wait for each answer costs an operating-system wake-up.
      *
      * @return the response body
      * @throws RemoteFailureException if the peer's handler threw or the route is unknown
