@@ -287,24 +287,30 @@ final class Requester {
             last = lastId.get();
         }
         long from = Math.max(floor + 1, last - repeatWindow() + 1);
-        long[] ids = new long[(int) Math.max(0, last - from + 1)];
+        long[] frame = new long[(int) Math.min(ackIdsPerFrame, Math.max(1, last - from + 1))];
         int n = 0;
+        boolean sent = false;
         for (long id = from; id <= last; id++) {
             if (!unanswered.containsKey(id)) {
-                ids[n++] = id;
+                frame[n++] = id;
+                if (n == frame.length) { // one frame's worth at a time: no window-sized array
+                    l.connection.send(new Frame.Ack(floor, frame.clone()));
+                    sent = true;
+                    n = 0;
+                }
             }
         }
-        int at = 0;
-        do {
-            int count = Math.min(ackIdsPerFrame, n - at);
-            l.connection.send(new Frame.Ack(floor, Arrays.copyOfRange(ids, at, at + count)));
-            at += count;
-        } while (at < n);
+        if (n > 0 || !sent) {
+            l.connection.send(new Frame.Ack(floor, Arrays.copyOf(frame, n)));
+        }
     }
 
-    /** How many of the latest ids a re-attach acknowledges again: as many as the responder may keep responses for. */
-    private int repeatWindow() {
-        return 8 * maxInFlight + 1024;
+    /**
+     * How many of the latest ids a re-attach acknowledges again: as many as the responder may keep responses for
+     * ({@code 8 × maxInFlight + 1024}, in long arithmetic: {@code maxInFlight} has no upper bound).
+     */
+    private long repeatWindow() {
+        return 8L * maxInFlight + 1024;
     }
 
     /** The send link failed or was closed; calls wait for the next one. */

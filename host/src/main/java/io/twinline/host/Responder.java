@@ -150,10 +150,10 @@ final class Responder {
      * acknowledges responses with its next batch of requests, after 64 of them, or within a heartbeat, so it
      * holds far fewer; the margin covers responses read in one long burst before the acknowledgement goes out. A
      * peer past it is not acknowledging: the connection is closed as for a malformed frame (recovery follows, and
-     * the floor ACK after re-attach prunes).
+     * the ACK after re-attach, with the floor and the answered ids above it, prunes).
      */
     private int cacheLimit() {
-        return 8 * maxInFlight + 1024;
+        return (int) Math.min(Integer.MAX_VALUE, 8L * maxInFlight + 1024); // no overflow for a huge maxInFlight
     }
 
     private boolean isAcknowledged(long id) {

@@ -444,9 +444,10 @@ final class TwinSession implements Session {
                 default -> throw new MalformedFrameException(
                         "unexpected " + frame.type() + " on channel " + link.channel + " of the " + role);
             }
-            if (sendSide) {
+            if (sendSide && link(link.channel) == link) {
                 // Acks ride on the writer's next batch of requests; the ticker sends what is left when nothing else
-                // goes out. Only a backlog is sent on its own.
+                // goes out. Only a backlog is sent on its own, and only on the current link: an old reader still
+                // finishing must not drain acks onto a closed connection after the re-attach has repeated them.
                 requester.maybeFlushAcks(link);
             }
         }

@@ -294,8 +294,8 @@ class CallsTest {
         Clock slowToCreate = new Clock() {
             @Override
             public long nanoTime() {
-                boolean creating = StackWalker.getInstance().walk(frames -> frames.anyMatch(
-                        f -> f.getClassName().equals(TwinSession.class.getName()) && f.getMethodName().equals("<init>")));
+                boolean creating = StackWalker.getInstance().walk(frames -> frames.anyMatch(f ->
+                        f.getClassName().equals(TwinSession.class.getName()) && f.getMethodName().equals("<init>")));
                 if (creating) {
                     try {
                         Thread.sleep(20);

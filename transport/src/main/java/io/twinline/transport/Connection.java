@@ -22,7 +22,7 @@ import java.util.function.LongSupplier;
  * idle session's memory, and pays a thread start per heartbeat instead. At most one writer runs at a time.
  *
  * <p>{@link #send} never blocks: the queue is unbounded here because the session above bounds what it queues
- * (calls in flight, responses owed, one PING at a time).
+ * (calls in flight, responses owed, one PING at a time, and after a re-attach one window of repeated ACK ids).
  */
 public final class Connection implements AutoCloseable {
     // Up to 8 KiB each way: enough to coalesce a burst of small frames into one system call (large bodies bypass
