@@ -3,7 +3,7 @@ package io.twinline.host;
 import io.twinline.transport.Frame;
 import io.twinline.transport.MalformedFrameException;
 import io.twinline.transport.ResponseStatus;
-import java.util.TreeMap;
+import java.util.HashMap;
 import java.util.function.Consumer;
 
 /**
@@ -28,7 +28,11 @@ final class Responder {
     }
 
     private final int maxInFlight;
-    private final TreeMap<Long, Entry> entries = new TreeMap<>();
+    /**
+     * By id. A hash map: a sorted one (a red-black tree) was 12 % of the CPU time of the 1,024-caller benchmark, and
+     * the one ordered operation, dropping what an ACK's floor passed, walks the ids the floor passed instead.
+     */
+    private final HashMap<Long, Entry> entries = new HashMap<>();
     /** Every id below this was answered and acknowledged: a request for it is a stale duplicate. */
     private long floor = 1;
     /**
@@ -126,9 +130,10 @@ final class Responder {
         synchronized (this) {
             if (ack.floor() > floor) {
                 long advance = ack.floor() - floor;
+                long from = floor;
                 floor = ack.floor();
                 // Every id below the floor has its response at the requester, so none of them is running.
-                entries.headMap(floor).clear();
+                dropBelowFloor(from);
                 acknowledged = advance >= acknowledged.length() ? new java.util.BitSet()
                         : acknowledged.get((int) advance, acknowledged.length());
             }
@@ -142,6 +147,21 @@ final class Responder {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Drops every entry below the floor, which just rose from {@code from}: id by id over a short rise (the floor
+     * only rises, so each id is passed once), or by one pass over the entries when the rise is longer than that
+     * would take (a long call that held the floor has ended).
+     */
+    private void dropBelowFloor(long from) {
+        if (floor - from <= 2L * entries.size() + 64) {
+            for (long id = from; id < floor; id++) {
+                entries.remove(id);
+            }
+        } else {
+            entries.keySet().removeIf(id -> id < floor);
         }
     }
 

@@ -280,6 +280,27 @@ class BookkeepingTest {
     }
 
     @Test
+    void aFloorThatJumpsFarDropsEverythingBelowItInOnePass() throws Exception {
+        Started started = new Started();
+        Responder.Starter starter = r -> started.ids.add(r.id());
+        Responder responder = new Responder(64, new java.util.concurrent.atomic.LongAdder());
+        for (long id = 1; id <= 40; id++) {
+            responder.onRequest(request(id), starter, started.resent::add);
+            responder.complete(id, ResponseStatus.OK, new byte[0]);
+        }
+        responder.onAck(new Frame.Ack(11, new long[0])); // a short rise: ids 1..10, one by one
+        assertEquals(30, responder.cachedResponses());
+        // A long call held the floor while a billion others were answered (ids 11..40 stand for their tail).
+        responder.onAck(new Frame.Ack(1_000_000_001L, new long[0]));
+        assertEquals(0, responder.cachedResponses(), "everything below the floor dropped, without a billion steps");
+        responder.onRequest(request(25), starter, started.resent::add);
+        assertEquals(40, started.ids.size(), "a late duplicate below the floor does not run");
+        assertEquals(List.of(), started.resent);
+        responder.onRequest(request(1_000_000_001L), starter, started.resent::add);
+        assertEquals(1_000_000_001L, started.ids.get(40), "the next id runs");
+    }
+
+    @Test
     void acknowledgementsPruneTheCacheByIdAndByFloor() throws Exception {
         Started started = new Started();
         Responder.Starter starter = r -> started.ids.add(r.id());
