@@ -73,10 +73,17 @@ final class Requester {
      * 1,024-caller benchmark. The order it gave is needed only by {@link #floor} (kept by {@link #floorHint}) and by
      * the replay (which sorts a snapshot, at most {@code maxInFlight} calls).
      */
-    private final ConcurrentHashMap<Long, Call> unanswered = new ConcurrentHashMap<>();
+    private volatile ConcurrentHashMap<Long, Call> unanswered = new ConcurrentHashMap<>();
+    /**
+     * The most calls in flight at once since {@link #unanswered} was last replaced (guarded by {@link #idLock}): a
+     * hash table never shrinks, so once empty after a burst it is replaced ({@link #shrinkIfIdle}), as the nodes of
+     * the sorted map were freed.
+     */
+    private int inFlightHighWater;
     /**
      * No id below it is unanswered (guarded by {@link #idLock}); {@link #floor} moves it up past answered ids. It
-     * only rises, so each id is passed over once.
+     * only rises, so each id is passed over once; after a long call that held it ends, it jumps in one pass over
+     * the calls instead.
      */
     private long floorHint = 1;
     private final AckBuffer acks = new AckBuffer();
@@ -130,6 +137,7 @@ final class Requester {
             // Allocated and registered together, so floor() never passes an id that is about to be registered.
             call = new Call(lastId.incrementAndGet(), deadline, route, routeBytes, body);
             unanswered.put(call.id, call);
+            inFlightHighWater = Math.max(inFlightHighWater, maxInFlight - slots.availablePermits());
         }
         noteDeadline(deadline);
         if (refusal != null) {
@@ -236,7 +244,25 @@ final class Requester {
             }
         }
         lowerEarliest(next);
+        shrinkIfIdle();
         return earliestDeadline.get();
+    }
+
+    /**
+     * Replaces the table of unanswered calls with a new, small one when it is empty after more than 64 calls were in
+     * flight at once: a server holds thousands of idle sessions, and a burst must not leave each one a table sized
+     * for it. Called by the ticker. Safe without stopping anyone: calls are put only under {@link #idLock}, which
+     * this holds, and an empty table has nothing to remove, expire or replay.
+     */
+    private void shrinkIfIdle() {
+        if (inFlightHighWater > 64 && unanswered.isEmpty()) {
+            synchronized (idLock) {
+                if (unanswered.isEmpty()) {
+                    unanswered = new ConcurrentHashMap<>();
+                    inFlightHighWater = 0;
+                }
+            }
+        }
     }
 
     /** A timeout in nanoseconds, capped at about 36 years so that a deadline never overflows. */
@@ -388,6 +414,19 @@ final class Requester {
     long floor() {
         synchronized (idLock) {
             long last = lastId.get();
+            if (last - floorHint > 2L * maxInFlight + 64 && !unanswered.containsKey(floorHint)) {
+                // The call that held the floor was answered after many later ones: find the lowest unanswered id in
+                // one pass over the calls (at most maxInFlight) instead of a step over every id issued since. No id is
+                // put meanwhile (this lock); one removed meanwhile only leaves a lower bound, which the steps below
+                // pass.
+                long lowest = last + 1;
+                for (long id : unanswered.keySet()) {
+                    if (id >= floorHint && id < lowest) {
+                        lowest = id;
+                    }
+                }
+                floorHint = lowest;
+            }
             while (floorHint <= last && !unanswered.containsKey(floorHint)) {
                 floorHint++; // answered (ids are registered as they are allocated, under this lock)
             }

@@ -32,7 +32,9 @@ final class Responder {
      * By id. A hash map: a sorted one (a red-black tree) was 12 % of the CPU time of the 1,024-caller benchmark, and
      * the one ordered operation, dropping what an ACK's floor passed, walks the ids the floor passed instead.
      */
-    private final HashMap<Long, Entry> entries = new HashMap<>();
+    private HashMap<Long, Entry> entries = new HashMap<>();
+    /** The most entries at once since {@link #entries} was last replaced: a hash table never shrinks. */
+    private int entriesHighWater;
     /** Every id below this was answered and acknowledged: a request for it is a stale duplicate. */
     private long floor = 1;
     /**
@@ -89,6 +91,7 @@ final class Responder {
                             + " responses unacknowledged (limit " + cacheLimit() + ")");
                 }
                 entries.put(request.id(), new Entry());
+                entriesHighWater = Math.max(entriesHighWater, entries.size());
                 running++;
                 owed++;
                 executed++;
@@ -147,16 +150,21 @@ final class Responder {
                     }
                 }
             }
+            if (entriesHighWater > 64 && entries.isEmpty()) {
+                // A burst is over: give back its table (the tree's nodes were freed as they emptied).
+                entries = new HashMap<>();
+                entriesHighWater = 0;
+            }
         }
     }
 
     /**
-     * Drops every entry below the floor, which just rose from {@code from}: id by id over a short rise (the floor
-     * only rises, so each id is passed once), or by one pass over the entries when the rise is longer than that
-     * would take (a long call that held the floor has ended).
+     * Drops every entry below the floor, which just rose from {@code from}: id by id over a rise no longer than
+     * the entries kept, else by one pass over the entries (a long call that held the floor has ended). Either way
+     * an ACK costs at most as many steps as there are entries, whatever floor a peer sends.
      */
     private void dropBelowFloor(long from) {
-        if (floor - from <= 2L * entries.size() + 64) {
+        if (floor - from <= entries.size()) {
             for (long id = from; id < floor; id++) {
                 entries.remove(id);
             }

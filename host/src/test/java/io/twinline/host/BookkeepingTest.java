@@ -158,6 +158,104 @@ class BookkeepingTest {
         held.get(); // the held caller's thread ends
     }
 
+    /**
+     * Makes calls 1..n, {@code batch} at a time (their ids are the next ones, in some order), and answers each at once
+     * unless {@code keep} lists it; returns every call's answer. The requester needs {@code batch} + kept slots.
+     */
+    private static List<CompletableFuture<byte[]>> callsKeeping(Requester requester, int n, java.util.Set<Long> keep,
+                                                              int batch) {
+        List<CompletableFuture<byte[]>> answers = new ArrayList<>();
+        int kept = 0;
+        long next = 1;
+        while (next <= n) {
+            int size = (int) Math.min(batch, n - next + 1);
+            for (int i = 0; i < size; i++) {
+                answers.add(callAsync(requester, "call", Duration.ofSeconds(60)));
+            }
+            awaitUnanswered(requester, kept + size);
+            for (long id = next; id < next + size; id++) {
+                if (keep.contains(id)) {
+                    kept++;
+                } else {
+                    requester.onResponse(new Frame.Response(id, ResponseStatus.OK, new byte[0]));
+                }
+            }
+            awaitUnanswered(requester, kept);
+            next += size;
+        }
+        return answers;
+    }
+
+    @Test
+    void theReplayGoesOutInIdOrderWhateverOrderTheTableHoldsThemIn() throws Exception {
+        Requester requester = new Requester("s-t", 4, 1 << 20, System::nanoTime);
+        // 14, 15, 16 and 17 unanswered, then 16 answered: in a 16-bucket hash table 17 comes before 14.
+        callsKeeping(requester, 17, java.util.Set.of(14L, 15L, 16L, 17L), 1);
+        requester.onResponse(new Frame.Response(16, ResponseStatus.OK, new byte[0]));
+        Wire wire = new Wire(1);
+        requester.linkUp(wire.link);
+        assertEquals(14L, ((Frame.Request) wire.next()).id());
+        assertEquals(15L, ((Frame.Request) wire.next()).id());
+        assertEquals(17L, ((Frame.Request) wire.next()).id());
+        assertEquals(new Frame.Ack(14, new long[] {16}), wire.next());
+    }
+
+    @Test
+    void theFloorFollowsAnswersInAnyOrderAndJumpsWhenALongCallEnds() throws Exception {
+        Requester requester = new Requester("s-t", 8, 1 << 20, System::nanoTime);
+        List<CompletableFuture<byte[]>> kept = callsKeeping(requester, 5, java.util.Set.of(1L, 2L, 3L, 4L, 5L), 5);
+        requester.onResponse(new Frame.Response(2, ResponseStatus.OK, new byte[0]));
+        requester.onResponse(new Frame.Response(4, ResponseStatus.OK, new byte[0]));
+        assertEquals(1, requester.floor());
+        requester.onResponse(new Frame.Response(1, ResponseStatus.OK, new byte[0]));
+        assertEquals(3, requester.floor());
+        requester.onResponse(new Frame.Response(5, ResponseStatus.OK, new byte[0]));
+        assertEquals(3, requester.floor());
+        requester.onResponse(new Frame.Response(3, ResponseStatus.OK, new byte[0]));
+        assertEquals(6, requester.floor(), "everything answered: past the last id");
+        for (CompletableFuture<byte[]> k : kept) {
+            k.get();
+        }
+        // Ids 6 and 3,000 are held while the 2,993 between them are answered; then 6 ends: the floor jumps to 3,000,
+        // and when 3,000 ends, past it.
+        Requester longCalls = new Requester("s-t", 64, 1 << 20, System::nanoTime);
+        List<CompletableFuture<byte[]>> held = callsKeeping(longCalls, 3000, java.util.Set.of(6L, 3000L), 60);
+        assertEquals(6, longCalls.floor());
+        longCalls.onResponse(new Frame.Response(6, ResponseStatus.OK, new byte[0]));
+        assertEquals(3000, longCalls.floor());
+        longCalls.onResponse(new Frame.Response(3000, ResponseStatus.OK, new byte[0]));
+        assertEquals(3001, longCalls.floor());
+        for (CompletableFuture<byte[]> h : held) {
+            h.get();
+        }
+    }
+
+    @Test
+    void afterABurstTheRequesterStillCountsAndFloorsCorrectly() throws Exception {
+        // 100 calls in flight at once, all answered: the ticker gives the burst's table back; calls go on as before.
+        Requester requester = new Requester("s-t", 128, 1 << 20, System::nanoTime);
+        List<CompletableFuture<byte[]>> burst = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            burst.add(callAsync(requester, "burst", Duration.ofSeconds(60)));
+        }
+        awaitUnanswered(requester, 100);
+        for (long id = 1; id <= 100; id++) {
+            requester.onResponse(new Frame.Response(id, ResponseStatus.OK, new byte[0]));
+        }
+        for (CompletableFuture<byte[]> b : burst) {
+            b.get();
+        }
+        requester.expireCalls(System.nanoTime()); // a ticker round: the table is replaced
+        assertEquals(101, requester.floor());
+        CompletableFuture<byte[]> next = callAsync(requester, "after", Duration.ofSeconds(60));
+        awaitUnanswered(requester, 1);
+        assertEquals(101, requester.floor(), "the new call is unanswered, in the new table");
+        requester.onResponse(new Frame.Response(101, ResponseStatus.OK, "ok".getBytes()));
+        assertArrayEquals("ok".getBytes(), next.get());
+        assertEquals(102, requester.floor());
+        assertEquals(0, requester.unansweredCount());
+    }
+
     @Test
     void aCallMadeWhileTheChannelIsDownIsSentAfterTheReplayedOnes() throws Exception {
         Requester requester = new Requester("s-t", 16, 1 << 20, System::nanoTime);
@@ -280,6 +378,7 @@ class BookkeepingTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(10) // a jump walked id by id would take minutes
     void aFloorThatJumpsFarDropsEverythingBelowItInOnePass() throws Exception {
         Started started = new Started();
         Responder.Starter starter = r -> started.ids.add(r.id());
@@ -298,6 +397,27 @@ class BookkeepingTest {
         assertEquals(List.of(), started.resent);
         responder.onRequest(request(1_000_000_001L), starter, started.resent::add);
         assertEquals(1_000_000_001L, started.ids.get(40), "the next id runs");
+    }
+
+    @Test
+    void afterABurstTheResponderStillDeduplicates() throws Exception {
+        Started started = new Started();
+        Responder.Starter starter = r -> started.ids.add(r.id());
+        Responder responder = new Responder(128, new java.util.concurrent.atomic.LongAdder());
+        for (long id = 1; id <= 100; id++) {
+            responder.onRequest(request(id), starter, started.resent::add);
+            responder.complete(id, ResponseStatus.OK, new byte[0]);
+        }
+        long[] some = new long[] {7, 50, 99};
+        responder.onAck(new Frame.Ack(101, some)); // all acknowledged: the burst's table is given back
+        assertEquals(0, responder.cachedResponses());
+        responder.onRequest(request(50), starter, started.resent::add);
+        assertEquals(100, started.ids.size(), "an id of the burst is still a stale duplicate");
+        responder.onRequest(request(101), starter, started.resent::add);
+        Frame.Response done = responder.complete(101, ResponseStatus.OK, "r".getBytes());
+        responder.onRequest(request(101), starter, started.resent::add);
+        assertEquals(List.of(done), started.resent, "the new table caches and answers a re-sent request");
+        assertEquals(1, responder.cachedResponses());
     }
 
     @Test
