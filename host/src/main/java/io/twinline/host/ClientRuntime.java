@@ -31,6 +31,12 @@ import org.tinylog.Logger;
 final class ClientRuntime implements TwinlineClient {
     private final ClientSpec spec;
     private final Clock clock;
+    /**
+     * The clock as each connection reads it, made once here: a method reference is linked the first time it runs,
+     * which resolves its interface under the class loader's lock for that name, and a server's first handshakes
+     * and a client dialling in the same JVM met on that lock with their threads pinned (JFR).
+     */
+    private final java.util.function.LongSupplier nanoClock;
     private final Network network;
     private final Metrics metrics = new Metrics();
     private volatile TwinSession session;
@@ -39,6 +45,7 @@ final class ClientRuntime implements TwinlineClient {
     private ClientRuntime(ClientSpec spec, Clock clock, Network network) {
         this.spec = spec;
         this.clock = clock;
+        this.nanoClock = clock::nanoTime;
         this.network = network;
     }
 
@@ -191,7 +198,7 @@ final class ClientRuntime implements TwinlineClient {
         Endpoint endpoint = network.dial(address, timeout);
         try {
             Connection c = new Connection(endpoint, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
-                    clock::nanoTime);
+                    nanoClock);
             c.readTimeout(timeout);
             return c;
         } catch (IOException | RuntimeException e) {

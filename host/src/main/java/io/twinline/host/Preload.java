@@ -17,7 +17,14 @@ final class Preload {
     static void sessionClasses() {
         PollerStart.once();
         // CompletableFuture: a thousand callers waiting at once met its Signaller still initializing (JFR).
+        // The rest: what a server's first HELLO loaded on its handshake thread (JFR's jdk.ClassLoad), where a class
+        // loader's lock for one name was once met by a client dialling in the same JVM, pinning the thread.
         Connection.preloadClasses(TwinSession.class, Link.class, Requester.class, Responder.class, AckBuffer.class,
-                TaskGroup.class, CompletableFuture.class);
+                TaskGroup.class, CompletableFuture.class, io.twinline.recovery.StateMachine.class,
+                io.twinline.recovery.Backoff.class, io.twinline.api.SessionState.class,
+                java.util.concurrent.Semaphore.class, java.util.concurrent.locks.ReentrantLock.class,
+                java.util.concurrent.CopyOnWriteArrayList.class, java.util.concurrent.atomic.AtomicReferenceArray.class,
+                java.util.function.LongSupplier.class, java.util.function.LongConsumer.class,
+                java.security.MessageDigest.class);
     }
 }

@@ -45,6 +45,12 @@ import org.tinylog.Logger;
 final class ServerRuntime implements TwinlineServer {
     private final ServerSpec spec;
     private final Clock clock;
+    /**
+     * The clock as each connection reads it, made once here: a method reference is linked the first time it runs,
+     * which resolves its interface under the class loader's lock for that name, and a server's first handshakes
+     * and a client dialling in the same JVM met on that lock with their threads pinned (JFR).
+     */
+    private final java.util.function.LongSupplier nanoClock;
     private final Metrics metrics = new Metrics();
     private final Network.Listener listener;
     private final TaskGroup group;
@@ -68,6 +74,7 @@ final class ServerRuntime implements TwinlineServer {
     private ServerRuntime(ServerSpec spec, Clock clock, Network.Listener listener) {
         this.spec = spec;
         this.clock = clock;
+        this.nanoClock = clock::nanoTime;
         this.listener = listener;
         InetSocketAddress bound = listener.address();
         this.group = TaskGroup.start("server-" + bound.getPort());
@@ -237,7 +244,7 @@ final class ServerRuntime implements TwinlineServer {
         Connection connection = null;
         try {
             connection = new Connection(socket, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
-                    clock::nanoTime);
+                    nanoClock);
             connection.readTimeout(spec.limits().handshakeTimeout());
             Frame first = connection.readHandshake();
             if (!done.compareAndSet(false, true)) {
