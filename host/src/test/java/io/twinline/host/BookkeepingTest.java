@@ -377,16 +377,22 @@ class BookkeepingTest {
         assertEquals(1, responder.executed());
     }
 
+    /** A responder of {@code maxInFlight} that has run and answered requests 1..n, recorded in {@code started}. */
+    private static Responder answeredUpTo(int maxInFlight, long n, Started started) throws Exception {
+        Responder responder = new Responder(maxInFlight, new java.util.concurrent.atomic.LongAdder());
+        for (long id = 1; id <= n; id++) {
+            responder.onRequest(request(id), r -> started.ids.add(r.id()), started.resent::add);
+            responder.complete(id, ResponseStatus.OK, new byte[0]);
+        }
+        return responder;
+    }
+
     @Test
     @org.junit.jupiter.api.Timeout(10) // a jump walked id by id would take minutes
     void aFloorThatJumpsFarDropsEverythingBelowItInOnePass() throws Exception {
         Started started = new Started();
         Responder.Starter starter = r -> started.ids.add(r.id());
-        Responder responder = new Responder(64, new java.util.concurrent.atomic.LongAdder());
-        for (long id = 1; id <= 40; id++) {
-            responder.onRequest(request(id), starter, started.resent::add);
-            responder.complete(id, ResponseStatus.OK, new byte[0]);
-        }
+        Responder responder = answeredUpTo(64, 40, started);
         responder.onAck(new Frame.Ack(11, new long[0])); // a short rise: ids 1..10, one by one
         assertEquals(30, responder.cachedResponses());
         // A long call held the floor while a billion others were answered (ids 11..40 stand for their tail).
@@ -403,11 +409,7 @@ class BookkeepingTest {
     void afterABurstTheResponderStillDeduplicates() throws Exception {
         Started started = new Started();
         Responder.Starter starter = r -> started.ids.add(r.id());
-        Responder responder = new Responder(128, new java.util.concurrent.atomic.LongAdder());
-        for (long id = 1; id <= 100; id++) {
-            responder.onRequest(request(id), starter, started.resent::add);
-            responder.complete(id, ResponseStatus.OK, new byte[0]);
-        }
+        Responder responder = answeredUpTo(128, 100, started);
         long[] some = new long[] {7, 50, 99};
         responder.onAck(new Frame.Ack(101, some)); // all acknowledged: the burst's table is given back
         assertEquals(0, responder.cachedResponses());
@@ -424,11 +426,7 @@ class BookkeepingTest {
     void acknowledgementsPruneTheCacheByIdAndByFloor() throws Exception {
         Started started = new Started();
         Responder.Starter starter = r -> started.ids.add(r.id());
-        Responder responder = new Responder(8, new java.util.concurrent.atomic.LongAdder());
-        for (long id = 1; id <= 4; id++) {
-            responder.onRequest(request(id), starter, started.resent::add);
-            responder.complete(id, ResponseStatus.OK, new byte[0]);
-        }
+        Responder responder = answeredUpTo(8, 4, started);
         assertEquals(4, responder.cachedResponses());
         responder.onAck(new Frame.Ack(1, new long[] {3}));
         assertEquals(3, responder.cachedResponses(), "3 acknowledged on its own");
