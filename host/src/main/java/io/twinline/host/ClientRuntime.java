@@ -31,11 +31,7 @@ import org.tinylog.Logger;
 final class ClientRuntime implements TwinlineClient {
     private final ClientSpec spec;
     private final Clock clock;
-    /**
-     * The clock as each connection reads it, made once here: a method reference is linked the first time it runs,
-     * which resolves its interface under the class loader's lock for that name, and a server's first handshakes
-     * and a client dialling in the same JVM met on that lock with their threads pinned (JFR).
-     */
+    /** The clock as each connection reads it, made once here (see ServerRuntime's). */
     private final java.util.function.LongSupplier nanoClock;
     private final Network network;
     private final Metrics metrics = new Metrics();

@@ -244,17 +244,16 @@ final class Requester {
             }
         }
         lowerEarliest(next);
-        shrinkIfIdle();
         return earliestDeadline.get();
     }
 
     /**
      * Replaces the table of unanswered calls with a new, small one when it is empty after more than 64 calls were in
      * flight at once: a server holds thousands of idle sessions, and a burst must not leave each one a table sized
-     * for it. Called by the ticker. Safe without stopping anyone: calls are put only under {@link #idLock}, which
-     * this holds, and an empty table has nothing to remove, expire or replay.
+     * for it. Called by the session's ticker. Safe without stopping anyone: calls are put only under {@link #idLock},
+     * which this holds, and an empty table has nothing to remove, expire or replay.
      */
-    private void shrinkIfIdle() {
+    void shrinkIfIdle() {
         if (inFlightHighWater > 64 && unanswered.isEmpty()) {
             synchronized (idLock) {
                 if (unanswered.isEmpty()) {

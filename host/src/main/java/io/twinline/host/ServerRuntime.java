@@ -302,10 +302,6 @@ final class ServerRuntime implements TwinlineServer {
             session = new TwinSession(numericId, token, TwinSession.Role.SERVER, spec.policy(), spec.limits(),
                     new TwinSession.PeerLimits(hello.maxFrameBytes(), hello.maxInFlight()), spec.handlers(), clock,
                     metrics, group, null, this::sessionEnded);
-        } catch (IllegalStateException e) { // the server's group takes no more tasks: it is closing
-            held.decrementAndGet();
-            reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
-            return;
         } catch (RuntimeException | Error e) {
             held.decrementAndGet();
             throw e;
@@ -314,7 +310,7 @@ final class ServerRuntime implements TwinlineServer {
             session.addStateListener(l);
         }
         sessions.put(session.numericId, session);
-        if (session.state().isTerminal()) { // ended before it was listed: the server's threads are stopping
+        if (session.state().isTerminal()) { // ended at once: the server's group did not start the session's
             sessionEnded(session, session.state());
             reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
             return;

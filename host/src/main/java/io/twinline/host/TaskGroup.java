@@ -34,8 +34,6 @@ final class TaskGroup {
     private final AtomicBoolean open = new AtomicBoolean(true);
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean cancelRequested;
-    /** A nested group whose owner its parent accepted but never started: nothing reads the queue any more. */
-    private volatile boolean ownerLost;
     private final java.util.Set<Thread> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** {@code rejected} (may be null) runs instead of {@code body} if the task is never started. */
@@ -71,31 +69,27 @@ final class TaskGroup {
     }
 
     /**
-     * Starts a group nested in {@code parent}: its owner is a subtask of the parent's scope.
-     *
-     * @throws IllegalStateException if the parent is shutting down
+     * Starts a group nested in {@code parent}: its owner is a subtask of the parent's scope. If the parent does not
+     * start it (it is shutting down, or the fork fails), the group has ended before it began: every task and ticker
+     * given to it is told at once that it will not run, so a session made on a closing server ends at once.
      */
     static TaskGroup startIn(TaskGroup parent, String name) {
         TaskGroup group = new TaskGroup(name);
-        if (!parent.spawn(name + "/owner", group::runOwner, group::ownerNeverStarted)) {
-            throw new IllegalStateException(parent.name + " is shutting down");
-        }
+        parent.spawn(name + "/owner", group::runOwner, group::ownerGone);
         return group;
     }
 
     /**
-     * The parent accepted this group's owner but will never start it (it shut down or was cancelled first, or the
-     * fork failed): the group ends at once, and every task and ticker queued on it, now or later, is told it will
-     * not run, so a session whose owner never ran still ends instead of staying connecting for good.
+     * The owner has ended, or will never start: nothing reads the queue any more. Ends the group and tells whoever
+     * queued a task or a ticker, then or later ({@link #spawn}, {@link #startTicker}), that it will not run.
      */
-    private void ownerNeverStarted() {
-        ownerLost = true;
+    private void ownerGone() {
         open.set(false);
-        drainUnstarted();
         terminated.countDown();
+        drainUnstarted();
     }
 
-    /** Runs the {@code rejected} or {@code abandoned} of everything queued; only once the owner is lost. */
+    /** Runs the {@code rejected} or {@code abandoned} of everything queued; only once the owner is gone. */
     private void drainUnstarted() {
         Object item;
         while ((item = queue.poll()) != null) {
@@ -128,8 +122,8 @@ final class TaskGroup {
             return false;
         }
         queue.offer(new Task(threadName, body, rejected));
-        if (ownerLost) {
-            drainUnstarted(); // the owner was lost after the check above: no one else will
+        if (isTerminated()) {
+            drainUnstarted(); // the owner went after the check above: no one else will
         }
         return true;
     }
@@ -143,7 +137,7 @@ final class TaskGroup {
      */
     void startTicker(Ticker ticker, long firstDelayNanos, Runnable abandoned) {
         queue.offer(new StartTicker(ticker, firstDelayNanos, abandoned));
-        if (ownerLost) {
+        if (isTerminated()) {
             drainUnstarted();
         }
     }
@@ -366,7 +360,7 @@ final class TaskGroup {
         } catch (RuntimeException e) {
             Logger.error(e, "[{}] task group failed", name);
         } finally {
-            open.set(false);
+            open.set(false); // first: nothing the abandoned ticker's listeners spawn is taken
             if (ticking != null) {
                 try {
                     ticking.abandoned().run();
@@ -375,7 +369,7 @@ final class TaskGroup {
                 }
             }
             LIVE_THREADS.decrement();
-            terminated.countDown();
+            ownerGone(); // and whatever was queued after the loop ended is told it will not run
         }
     }
 

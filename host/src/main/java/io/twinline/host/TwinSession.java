@@ -565,6 +565,7 @@ final class TwinSession implements Session {
     long tick(long now) {
         long bound = tickBound();
         long deadline = requester.expireCalls(now);
+        requester.shrinkIfIdle();
         if (deadline != Long.MAX_VALUE) {
             bound = Math.max(1, Math.min(bound, deadline - now));
         }

@@ -1,6 +1,7 @@
 package io.twinline.host;
 
 import io.twinline.transport.Endpoint;
+import io.twinline.transport.Sockets;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -309,8 +310,7 @@ final class SimNetwork implements Network {
 
         @Override
         public void readTimeout(Duration timeout) {
-            // As Sockets.timeoutMillis: a positive timeout under a millisecond is one, never zero (which means none).
-            readTimeoutMillis = timeout.isZero() ? 0 : Math.max(1, timeout.toMillis());
+            readTimeoutMillis = Sockets.timeoutMillis(timeout); // under a millisecond is one, never 0 (none)
         }
 
         @Override

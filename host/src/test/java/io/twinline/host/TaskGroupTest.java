@@ -119,4 +119,20 @@ class TaskGroupTest {
         assertEquals(1, rejected.get());
         assertTrue(parent.awaitTermination(Duration.ofSeconds(10)));
     }
+
+    @Test
+    void aGroupWhoseOwnerHasGoneTellsALaterTickerAtOnce() throws InterruptedException {
+        // Ended by its own shutdown, or never started by a closing parent: either way nobody reads its queue.
+        TaskGroup ended = TaskGroup.start("test-ended");
+        assertTrue(ended.shutdownAndAwait(Duration.ofSeconds(5)));
+        TaskGroup parent = TaskGroup.start("test-closing-parent");
+        assertTrue(parent.shutdownAndAwait(Duration.ofSeconds(5)));
+        TaskGroup neverStarted = TaskGroup.startIn(parent, "test-never-started");
+        assertTrue(neverStarted.isTerminated(), "refused by its parent, it has ended before it began");
+        for (TaskGroup group : new TaskGroup[] {ended, neverStarted}) {
+            AtomicInteger abandoned = new AtomicInteger();
+            group.startTicker(late -> 1_000_000L, 0, abandoned::incrementAndGet);
+            assertEquals(1, abandoned.get(), "the ticker's abandoned ran at once");
+        }
+    }
 }

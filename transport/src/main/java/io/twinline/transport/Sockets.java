@@ -40,7 +40,7 @@ public final class Sockets {
      *
      * @throws IllegalArgumentException if {@code timeout} is negative
      */
-    static int timeoutMillis(Duration timeout) {
+    public static int timeoutMillis(Duration timeout) {
         if (timeout.isNegative()) {
             throw new IllegalArgumentException("timeout must not be negative: " + timeout);
         }
