@@ -85,8 +85,9 @@ final class TaskGroup {
      */
     private void ownerGone() {
         open.set(false);
+        drainUnstarted(); // before the end is seen: whoever awaits termination finds everything queued told
         terminated.countDown();
-        drainUnstarted();
+        drainUnstarted(); // what was queued in between, unless its own offerer saw the end first
     }
 
     /** Runs the {@code rejected} or {@code abandoned} of everything queued; only once the owner is gone. */
