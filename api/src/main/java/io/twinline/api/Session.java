@@ -51,6 +51,12 @@ public interface Session extends AutoCloseable {
      */
     byte[] call(String route, byte[] body, Duration timeout);
 
+    /**
+     * Returns this session's counters: the calls it made and handled, its channels' failures and recoveries, and
+     * its bytes. Cheap enough to call once a second for every session.
+     */
+    MetricsSnapshot metrics();
+
     /** Adds a listener told of every later state change. */
     void addStateListener(StateListener listener);
 

@@ -24,6 +24,9 @@ public interface TwinlineClient extends AutoCloseable {
         return session().call(route, body, timeout);
     }
 
+    /** Returns the client's counters over every session it has held since it connected. */
+    MetricsSnapshot metrics();
+
     /** Closes the current session in an orderly way and stops reconnecting. Idempotent. */
     @Override
     void close();

@@ -61,8 +61,16 @@ final class ClientRuntime implements TwinlineClient {
         return session;
     }
 
-    Metrics metrics() {
+    /** The runtime's counters. */
+    Metrics counters() {
         return metrics;
+    }
+
+    @Override
+    public io.twinline.api.MetricsSnapshot metrics() {
+        TwinSession current = session;
+        return metrics.snapshot(current == null || current.state().isTerminal() ? java.util.List.of()
+                : java.util.List.of(current));
     }
 
     @Override
@@ -165,7 +173,7 @@ final class ClientRuntime implements TwinlineClient {
                 throw new ConnectFailedException("session ended while channel B was attached", null);
             }
             fresh.markEstablished();
-            metrics.sessionsOpened.increment();
+            metrics.sessionOpened();
             Logger.info("[{}] connected to {}:{}", fresh.id, spec.server().getHostString(), spec.server().getPort());
             return fresh;
         } catch (ConnectFailedException e) {
@@ -194,7 +202,7 @@ final class ClientRuntime implements TwinlineClient {
         Endpoint endpoint = network.dial(address, timeout);
         try {
             Connection c = new Connection(endpoint, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
-                    nanoClock);
+                    nanoClock, metrics);
             c.readTimeout(timeout);
             return c;
         } catch (IOException | RuntimeException e) {

@@ -39,8 +39,8 @@ public final class HostAccess {
     /** Returns the counters of a server or client made by this implementation. */
     public static Map<String, Long> metrics(Object serverOrClient) {
         return switch (serverOrClient) {
-            case ServerRuntime s -> s.metrics().snapshot();
-            case ClientRuntime c -> c.metrics().snapshot();
+            case ServerRuntime s -> s.counters().counters(s.metrics());
+            case ClientRuntime c -> c.counters().counters(c.metrics());
             default -> throw new IllegalArgumentException("not a twinline runtime: " + serverOrClient);
         };
     }
@@ -53,6 +53,15 @@ public final class HostAccess {
     public static AutoCloseable startStatusEndpoint(TwinlineServer server, InetSocketAddress address)
             throws IOException {
         return StatusEndpoint.start((ServerRuntime) server, address);
+    }
+
+    /**
+     * Starts a client's metrics endpoint ({@code /metrics}, {@code /health}) on {@code address}.
+     *
+     * @return a handle that stops it
+     */
+    public static AutoCloseable startMetricsEndpoint(TwinlineClient client, InetSocketAddress address) {
+        return StatusEndpoint.start((ClientRuntime) client, address);
     }
 
     /** Returns the client's current session's unanswered call count, for progress lines. */

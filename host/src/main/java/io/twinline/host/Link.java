@@ -23,6 +23,7 @@ final class Link {
     /** Increases with each link attached to the session, so logs and tests can tell links apart. */
     final long generation;
     private final AtomicBoolean failed = new AtomicBoolean();
+    private volatile io.twinline.api.FailureCause failureCause;
     private final CountDownLatch readerExited = new CountDownLatch(1);
     private final ConcurrentHashMap<Long, CompletableFuture<Void>> pings = new ConcurrentHashMap<>();
     /** While true, new calls leave sending to the replay that is going on (see {@link Requester#linkUp}). */
@@ -43,6 +44,24 @@ final class Link {
     /** Marks the link failed; returns {@code true} only for the first caller, who reports the failure. */
     boolean markFailed() {
         return failed.compareAndSet(false, true);
+    }
+
+    /**
+     * Marks the link failed for {@code cause}; returns {@code true} only for the first caller, who reports the
+     * failure, and whose cause the link keeps.
+     */
+    boolean markFailed(io.twinline.api.FailureCause cause) {
+        if (!failed.compareAndSet(false, true)) {
+            return false;
+        }
+        failureCause = cause;
+        return true;
+    }
+
+    /** Why the link failed, as its first reporter said, or {@code OTHER} if it was closed without a report. */
+    io.twinline.api.FailureCause failureCause() {
+        io.twinline.api.FailureCause cause = failureCause;
+        return cause != null ? cause : io.twinline.api.FailureCause.OTHER;
     }
 
     boolean isHealthy() {

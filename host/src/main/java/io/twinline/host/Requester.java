@@ -281,23 +281,31 @@ final class Requester {
         }
     }
 
-    private static void sendOn(Link l, Call call) {
+    /** Sends the call on {@code l} unless it was sent there already; returns whether it was sent again. */
+    private static boolean sendOn(Link l, Call call) {
         Link previous = call.sentOn.get();
         if (previous != l && call.sentOn.compareAndSet(previous, l)) {
             l.connection.send(call);
+            return previous != null;
         }
+        return false;
     }
 
     /**
      * A new send link is attached: re-send every unanswered call on it in id order (DESIGN §5), then let new
      * calls through. Calls registered during the replay are caught by the second pass.
+     *
+     * @return how many calls the replay sent again (calls sent on an earlier link)
      */
-    void linkUp(Link l) {
+    int linkUp(Link l) {
         l.replaying = true;
         link = l;
+        int replayed = 0;
         if (replayEnabled) {
             for (Call call : unansweredInIdOrder()) {
-                sendOn(l, call);
+                if (sendOn(l, call)) {
+                    replayed++;
+                }
             }
         }
         l.replaying = false;
@@ -307,6 +315,7 @@ final class Requester {
             }
         }
         repeatAcks(l);
+        return replayed;
     }
 
     /** A snapshot of the unanswered calls, lowest id first. */

@@ -51,16 +51,16 @@ final class Responder {
      */
     private int owed;
     private long executed;
-    private final java.util.concurrent.atomic.LongAdder duplicatesCounter;
+    private final Runnable duplicateSuppressed;
     /** Test-only switch: when off, a re-sent request runs again (to show the simulation catches it). */
     volatile boolean dedupEnabled = true;
 
     /**
-     * @param duplicatesCounter counts re-sent requests answered without running again (shared by a runtime)
+     * @param duplicateSuppressed told of each re-sent request answered or ignored without running again
      */
-    Responder(int maxInFlight, java.util.concurrent.atomic.LongAdder duplicatesCounter) {
+    Responder(int maxInFlight, Runnable duplicateSuppressed) {
         this.maxInFlight = maxInFlight;
-        this.duplicatesCounter = duplicatesCounter;
+        this.duplicateSuppressed = duplicateSuppressed;
     }
 
     /**
@@ -77,7 +77,7 @@ final class Responder {
                 entries.remove(request.id());
             }
             if (request.id() < floor || isAcknowledged(request.id())) {
-                duplicatesCounter.increment();
+                duplicateSuppressed.run();
                 return;
             }
             Entry entry = entries.get(request.id());
@@ -97,7 +97,7 @@ final class Responder {
                 executed++;
                 cached = null;
             } else {
-                duplicatesCounter.increment();
+                duplicateSuppressed.run();
                 cached = entry.response;
                 if (cached == null) {
                     return; // running: its response goes out when ready

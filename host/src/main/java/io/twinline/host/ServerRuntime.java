@@ -127,8 +127,24 @@ final class ServerRuntime implements TwinlineServer {
         return new ArrayList<>(sessions.values());
     }
 
-    Metrics metrics() {
+    /** The runtime's counters, for the status endpoint. */
+    Metrics counters() {
         return metrics;
+    }
+
+    @Override
+    public io.twinline.api.MetricsSnapshot metrics() {
+        return metrics.snapshot(allSessions());
+    }
+
+    /** Whether the server's threads still run: false once it has closed (or crashed). */
+    boolean isServing() {
+        return !group.isTerminated();
+    }
+
+    /** Whether the server takes new sessions: false from the moment {@link #close()} begins. */
+    boolean isAcceptingSessions() {
+        return !closed.get();
     }
 
     ServerSpec spec() {
@@ -244,7 +260,7 @@ final class ServerRuntime implements TwinlineServer {
         Connection connection = null;
         try {
             connection = new Connection(socket, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
-                    nanoClock);
+                    nanoClock, metrics);
             connection.readTimeout(spec.limits().handshakeTimeout());
             Frame first = connection.readHandshake();
             if (!done.compareAndSet(false, true)) {
@@ -258,7 +274,7 @@ final class ServerRuntime implements TwinlineServer {
         } catch (UnsupportedVersionException e) {
             reject(connection, RejectReason.UNSUPPORTED_VERSION, e.getMessage());
         } catch (MalformedFrameException e) {
-            metrics.malformedFrames.increment();
+            metrics.add(Metrics.MALFORMED, 1);
             Logger.warn("[server] malformed handshake from {}, closing: {}", socket.remote(),
                     e.getMessage());
             socket.close();
@@ -315,7 +331,7 @@ final class ServerRuntime implements TwinlineServer {
             reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
             return;
         }
-        metrics.sessionsOpened.increment();
+        metrics.sessionOpened();
         String advertisedHost = spec.advertisedAddress().map(InetSocketAddress::getHostString).orElse("");
         int advertisedPort = spec.advertisedAddress().map(InetSocketAddress::getPort).orElse(0);
         connection.writeHandshake(new Frame.Welcome(session.numericId, session.token,
@@ -375,7 +391,7 @@ final class ServerRuntime implements TwinlineServer {
     }
 
     private void reject(Connection connection, RejectReason reason, String detail) {
-        metrics.handshakesRejected.increment();
+        metrics.rejected(reason);
         Logger.info("[server] rejected {} from {}: {}", reason, connection == null ? "?" : connection.remoteAddress(),
                 detail);
         if (connection == null) {

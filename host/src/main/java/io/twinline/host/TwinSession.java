@@ -1,10 +1,17 @@
 package io.twinline.host;
 
+import io.twinline.api.CallInterruptedException;
+import io.twinline.api.CallOutcome;
+import io.twinline.api.CallTimeoutException;
 import io.twinline.api.Channel;
 import io.twinline.api.DisconnectedException;
+import io.twinline.api.FailureCause;
 import io.twinline.api.Handler;
 import io.twinline.api.Limits;
+import io.twinline.api.MetricsSnapshot;
+import io.twinline.api.NoSuchRouteException;
 import io.twinline.api.RecoveryPolicy;
+import io.twinline.api.RemoteFailureException;
 import io.twinline.api.Session;
 import io.twinline.api.SessionClosedException;
 import io.twinline.api.SessionState;
@@ -81,6 +88,7 @@ final class TwinSession implements Session {
     private final Map<String, Handler> handlers;
     private final Clock clock;
     private final Metrics metrics;
+    private final Metrics.SessionCounts counts;
     private final Dialer dialer;
     private final EndListener endListener;
     private final TaskGroup group;
@@ -100,6 +108,13 @@ final class TwinSession implements Session {
     /** When the ticker plans its next round. */
     private volatile long nextTickNanos;
     private long generation;
+    /** Bytes of this session's links that were replaced, under {@code linkLock}; current links count their own. */
+    private long retiredBytesSent;
+    private long retiredBytesReceived;
+    /** When the session entered RECOVERING (clock nanos), for the recovery duration. */
+    private volatile long recoveringSinceNanos;
+    /** When the session entered its current state, by the wall clock, for the status page. */
+    private volatile long stateSinceMillis = System.currentTimeMillis();
 
     TwinSession(long numericId, byte[] token, Role role, RecoveryPolicy policy, Limits limits, PeerLimits peer,
                 Map<String, Handler> handlers, Clock clock, Metrics metrics, TaskGroup parent, Dialer dialer,
@@ -114,13 +129,14 @@ final class TwinSession implements Session {
         this.handlers = handlers;
         this.clock = clock;
         this.metrics = metrics;
+        this.counts = new Metrics.SessionCounts(metrics);
         this.dialer = dialer;
         this.endListener = endListener;
         this.state = new StateMachine(clock);
         this.backoff = new Backoff(policy, ThreadLocalRandom.current());
         this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()), peer.maxFrameBytes(),
                 clock::nanoTime);
-        this.responder = new Responder(limits.maxInFlight(), metrics.duplicatesSuppressed);
+        this.responder = new Responder(limits.maxInFlight(), () -> counts.add(Metrics.DUPLICATES, 1));
         this.createdNanos = clock.nanoTime();
         this.group = parent == null ? TaskGroup.start(threadPrefix()) : TaskGroup.startIn(parent, threadPrefix());
         state.addListener(this::onTransition);
@@ -161,7 +177,76 @@ final class TwinSession implements Session {
         java.util.Objects.requireNonNull(route, "route");
         java.util.Objects.requireNonNull(body, "body");
         java.util.Objects.requireNonNull(timeout, "timeout");
-        return requester.call(route, body, timeout, peer.maxFrameBytes());
+        long start = clock.nanoTime();
+        CallOutcome outcome = CallOutcome.OK;
+        try {
+            return requester.call(route, body, timeout, peer.maxFrameBytes());
+        } catch (IllegalArgumentException e) {
+            outcome = null; // refused before it was a call: not counted
+            throw e;
+        } catch (RuntimeException e) {
+            outcome = outcomeOf(e);
+            throw e;
+        } finally {
+            if (outcome != null) {
+                counts.add(Metrics.callSlot(Metrics.CALLS_MADE, outcome), 1);
+                counts.observe(Metrics.CALL_DURATION, clock.nanoTime() - start);
+            }
+        }
+    }
+
+    private static CallOutcome outcomeOf(RuntimeException e) {
+        return switch (e) {
+            case NoSuchRouteException x -> CallOutcome.NO_SUCH_ROUTE;
+            case RemoteFailureException x -> CallOutcome.HANDLER_FAILED;
+            case CallTimeoutException x -> CallOutcome.TIMEOUT;
+            case DisconnectedException x -> CallOutcome.DISCONNECTED;
+            case CallInterruptedException x -> CallOutcome.INTERRUPTED;
+            default -> CallOutcome.CLOSED; // SessionClosedException, or a call that failed with the session
+        };
+    }
+
+    @Override
+    public MetricsSnapshot metrics() {
+        SessionState now = state.state();
+        Map<SessionState, Long> held = Metrics.zeros(SessionState.class);
+        Map<SessionState, Long> ended = Metrics.zeros(SessionState.class);
+        (now.isTerminal() ? ended : held).put(now, 1L);
+        long sent;
+        long received;
+        synchronized (linkLock) {
+            sent = retiredBytesSent;
+            received = retiredBytesReceived;
+            for (Link l : currentLinks()) {
+                if (l != null) {
+                    sent += l.connection.bytesSent();
+                    received += l.connection.bytesReceived();
+                }
+            }
+        }
+        return Metrics.snapshot(counts::get, 1, held, ended, sent, received, Map.of());
+    }
+
+    /**
+     * The state of one channel, as the status page shows it: the session's own state when it is CONNECTING or has
+     * ended; RECOVERING while the channel has no working link or a recovery process is mending it; else NORMAL.
+     */
+    SessionState channelState(Channel channel) {
+        SessionState now = state.state();
+        if (now.isTerminal()) {
+            return now;
+        }
+        Link l = link(channel);
+        if (now == SessionState.CONNECTING) {
+            return now;
+        }
+        return l == null || !l.isHealthy() || recoveryRunning[channel.code()].get() ? SessionState.RECOVERING
+                : SessionState.NORMAL;
+    }
+
+    /** When the session entered its current state, by the wall clock. */
+    long stateSinceMillis() {
+        return stateSinceMillis;
     }
 
     @Override
@@ -272,7 +357,11 @@ final class TwinSession implements Session {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            metrics.reattaches.increment();
+            synchronized (linkLock) {
+                retiredBytesSent += old.connection.bytesSent();
+                retiredBytesReceived += old.connection.bytesReceived();
+            }
+            metrics.reattached();
         }
         String prefix = threadPrefix() + "/" + channel + "#" + fresh.generation;
         if (!group.spawn(prefix + "-reader", () -> runReader(fresh))) {
@@ -299,7 +388,10 @@ final class TwinSession implements Session {
         connection.retireWriterAfter(java.time.Duration.ofNanos(retireNanos));
         connection.writers(() -> startWriter(fresh, writerName));
         if (channel == role.sendChannel) {
-            requester.linkUp(fresh);
+            int replayed = requester.linkUp(fresh);
+            if (replayed > 0) {
+                counts.add(Metrics.REPLAYED, replayed);
+            }
         }
         Logger.info("[{}/{}] {} attached {} to {}", id, channel, role.name().toLowerCase(java.util.Locale.ROOT), fresh,
                 connection.remoteAddress());
@@ -363,7 +455,8 @@ final class TwinSession implements Session {
                     // No scope (out of memory): the request read is dropped with the link; the requester's
                     // replay after the re-attach sends it again, and it runs once.
                     Logger.error(e, "[{}/{}] reader could not open its scope", id, link.channel);
-                    channelFailed(link, new IOException("reader could not open its scope: " + e, e));
+                    channelFailed(link, FailureCause.OTHER,
+                            new IOException("reader could not open its scope: " + e, e));
                     link.readerExited();
                 } else {
                     throw e;
@@ -391,16 +484,16 @@ final class TwinSession implements Session {
                 return first;
             }
         } catch (EOFException e) {
-            channelFailed(link, new IOException("connection closed by peer", e));
+            channelFailed(link, FailureCause.CLOSED_BY_PEER, new IOException("connection closed by peer", e));
         } catch (MalformedFrameException e) {
-            metrics.malformedFrames.increment();
+            counts.add(Metrics.MALFORMED, 1);
             Logger.warn("[{}/{}] malformed frame, closing this connection: {}", id, link.channel, e.getMessage());
-            channelFailed(link, e);
+            channelFailed(link, FailureCause.MALFORMED_FRAME, e);
         } catch (IOException e) {
-            channelFailed(link, e);
+            channelFailed(link, FailureCause.RESET, e);
         } catch (RuntimeException e) {
             Logger.error(e, "[{}/{}] reader failed", id, link.channel);
-            channelFailed(link, new IOException("reader failed: " + e, e));
+            channelFailed(link, FailureCause.OTHER, new IOException("reader failed: " + e, e));
         } finally {
             if (loopEnded) {
                 link.readerExited();
@@ -501,10 +594,10 @@ final class TwinSession implements Session {
     /** A write on {@code link} failed (the writer's, or a handler's own): so has the link. */
     private void writeFailed(Link link, Exception e) {
         if (e instanceof IOException io) {
-            channelFailed(link, io);
+            channelFailed(link, FailureCause.WRITE_FAILED, io);
         } else {
             Logger.error(e, "[{}/{}] writer failed", id, link.channel);
-            channelFailed(link, new IOException("writer failed: " + e, e));
+            channelFailed(link, FailureCause.WRITE_FAILED, new IOException("writer failed: " + e, e));
         }
     }
 
@@ -593,7 +686,8 @@ final class TwinSession implements Session {
             if (heartbeatNonce != 0) {
                 long answerDue = send.heartbeatSentNanos + policy.probeTimeout().toNanos() + schedulingLagNanos;
                 if (now > answerDue) {
-                    channelFailed(send, new IOException("PING not answered within " + policy.probeTimeout()));
+                    channelFailed(send, FailureCause.PING_UNANSWERED,
+                            new IOException("PING not answered within " + policy.probeTimeout()));
                 } else {
                     next = Math.min(next, answerDue - now + 1);
                 }
@@ -611,7 +705,8 @@ final class TwinSession implements Session {
         if (receive != null && receive.isHealthy()) {
             long silentUntil = receive.connection.lastReadNanos() + policy.idleTimeout().toNanos() + schedulingLagNanos;
             if (now > silentUntil) {
-                channelFailed(receive, new IOException("nothing read for more than " + policy.idleTimeout()));
+                channelFailed(receive, FailureCause.SILENT,
+                        new IOException("nothing read for more than " + policy.idleTimeout()));
             } else {
                 next = Math.min(next, silentUntil - now + 1);
             }
@@ -632,7 +727,8 @@ final class TwinSession implements Session {
         for (Channel channel : Channel.values()) {
             Link l = link(channel);
             if (l != null && !l.isHealthy() && !recoveryRunning[channel.code()].get()) {
-                startRecovery(channel, new IOException("channel " + channel + " is down (" + how + ")"));
+                startRecovery(channel, l.failureCause(),
+                        new IOException("channel " + channel + " is down (" + how + ")"));
             }
         }
     }
@@ -675,7 +771,11 @@ final class TwinSession implements Session {
                 body = failureBody(e, request.route());
             }
         }
-        metrics.callsHandled.increment();
+        counts.add(Metrics.callSlot(Metrics.CALLS_HANDLED, switch (status) {
+            case OK -> CallOutcome.OK;
+            case NO_SUCH_ROUTE -> CallOutcome.NO_SUCH_ROUTE;
+            default -> CallOutcome.HANDLER_FAILED;
+        }), 1);
         Frame.Response response = responder.complete(request.id(), status, body);
         Link l = link(role.receiveChannel);
         if (l != null && l.isHealthy()) {
@@ -732,8 +832,8 @@ final class TwinSession implements Session {
     // ---- failures and recovery ----
 
     /** A link failed (reported by its reader, writer or the ticker): start the channel's recovery process. */
-    void channelFailed(Link link, Throwable cause) {
-        if (!link.markFailed()) {
+    void channelFailed(Link link, FailureCause kind, Throwable cause) {
+        if (!link.markFailed(kind)) {
             return;
         }
         link.close();
@@ -742,7 +842,7 @@ final class TwinSession implements Session {
         if (link(link.channel) != link || now.isTerminal() || closing.get()) {
             return;
         }
-        metrics.channelFailures.increment();
+        counts.add(Metrics.causeSlot(Metrics.CHANNEL_FAILURES, link.channel, kind), 1);
         if (cause instanceof SocketException || cause instanceof EOFException) {
             Logger.debug("[{}/{}] {} failed: {}", id, link.channel, link, cause.toString());
         }
@@ -750,15 +850,15 @@ final class TwinSession implements Session {
             state.transition(SessionState.DISCONNECTED, cause);
             return;
         }
-        startRecovery(link.channel, cause);
+        startRecovery(link.channel, kind, cause);
     }
 
-    private void startRecovery(Channel channel, Throwable cause) {
+    private void startRecovery(Channel channel, FailureCause kind, Throwable cause) {
         AtomicBoolean running = recoveryRunning[channel.code()];
         if (!running.compareAndSet(false, true)) {
             return; // the running process re-checks the channel before it ends
         }
-        metrics.recoveries.increment();
+        counts.add(Metrics.causeSlot(Metrics.RECOVERIES, channel, kind), 1);
         boolean spawned = group.spawn(threadPrefix() + "/recovery-" + channel, () -> {
             try {
                 Throwable problem = cause;
@@ -776,7 +876,8 @@ final class TwinSession implements Session {
                 running.set(false);
             }
             if (state.state() == SessionState.NORMAL && !isHealthy(channel)) {
-                startRecovery(channel, new IOException("channel " + channel + " failed as its recovery ended"));
+                startRecovery(channel, FailureCause.OTHER,
+                        new IOException("channel " + channel + " failed as its recovery ended"));
             }
         });
         if (!spawned) {
@@ -807,6 +908,7 @@ final class TwinSession implements Session {
     }
 
     private void onTransition(SessionState from, SessionState to, Throwable cause) {
+        countTransition(from, to, cause);
         String end = role.name().toLowerCase(java.util.Locale.ROOT);
         if (to == SessionState.RECOVERING) {
             Logger.info("[{}] {} {} -> {}: {}", id, end, from, to, describe(cause));
@@ -820,6 +922,32 @@ final class TwinSession implements Session {
         } else if (to == SessionState.NORMAL && from == SessionState.RECOVERING) {
             recoverBrokenChannels("left behind by a recovery");
         }
+    }
+
+    /** Recovery durations and outcomes, and the runtime's log of recent changes, for one transition. */
+    private void countTransition(SessionState from, SessionState to, Throwable cause) {
+        long now = clock.nanoTime();
+        stateSinceMillis = System.currentTimeMillis();
+        if (to == SessionState.RECOVERING) {
+            recoveringSinceNanos = now;
+        } else if (from == SessionState.RECOVERING && to == SessionState.NORMAL) {
+            counts.observe(Metrics.RECOVERY_DURATION, now - recoveringSinceNanos);
+        } else if (from == SessionState.RECOVERING && to == SessionState.DISCONNECTED) {
+            counts.add(Metrics.RECOVERIES_FAILED, 1);
+        }
+        if (to.isTerminal()) {
+            metrics.sessionEnded(to);
+        }
+        Channel channel = to == SessionState.RECOVERING || from == SessionState.RECOVERING ? recoveringChannel() : null;
+        metrics.recent().add(new Metrics.TransitionLog.Entry(stateSinceMillis, id, channel, from, to,
+                cause == null ? null : describe(cause)));
+    }
+
+    /** The channel a recovery process is mending, or null when none or both are. */
+    private Channel recoveringChannel() {
+        boolean a = recoveryRunning[Channel.A.code()].get();
+        boolean b = recoveryRunning[Channel.B.code()].get();
+        return a == b ? null : a ? Channel.A : Channel.B;
     }
 
     private static String describe(Throwable cause) {
@@ -836,7 +964,6 @@ final class TwinSession implements Session {
     private void ended(SessionState finalState, Throwable cause) {
         closing.set(true);
         if (finalState == SessionState.DISCONNECTED) {
-            metrics.sessionsDisconnected.increment();
             String why = describe(cause);
             requester.failAll(call -> call.id == Requester.NOT_SENT
                     ? new DisconnectedException(id, "session disconnected (" + why + "); call to '" + call.route
@@ -844,7 +971,6 @@ final class TwinSession implements Session {
                     : new DisconnectedException(id, "session disconnected (" + why + "); call " + call.id + " to '"
                             + call.route + "': whether it ran at the peer is unknown", cause));
         } else {
-            metrics.sessionsClosed.increment();
             requester.failAll(call -> call.id == Requester.NOT_SENT
                     ? new SessionClosedException(id, "session is closed; call to '" + call.route + "' not sent")
                     : new SessionClosedException(id, "session closed before call " + call.id + " to '" + call.route

@@ -358,12 +358,7 @@ class BookkeepingTest {
         Started started = new Started();
         AtomicLong duplicates = new AtomicLong();
         Responder.Starter starter = r -> started.ids.add(r.id());
-        Responder responder = new Responder(8, new java.util.concurrent.atomic.LongAdder() {
-            @Override
-            public void increment() {
-                duplicates.incrementAndGet();
-            }
-        });
+        Responder responder = new Responder(8, duplicates::incrementAndGet);
         responder.onRequest(request(1), starter, started.resent::add);
         responder.onRequest(request(1), starter, started.resent::add);   // re-sent while running: ignored
         assertEquals(List.of(1L), started.ids);
@@ -379,7 +374,7 @@ class BookkeepingTest {
 
     /** A responder of {@code maxInFlight} that has run and answered requests 1..n, recorded in {@code started}. */
     private static Responder answeredUpTo(int maxInFlight, long n, Started started) throws Exception {
-        Responder responder = new Responder(maxInFlight, new java.util.concurrent.atomic.LongAdder());
+        Responder responder = new Responder(maxInFlight, () -> { });
         for (long id = 1; id <= n; id++) {
             responder.onRequest(request(id), r -> started.ids.add(r.id()), started.resent::add);
             responder.complete(id, ResponseStatus.OK, new byte[0]);
@@ -441,7 +436,7 @@ class BookkeepingTest {
 
     @Test
     void aPeerThatNeverAcknowledgesIsStoppedBeforeTheCacheGrowsWithoutBound() throws Exception {
-        Responder responder = new Responder(1, new java.util.concurrent.atomic.LongAdder());
+        Responder responder = new Responder(1, () -> { });
         long id = 1;
         MalformedFrameException e = null;
         for (; id < 10_000 && e == null; id++) {
@@ -459,7 +454,7 @@ class BookkeepingTest {
     @Test
     void aPeerPastItsInFlightLimitIsAProtocolViolation() throws Exception {
         Responder.Starter starter = r -> { };
-        Responder responder = new Responder(2, new java.util.concurrent.atomic.LongAdder());
+        Responder responder = new Responder(2, () -> { });
         responder.onRequest(request(1), starter, r -> { });
         responder.onRequest(request(2), starter, r -> { });
         MalformedFrameException e = assertThrows(MalformedFrameException.class,
@@ -476,7 +471,7 @@ class BookkeepingTest {
     void aHandlerNeverStartedIsNeitherRunningNorOwedAndARetryStartsIt() throws Exception {
         Started started = new Started();
         Responder.Starter starter = r -> started.ids.add(r.id());
-        Responder responder = new Responder(1, new java.util.concurrent.atomic.LongAdder());
+        Responder responder = new Responder(1, () -> { });
         responder.onRequest(request(1), starter, started.resent::add);
         responder.notStarted(1); // its scope was shutting down
         assertEquals(0, responder.running());

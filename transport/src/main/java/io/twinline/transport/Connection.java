@@ -48,6 +48,8 @@ public final class Connection implements AutoCloseable {
     private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
     private final FrameCodec readCodec;
     private volatile FrameCodec writeCodec;
+    private final ByteMeter.Input meteredIn;
+    private final ByteMeter.Output meteredOut;
     private final ElasticInput input;
     private final DataInputStream in;
     private final DataOutputStream out;
@@ -82,12 +84,24 @@ public final class Connection implements AutoCloseable {
      * @param writeLimit the largest frame the peer accepts (from its handshake; see {@link #writeLimit(int)})
      */
     public Connection(Endpoint endpoint, int readLimit, int writeLimit, LongSupplier nanoClock) throws IOException {
+        this(endpoint, readLimit, writeLimit, nanoClock, ByteMeter.NONE);
+    }
+
+    /**
+     * @param readLimit the largest frame this side accepts
+     * @param writeLimit the largest frame the peer accepts (from its handshake; see {@link #writeLimit(int)})
+     * @param meter told of every byte read and written, handshakes included
+     */
+    public Connection(Endpoint endpoint, int readLimit, int writeLimit, LongSupplier nanoClock, ByteMeter meter)
+            throws IOException {
         this.endpoint = endpoint;
         this.readCodec = new FrameCodec(readLimit);
         this.writeCodec = new FrameCodec(writeLimit);
-        this.input = new ElasticInput(endpoint.input(), BUFFER_BYTES);
+        this.meteredIn = new ByteMeter.Input(endpoint.input(), meter);
+        this.meteredOut = new ByteMeter.Output(endpoint.output(), meter);
+        this.input = new ElasticInput(meteredIn, BUFFER_BYTES);
         this.in = new DataInputStream(input);
-        this.out = new DataOutputStream(new PooledOutput(endpoint.output()));
+        this.out = new DataOutputStream(new PooledOutput(meteredOut));
         this.nanoClock = nanoClock;
         long now = nanoClock.getAsLong();
         this.lastReadNanos = now;
@@ -491,6 +505,16 @@ public final class Connection implements AutoCloseable {
     /** Returns when the writer last flushed, on the connection's clock. */
     public long lastWriteNanos() {
         return lastWriteNanos;
+    }
+
+    /** Returns the bytes read from the socket so far, handshake included. */
+    public long bytesReceived() {
+        return meteredIn.total();
+    }
+
+    /** Returns the bytes written to the socket so far, handshake included. */
+    public long bytesSent() {
+        return meteredOut.total();
     }
 
     /** Returns the peer's address, for logs. */
