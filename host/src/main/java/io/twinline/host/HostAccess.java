@@ -55,6 +55,11 @@ public final class HostAccess {
         return StatusEndpoint.start((ServerRuntime) server, address);
     }
 
+    /** Begins a server's drain: its {@code /ready} turns false while it goes on serving (see OPERATIONS §6). */
+    public static void beginDrain(TwinlineServer server) {
+        ((ServerRuntime) server).beginDrain();
+    }
+
     /**
      * Starts a client's metrics endpoint ({@code /metrics}, {@code /health}) on {@code address}.
      *

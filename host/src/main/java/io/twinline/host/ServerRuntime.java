@@ -69,6 +69,7 @@ final class ServerRuntime implements TwinlineServer {
     // is told its session is unknown rather than meeting a new session under the same id.
     private final AtomicLong lastSessionId = new AtomicLong(random.nextInt() & 0x7FFF_FFFFL);
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile boolean draining;
     private final Thread keepAlive;
 
     private ServerRuntime(ServerSpec spec, Clock clock, Network.Listener listener) {
@@ -142,9 +143,23 @@ final class ServerRuntime implements TwinlineServer {
         return !group.isTerminated();
     }
 
-    /** Whether the server takes new sessions: false from the moment {@link #close()} begins. */
+    /**
+     * Whether the server is ready for new sessions, as {@code /ready} says: false from the moment a drain begins
+     * ({@link #beginDrain()}) or {@link #close()} does.
+     */
     boolean isAcceptingSessions() {
-        return !closed.get();
+        return !closed.get() && !draining;
+    }
+
+    /**
+     * Begins a drain: {@code /ready} turns false, so a balancer stops sending new sessions, while the server still
+     * accepts those already on their way and serves every session. {@link #close()} follows.
+     */
+    void beginDrain() {
+        if (!draining) {
+            draining = true;
+            Logger.info("[server] draining: not ready for new sessions");
+        }
     }
 
     ServerSpec spec() {
