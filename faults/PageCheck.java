@@ -322,7 +322,8 @@ public final class PageCheck {
         try {
             Process p = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true)
                     .redirectOutput(output.toFile()).start();
-            String exit = p.waitFor(10, TimeUnit.SECONDS) ? "exit " + p.exitValue() : "still running after 10 s, killed";
+            String exit = p.waitFor(10, TimeUnit.SECONDS) ? "exit " + p.exitValue()
+                    : "still running after 10 s, killed";
             p.destroyForcibly();
             String text = Files.readString(output, StandardCharsets.UTF_8).strip().replaceAll("\\s+", " ");
             System.out.println("page:   " + exit + (text.isEmpty() ? "" : ": " + text));
