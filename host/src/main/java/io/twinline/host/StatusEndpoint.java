@@ -269,7 +269,7 @@ final class StatusEndpoint implements AutoCloseable {
             json.key(c == Channel.A ? "channel_a" : "channel_b").open('{');
             json.field("state", s.channelState(c).name());
             json.fieldRaw("link", l == null ? "null" : Long.toString(l.generation));
-            json.field("peer", l == null ? null : l.connection.remoteAddress());
+            json.field("peer", l == null ? null : hostPort(l.connection.remoteAddress()));
             json.close('}');
         }
         json.field("calls_made", m.callsMadeTotal());
@@ -278,6 +278,12 @@ final class StatusEndpoint implements AutoCloseable {
         json.field("cached_responses", s.responder().cachedResponses());
         json.field("recoveries", m.recoveriesTotal());
         json.close('}');
+    }
+
+    /** {@code 127.0.0.1:53422} from a socket address's text ({@code /127.0.0.1:53422}, {@code name/1.2.3.4:p}). */
+    static String hostPort(String socketAddress) {
+        int slash = socketAddress.indexOf('/');
+        return slash >= 0 ? socketAddress.substring(slash + 1) : socketAddress;
     }
 
     private static int queryInt(String query, String name, int fallback) {

@@ -1,5 +1,7 @@
 package io.twinline.examples.embedding;
 
+import io.twinline.api.CallOutcome;
+import io.twinline.api.MetricsSnapshot;
 import io.twinline.api.Session;
 import io.twinline.api.SessionState;
 import io.twinline.api.StateListener;
@@ -17,7 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A server with two routes and a client that calls them from 1,000 virtual threads at once, each checking its
- * answers; the server then calls the client back over channel B. State transitions are printed as they happen.
+ * answers; the server then calls the client back over channel B, and both ends' counters are checked through
+ * {@code metrics()}. State transitions are printed as they happen.
  *
  * <p>The last line says {@code embedding example: OK ...} or {@code embedding example: FAILED ...}; on failure the
  * process exits with status 1, so a build that runs it fails.
@@ -81,6 +84,21 @@ public final class EmbeddingExample {
             reverseAnswer = string(serverSide.call("whoami", new byte[0]));
             check(reverseAnswer.equals("client of " + serverSide.id()),
                     "the call back over channel B answered '" + reverseAnswer + "'");
+
+            // The same counters the status endpoint publishes, read from the api: each end counted every call.
+            MetricsSnapshot clientCounts = client.metrics();
+            MetricsSnapshot serverCounts = server.metrics();
+            int expected = CALLERS * CALLS_PER_CALLER;
+            check(clientCounts.callsMade().get(CallOutcome.OK) == expected,
+                    "the client counted " + clientCounts.callsMade() + " calls made, not " + expected + " ok");
+            check(serverCounts.callsHandled().get(CallOutcome.OK) == expected,
+                    "the server counted " + serverCounts.callsHandled() + " calls handled, not " + expected + " ok");
+            check(serverCounts.callsMadeTotal() == 1 && clientCounts.callsHandledTotal() == 1,
+                    "one call back counted at each end");
+            System.out.printf("metrics: client made %d calls in %.3f s of waiting, sent %d bytes; server handled %d,"
+                            + " received %d bytes%n", clientCounts.callsMadeTotal(),
+                    clientCounts.callDuration().sum().toNanos() / 1e9, clientCounts.bytesSent(),
+                    serverCounts.callsHandledTotal(), serverCounts.bytesReceived());
         }
 
         // Both ends are closed now, and every transition has been told.
