@@ -11,6 +11,7 @@ import io.twinline.api.TwinlineServer;
 import io.twinline.host.Fault;
 import io.twinline.host.HostAccess;
 import java.io.PrintStream;
+import java.lang.module.ModuleDescriptor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,7 +44,7 @@ public final class TwinlineCommand {
               server   serve the ledger until SIGINT/SIGTERM
               client   run ledger calls against a server and check both totals
 
-            'twinline <command> --help' shows a command's options.""";
+            'twinline <command> --help' shows a command's options; 'twinline --version' shows the version.""";
 
     private static final String SERVER_HELP = """
             usage: twinline server [--bind ADDR] [--port 7420] [--advertise HOST:PORT] [--status HOST:PORT|off]
@@ -87,14 +89,28 @@ public final class TwinlineCommand {
             (args.isEmpty() ? err : out).println(USAGE_TEXT);
             return args.isEmpty() ? USAGE : OK;
         }
+        if (args.get(0).equals("--version")) {
+            return print(out, versionLine());
+        }
         String command = args.get(0);
         List<String> rest = args.subList(1, args.size());
-        boolean help = rest.contains("--help") || rest.contains("-h");
+        String help = switch (command) {
+            case "server" -> SERVER_HELP;
+            case "client" -> CLIENT_HELP;
+            case "demo" -> DEMO_HELP;
+            default -> null;
+        };
+        if (help != null && (rest.contains("--help") || rest.contains("-h"))) {
+            return print(out, help);
+        }
+        if (help != null && rest.contains("--version")) {
+            return print(out, versionLine());
+        }
         try {
             return switch (command) {
-                case "server" -> help ? printHelp(out, SERVER_HELP) : server(rest, out);
-                case "client" -> help ? printHelp(out, CLIENT_HELP) : client(rest, out);
-                case "demo" -> help ? printHelp(out, DEMO_HELP) : demo(rest, out);
+                case "server" -> server(rest, out);
+                case "client" -> client(rest, out);
+                case "demo" -> demo(rest, out);
                 default -> throw new UsageException("unknown command '" + command + "' (try: demo, server, client)");
             };
         } catch (UsageException e) {
@@ -109,9 +125,19 @@ public final class TwinlineCommand {
         }
     }
 
-    private static int printHelp(PrintStream out, String text) {
+    private static int print(PrintStream out, String text) {
         out.println(text);
         return OK;
+    }
+
+    /**
+     * {@code twinline <version>}: the version of module {@code io.twinline.host}, which the compiler records in its
+     * descriptor from the Maven project's version and jlink keeps in the image.
+     */
+    static String versionLine() {
+        ModuleDescriptor descriptor = TwinlineCommand.class.getModule().getDescriptor();
+        return "twinline " + (descriptor == null ? Optional.<String>empty() : descriptor.rawVersion())
+                .orElse("(version unknown: not run as module io.twinline.host)");
     }
 
     /** One line per event on standard error, session id and channel first (they lead every message). */
