@@ -55,6 +55,16 @@ public final class HostAccess {
         return StatusEndpoint.start((ServerRuntime) server, address);
     }
 
+    /** Why dialling or listening failed, in words: {@code address already in use}, {@code unknown host x}. */
+    public static String inWords(IOException e) {
+        return Network.inWords(e);
+    }
+
+    /** {@code host:port}, with brackets around an IPv6 address. */
+    public static String hostPort(InetSocketAddress address) {
+        return Network.hostPort(address);
+    }
+
     /** Returns the client's current session's unanswered call count, for progress lines. */
     public static int unanswered(TwinlineClient client) {
         return ((ClientRuntime) client).twinSession().requester().unansweredCount();

@@ -10,7 +10,9 @@ import io.twinline.api.TwinlineException;
 import io.twinline.api.TwinlineServer;
 import io.twinline.host.Fault;
 import io.twinline.host.HostAccess;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.lang.module.ModuleDescriptor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -116,7 +118,7 @@ public final class TwinlineCommand {
         } catch (UsageException e) {
             err.println("twinline: " + e.getMessage());
             return USAGE;
-        } catch (TwinlineException | java.io.UncheckedIOException e) {
+        } catch (TwinlineException | UncheckedIOException e) {
             err.println("twinline: " + e.getMessage());
             return FAILED;
         } catch (Exception e) {
@@ -184,8 +186,16 @@ public final class TwinlineCommand {
         TwinlineServer server = builder.start();
         AutoCloseable status = null;
         if (statusAt != null) {
-            status = HostAccess.startStatusEndpoint(server,
-                    new InetSocketAddress(statusAt.getHostString(), statusAt.getPort()));
+            InetSocketAddress statusBind = new InetSocketAddress(statusAt.getHostString(), statusAt.getPort());
+            try {
+                status = HostAccess.startStatusEndpoint(server, statusBind);
+            } catch (IOException e) {
+                server.close();
+                String why = statusBind.isUnresolved() ? "unknown host " + statusAt.getHostString()
+                        : HostAccess.inWords(e);
+                throw new UncheckedIOException("cannot listen on " + HostAccess.hostPort(statusAt)
+                        + " for the status endpoint: " + why, e);
+            }
         }
         out.println("twinline server listening on " + server.address().getHostString() + ":"
                 + server.address().getPort() + (status != null ? ", status on http://" + statusOption + "/status" : ""));
