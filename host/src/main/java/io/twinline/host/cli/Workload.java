@@ -4,14 +4,17 @@ import io.twinline.api.Handler;
 import io.twinline.api.Session;
 import io.twinline.api.TwinlineClient;
 import io.twinline.api.TwinlineException;
+import io.twinline.host.HostAccess;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 
 /**
  * The ledger workload of {@code twinline client} and {@code twinline demo}: many virtual threads calling
@@ -61,23 +64,88 @@ final class Workload {
     private Workload() {
     }
 
-    /** The server's route {@code reverse}: body = count u32, concurrency u32, payload u32; makes the calls back. */
-    static Handler reverseHandler() {
-        return (session, body) -> {
+    /**
+     * A {@code reverse} request: make {@code count} {@code add} calls back to the caller, from {@code concurrency}
+     * threads, each with a body of {@code payloadBytes}. On the wire, 12 bytes: the three as big-endian signed 32-bit
+     * integers, in that order (docs/OPERATIONS.md §2.4).
+     */
+    record ReverseRequest(int count, int concurrency, int payloadBytes) {
+        static final int BYTES = 12;
+        /** The most threads one request gets on the server: what a client asks for is a wish, not a command. */
+        static final int MOST_THREADS = 4096;
+
+        byte[] encode() {
+            return ByteBuffer.allocate(BYTES).putInt(count).putInt(concurrency).putInt(payloadBytes).array();
+        }
+
+        /**
+         * @param largestAddBody the largest {@code add} body the caller's frame limit admits
+         * @throws IllegalArgumentException for a body of another length, a negative count, a concurrency below 1, or
+         *         a payload below 8 bytes or above {@code largestAddBody}
+         */
+        static ReverseRequest decode(byte[] body, int largestAddBody) {
+            if (body.length != BYTES) {
+                throw new IllegalArgumentException("reverse needs a 12-byte body (count, concurrency, payload: "
+                        + "big-endian 32-bit integers), got " + body.length + " bytes");
+            }
             ByteBuffer in = ByteBuffer.wrap(body);
             int count = in.getInt();
-            int concurrency = Math.max(1, Math.min(in.getInt(), 4096));
+            int concurrency = in.getInt();
             int payload = in.getInt();
+            if (count < 0) {
+                throw new IllegalArgumentException("reverse count must not be negative: " + count);
+            }
+            if (concurrency < 1) {
+                throw new IllegalArgumentException("reverse concurrency must be at least 1: " + concurrency);
+            }
+            if (payload < Long.BYTES) {
+                throw new IllegalArgumentException("reverse payload must be at least 8 bytes (the amount): " + payload);
+            }
+            if (payload > largestAddBody) {
+                throw new IllegalArgumentException("reverse payload of " + payload + " bytes does not fit the calls "
+                        + "back: the caller's frame limit admits add bodies of at most " + largestAddBody + " bytes");
+            }
+            return new ReverseRequest(count, concurrency, payload);
+        }
+    }
+
+    /**
+     * A {@code reverse} answer: the sum of the amounts whose calls back succeeded, and how many succeeded and failed.
+     * On the wire, 24 bytes: the three as big-endian signed 64-bit integers, in that order.
+     */
+    record ReverseAnswer(long sum, long ok, long failed) {
+        byte[] encode() {
+            return ByteBuffer.allocate(24).putLong(sum).putLong(ok).putLong(failed).array();
+        }
+
+        static ReverseAnswer decode(byte[] body) {
+            if (body.length != 24) {
+                throw new IllegalArgumentException("a reverse answer has 24 bytes, got " + body.length);
+            }
+            ByteBuffer in = ByteBuffer.wrap(body);
+            return new ReverseAnswer(in.getLong(), in.getLong(), in.getLong());
+        }
+    }
+
+    /**
+     * The server's route {@code reverse}: makes the calls back that the request asks for, each with a random amount
+     * in -1000..1000, and answers once all are done. Bad input fails the call (the caller gets a
+     * {@code RemoteFailureException}); a call back that fails is counted as failed and the others go on; once the
+     * session has ended no more are made.
+     */
+    static Handler reverseHandler() {
+        return (session, body) -> {
+            ReverseRequest request = ReverseRequest.decode(body, HostAccess.largestBody(session, Ledger.ADD));
             Progress progress = new Progress();
             AtomicLong sum = new AtomicLong();
             AtomicReference<String> error = new AtomicReference<>();
-            runCallers(concurrency, count, 0, () -> {
-                long amount = ThreadLocalRandom.current().nextLong(-1000, 1001);
-                session.call(Ledger.ADD, Ledger.addBody(amount, payload));
-                sum.addAndGet(amount);
-            }, progress.reverseOk, progress.reverseFailed, error);
-            return ByteBuffer.allocate(24).putLong(sum.get()).putLong(progress.reverseOk.sum())
-                    .putLong(progress.reverseFailed.sum()).array();
+            runCallers(Math.min(request.concurrency(), ReverseRequest.MOST_THREADS), request.count(), 0,
+                    () -> session.state().isTerminal() ? null : session, s -> {
+                        long amount = ThreadLocalRandom.current().nextLong(-1000, 1001);
+                        s.call(Ledger.ADD, Ledger.addBody(amount, request.payloadBytes()));
+                        sum.addAndGet(amount);
+                    }, progress.reverseOk, progress.reverseFailed, error);
+            return new ReverseAnswer(sum.get(), progress.reverseOk.sum(), progress.reverseFailed.sum()).encode();
         };
     }
 
@@ -92,14 +160,13 @@ final class Workload {
             long remaining = plan.reverseCalls();
             while (remaining != 0 && (plan.deadlineNanos() == 0 || System.nanoTime() < plan.deadlineNanos())) {
                 int batch = (int) (remaining < 0 ? Math.max(plan.concurrency(), 100) : Math.min(remaining, 1 << 30));
-                byte[] request = ByteBuffer.allocate(12).putInt(batch).putInt(plan.concurrency())
-                        .putInt(plan.payloadBytes()).array();
+                byte[] request = new ReverseRequest(batch, plan.concurrency(), plan.payloadBytes()).encode();
                 try {
-                    ByteBuffer answer = ByteBuffer.wrap(client.call(REVERSE, request, REVERSE_TIMEOUT));
-                    reverseSum.addAndGet(answer.getLong());
-                    progress.reverseOk.add(answer.getLong());
-                    progress.reverseFailed.add(answer.getLong());
-                } catch (TwinlineException e) {
+                    ReverseAnswer answer = ReverseAnswer.decode(client.call(REVERSE, request, REVERSE_TIMEOUT));
+                    reverseSum.addAndGet(answer.sum());
+                    progress.reverseOk.add(answer.ok());
+                    progress.reverseFailed.add(answer.failed());
+                } catch (TwinlineException | IllegalArgumentException e) {
                     progress.reverseFailed.add(batch);
                     error.compareAndSet(null, e.getMessage());
                     return;
@@ -109,9 +176,9 @@ final class Workload {
                 }
             }
         });
-        runCallers(plan.concurrency(), plan.calls(), plan.deadlineNanos(), () -> {
+        runCallers(plan.concurrency(), plan.calls(), plan.deadlineNanos(), client::session, s -> {
             long amount = ThreadLocalRandom.current().nextLong(-1000, 1001);
-            client.call(Ledger.ADD, Ledger.addBody(amount, plan.payloadBytes()));
+            s.call(Ledger.ADD, Ledger.addBody(amount, plan.payloadBytes()));
             sentSum.addAndGet(amount);
         }, progress.ok, progress.failed, error);
         try {
@@ -135,33 +202,49 @@ final class Workload {
                 serverTotal, reverseSum.get(), clientLedger.total(session), error.get());
     }
 
-    /** One unit of work; throws to count as failed. */
+    /** One call on a session; throws to count as failed. */
     private interface Call {
-        void run();
+        void on(Session session);
     }
 
     /**
-     * Runs {@code count} calls (or, for -1, calls until the deadline) from {@code concurrency} virtual threads.
+     * Runs {@code count} calls (or, for -1, calls until the deadline) from {@code concurrency} virtual threads, each
+     * on the session {@code sessionForNextCall} gives, until it gives null. A call that fails is counted as failed
+     * and the thread goes on with the next, except after an {@link IllegalArgumentException}: the call could not be
+     * made at all (a body too large for the peer), and every other call of the run would fail the same way.
      */
-    private static void runCallers(int concurrency, long count, long deadlineNanos, Call call, LongAdder ok,
-                                   LongAdder failed, AtomicReference<String> error) {
+    private static void runCallers(int concurrency, long count, long deadlineNanos,
+                                   Supplier<Session> sessionForNextCall, Call call, LongAdder ok, LongAdder failed,
+                                   AtomicReference<String> error) {
         AtomicLong issued = new AtomicLong();
+        AtomicBoolean impossible = new AtomicBoolean();
         List<Thread> threads = new ArrayList<>(concurrency);
         for (int i = 0; i < concurrency; i++) {
             threads.add(Thread.ofVirtual().name("workload/caller-" + i).start(() -> {
-                while (true) {
+                while (!impossible.get()) {
                     if (deadlineNanos != 0 && System.nanoTime() >= deadlineNanos) {
+                        return;
+                    }
+                    Session session = sessionForNextCall.get();
+                    if (session == null) {
                         return;
                     }
                     if (count >= 0 && issued.getAndIncrement() >= count) {
                         return;
                     }
                     try {
-                        call.run();
+                        call.on(session);
                         ok.increment();
                     } catch (TwinlineException e) {
                         failed.increment();
                         error.compareAndSet(null, e.getMessage());
+                    } catch (IllegalArgumentException e) {
+                        failed.increment();
+                        error.compareAndSet(null, e.getMessage());
+                        impossible.set(true);
+                    } catch (RuntimeException e) {
+                        failed.increment();
+                        error.compareAndSet(null, e.toString());
                     }
                 }
             }));
