@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.tinylog.Logger;
@@ -31,12 +32,21 @@ import org.tinylog.configuration.Configuration;
 
 /**
  * The {@code twinline} command: {@code server}, {@code client} and {@code demo}. Exit codes: 0 success, 1 failure,
- * 2 usage error (with a one-line reason).
+ * 2 usage error (with a one-line reason); after SIGINT or SIGTERM the JVM exits with 130 or 143.
  */
 public final class TwinlineCommand {
     static final int OK = 0;
     static final int FAILED = 1;
     static final int USAGE = 2;
+    /** What {@link #run} returns after a signal ended the client; the process itself exits with 128 + the signal. */
+    static final int INTERRUPTED = 130;
+    /**
+     * After a signal, how long the client waits for its calls in flight before it closes the session under them: a
+     * batch of calls back and a call's answer on a healthy network take far less; a recovery under way may not.
+     */
+    static final Duration SIGNAL_IN_FLIGHT_WAIT = Duration.ofSeconds(5);
+    /** After that, how long the signal waits for the summary line: the close's grace (2 s) and its flush. */
+    static final Duration SIGNAL_SUMMARY_WAIT = Duration.ofSeconds(5);
 
     private static final String USAGE_TEXT = """
             usage: twinline <command> [options]
@@ -70,7 +80,10 @@ public final class TwinlineCommand {
             its own connections every interval to show recovery on your network. Ends with one line:
               calls=N ok=N failed=0 reverse=M reverse_ok=M ledger=match ...
             Exit 0 only when every call succeeded and both ledgers match. The client's recovery budget
-            (idle timeout + probe timeout + recovery time limit) must fit the server's re-attach window.""";
+            (idle timeout + probe timeout + recovery time limit) must fit the server's re-attach window.
+
+            SIGINT (Ctrl-C) or SIGTERM: no new calls; calls in flight get up to 5 s to finish; then the session is
+            closed (GOODBYE), the line is printed, and the exit code is 130 (SIGINT) or 143 (SIGTERM).""";
 
     private static final String DEMO_HELP = """
             usage: twinline demo [--seconds 8] [--clients 3] [--concurrency 16] [--no-faults] [--log-level LEVEL]
@@ -83,10 +96,11 @@ public final class TwinlineCommand {
     }
 
     public static void main(String[] args) {
-        System.exit(run(Arrays.asList(args), System.out, System.err));
+        // After a signal this exit waits for the shutdown hooks, and the JVM exits with 128 + the signal instead.
+        System.exit(run(Arrays.asList(args), System.out, System.err, Signals.JVM));
     }
 
-    static int run(List<String> args, PrintStream out, PrintStream err) {
+    static int run(List<String> args, PrintStream out, PrintStream err, Signals signals) {
         if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
             (args.isEmpty() ? err : out).println(USAGE_TEXT);
             return args.isEmpty() ? USAGE : OK;
@@ -110,8 +124,8 @@ public final class TwinlineCommand {
         }
         try {
             return switch (command) {
-                case "server" -> server(rest, out);
-                case "client" -> client(rest, out);
+                case "server" -> server(rest, out, signals);
+                case "client" -> client(rest, out, signals);
                 case "demo" -> demo(rest, out);
                 default -> throw new UsageException("unknown command '" + command + "' (try: demo, server, client)");
             };
@@ -160,7 +174,7 @@ public final class TwinlineCommand {
 
     // ---- server ----
 
-    private static int server(List<String> argList, PrintStream out) throws Exception {
+    private static int server(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("bind", "port", "advertise", "status", "log-level", "heartbeat-ms",
                 "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions"),
                 Set.of());
@@ -201,7 +215,7 @@ public final class TwinlineCommand {
                 + server.address().getPort() + (status != null ? ", status on http://" + statusOption + "/status" : ""));
         CountDownLatch stopped = new CountDownLatch(1);
         AutoCloseable statusToClose = status;
-        Thread hook = new Thread(() -> {
+        signals.onSignal("twinline-shutdown", () -> {
             Logger.info("[server] signal received, closing");
             try {
                 if (statusToClose != null) {
@@ -212,8 +226,7 @@ public final class TwinlineCommand {
             }
             server.close();
             stopped.countDown();
-        }, "twinline-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
+        });
         stopped.await();
         return OK;
     }
@@ -240,7 +253,7 @@ public final class TwinlineCommand {
 
     // ---- client ----
 
-    private static int client(List<String> argList, PrintStream out) throws Exception {
+    private static int client(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("connect", "calls", "seconds", "concurrency", "reverse-calls", "payload",
                 "fault-interval-ms", "log-level", "heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
                 "recovery-time-limit-ms"), Set.of("faults"));
@@ -263,6 +276,7 @@ public final class TwinlineCommand {
         AtomicInteger faults = new AtomicInteger();
         AtomicInteger recovered = new AtomicInteger();
         RecoveryPolicy policy = policy(args);
+        Workload.Stop stop = new Workload.Stop();
         try (TwinlineClient client = Twinline.client()
                 .server(server)
                 .recoveryPolicy(policy)
@@ -276,30 +290,62 @@ public final class TwinlineCommand {
                             to, cause == null ? "" : "  (" + cause.getMessage() + ")"));
                 })
                 .connect()) {
-            Workload.Progress progress = new Workload.Progress();
-            Thread reporter = Thread.ofVirtual().name("client/progress").start(() -> report(out, start, progress,
-                    calls, reverseCalls));
-            Thread injector = args.flag("faults")
-                    ? Thread.ofVirtual().name("client/faults").start(() -> injectClientFaults(client, faultIntervalMs,
-                    faults, recovered, out, start))
-                    : null;
-            long deadline = timed ? System.nanoTime() + Duration.ofSeconds(seconds).toNanos() : 0;
-            Workload.Result result = Workload.run(client, ledger,
-                    new Workload.Plan(calls, concurrency, reverseCalls, payload, deadline), progress);
-            reporter.interrupt();
-            if (injector != null) {
-                injector.interrupt();
-                injector.join();
+            CountDownLatch summarised = new CountDownLatch(1);
+            try (Signals.Registration signal = signals.onSignal("twinline-client-stop",
+                    () -> stopOnSignal(client, stop, summarised, out, start))) {
+                Workload.Progress progress = new Workload.Progress();
+                Thread reporter = Thread.ofVirtual().name("client/progress").start(() -> report(out, start, progress,
+                        calls, reverseCalls));
+                Thread injector = args.flag("faults")
+                        ? Thread.ofVirtual().name("client/faults").start(() -> injectClientFaults(client,
+                        faultIntervalMs, faults, recovered, out, start))
+                        : null;
+                long deadline = timed ? System.nanoTime() + Duration.ofSeconds(seconds).toNanos() : 0;
+                Workload.Result result = Workload.run(client, ledger,
+                        new Workload.Plan(calls, concurrency, reverseCalls, payload, deadline), progress,
+                        stop);
+                double elapsed = seconds(start);
+                reporter.interrupt();
+                if (injector != null) {
+                    injector.interrupt();
+                    injector.join();
+                }
+                reporter.join();
+                // GOODBYE before the summary, so that the server has let the session go when the line appears.
+                client.close();
+                out.println(result.summary() + String.format(Locale.ROOT,
+                        " faults=%d recoveries=%d elapsed=%.1fs rate=%.0f/s", faults.get(),
+                        HostAccess.metrics(client).get("recoveries"), elapsed,
+                        (result.calls() + result.reverse()) / Math.max(elapsed, 1e-3)));
+                if (result.firstError() != null && !result.success()) {
+                    out.println("first error: " + result.firstError());
+                }
+                return stop.requested() ? INTERRUPTED : result.success() ? OK : FAILED;
+            } finally {
+                summarised.countDown();
             }
-            reporter.join();
-            double elapsed = seconds(start);
-            out.println(result.summary() + String.format(Locale.ROOT, " faults=%d recoveries=%d elapsed=%.1fs rate=%.0f/s",
-                    faults.get(), HostAccess.metrics(client).get("recoveries"), elapsed,
-                    (result.calls() + result.reverse()) / Math.max(elapsed, 1e-3)));
-            if (result.firstError() != null && !result.success()) {
-                out.println("first error: " + result.firstError());
+        }
+    }
+
+    /**
+     * SIGINT or SIGTERM, on the JVM's hook thread: no new calls; calls in flight get {@link #SIGNAL_IN_FLIGHT_WAIT}
+     * to finish, after which the session is closed under them; the main thread then closes the session (GOODBYE)
+     * and prints the summary, which this waits for, so that the JVM exits only after it.
+     */
+    private static void stopOnSignal(TwinlineClient client, Workload.Stop stop, CountDownLatch summarised,
+                                     PrintStream out, long start) {
+        out.println(String.format(Locale.ROOT, "%7.1fs  signal received: no new calls; calls in flight finish, "
+                + "then GOODBYE", seconds(start)));
+        stop.request();
+        try {
+            if (!summarised.await(SIGNAL_IN_FLIGHT_WAIT.toNanos(), TimeUnit.NANOSECONDS)) {
+                out.println(String.format(Locale.ROOT, "%7.1fs  calls still in flight after %s: closing the session "
+                        + "under them", seconds(start), SIGNAL_IN_FLIGHT_WAIT));
+                client.close();
+                summarised.await(SIGNAL_SUMMARY_WAIT.toNanos(), TimeUnit.NANOSECONDS);
             }
-            return result.success() ? OK : FAILED;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -455,7 +501,8 @@ public final class TwinlineCommand {
                 int index = i;
                 runners.add(Thread.ofVirtual().name("demo/client-" + i).start(() -> results.set(index,
                         Workload.run(clients.get(index), ledgers.get(index),
-                                new Workload.Plan(-1, concurrency, -1, 64, deadline), p))));
+                                new Workload.Plan(-1, concurrency, -1, 64, deadline), p,
+                                new Workload.Stop()))));
             }
             Thread view = Thread.ofVirtual().name("demo/view").start(() -> view(clients, progress));
             Thread injector = faults

@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,6 +26,11 @@ final class Workload {
     static final String REVERSE = "reverse";
     /** A reverse batch waits this long: it is answered only after all its calls back are done. */
     private static final Duration REVERSE_TIMEOUT = Duration.ofMinutes(10);
+    /**
+     * The most calls back one {@code reverse} call asks for: a stop waits for the batch in flight, and 10,000 calls
+     * take well under a second on a healthy network, while the round trip between batches costs next to nothing.
+     */
+    static final int REVERSE_BATCH = 10_000;
 
     /**
      * What to run.
@@ -34,6 +40,22 @@ final class Workload {
      * @param deadlineNanos when to stop issuing calls ({@link System#nanoTime()}), or 0 for no deadline
      */
     record Plan(long calls, int concurrency, long reverseCalls, int payloadBytes, long deadlineNanos) {
+        boolean pastDeadline() {
+            return deadlineNanos != 0 && System.nanoTime() >= deadlineNanos;
+        }
+    }
+
+    /** Asked for once, from a signal: no call is issued after it; calls in flight finish. */
+    static final class Stop {
+        private final CountDownLatch requested = new CountDownLatch(1);
+
+        void request() {
+            requested.countDown();
+        }
+
+        boolean requested() {
+            return requested.getCount() == 0;
+        }
     }
 
     /** Live counters, read by progress lines and the demo's view. */
@@ -149,20 +171,23 @@ final class Workload {
         };
     }
 
-    static Result run(TwinlineClient client, Ledger clientLedger, Plan plan, Progress progress) {
+    static Result run(TwinlineClient client, Ledger clientLedger, Plan plan, Progress progress, Stop stop) {
         AtomicLong sentSum = new AtomicLong();
         AtomicLong reverseSum = new AtomicLong();
         AtomicReference<String> error = new AtomicReference<>();
+        Supplier<Session> sessionForNextCall = () -> stop.requested() ? null : client.session();
         Thread reverse = Thread.ofVirtual().name("workload/reverse").start(() -> {
-            if (plan.reverseCalls() == 0) {
-                return;
-            }
             long remaining = plan.reverseCalls();
-            while (remaining != 0 && (plan.deadlineNanos() == 0 || System.nanoTime() < plan.deadlineNanos())) {
-                int batch = (int) (remaining < 0 ? Math.max(plan.concurrency(), 100) : Math.min(remaining, 1 << 30));
+            while (remaining != 0 && !plan.pastDeadline()) {
+                Session session = sessionForNextCall.get();
+                if (session == null) {
+                    return;
+                }
+                int batch = (int) (remaining < 0 ? Math.max(plan.concurrency(), 100)
+                        : Math.min(remaining, REVERSE_BATCH));
                 byte[] request = new ReverseRequest(batch, plan.concurrency(), plan.payloadBytes()).encode();
                 try {
-                    ReverseAnswer answer = ReverseAnswer.decode(client.call(REVERSE, request, REVERSE_TIMEOUT));
+                    ReverseAnswer answer = ReverseAnswer.decode(session.call(REVERSE, request, REVERSE_TIMEOUT));
                     reverseSum.addAndGet(answer.sum());
                     progress.reverseOk.add(answer.ok());
                     progress.reverseFailed.add(answer.failed());
@@ -176,7 +201,7 @@ final class Workload {
                 }
             }
         });
-        runCallers(plan.concurrency(), plan.calls(), plan.deadlineNanos(), client::session, s -> {
+        runCallers(plan.concurrency(), plan.calls(), plan.deadlineNanos(), sessionForNextCall, s -> {
             long amount = ThreadLocalRandom.current().nextLong(-1000, 1001);
             s.call(Ledger.ADD, Ledger.addBody(amount, plan.payloadBytes()));
             sentSum.addAndGet(amount);
@@ -193,13 +218,12 @@ final class Workload {
             error.compareAndSet(null, e.getMessage());
             serverTotal = Long.MIN_VALUE;
         }
-        Session session = client.session();
         long ok = progress.ok.sum();
         long failed = progress.failed.sum();
         long reverseOk = progress.reverseOk.sum();
         long reverseFailed = progress.reverseFailed.sum();
         return new Result(ok + failed, ok, failed, reverseOk + reverseFailed, reverseOk, reverseFailed, sentSum.get(),
-                serverTotal, reverseSum.get(), clientLedger.total(session), error.get());
+                serverTotal, reverseSum.get(), clientLedger.total(client.session()), error.get());
     }
 
     /** One call on a session; throws to count as failed. */

@@ -22,11 +22,15 @@ class TwinlineCommandTest {
     record Run(int exit, String out, String err) {
     }
 
+    /** No signal ever comes. */
+    static final Signals NO_SIGNALS = (name, onSignal) -> () -> {
+    };
+
     static Run run(String... args) {
         var out = new ByteArrayOutputStream();
         var err = new ByteArrayOutputStream();
         int exit = TwinlineCommand.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+                new PrintStream(err, true, StandardCharsets.UTF_8), NO_SIGNALS);
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
@@ -71,7 +75,7 @@ class TwinlineCommandTest {
         var err = new ByteArrayOutputStream();
         int exit = TwinlineCommand.run(List.of("server", "--port", Integer.toString(port), "--status", "nowhere",
                 "--log-level", "warn"), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+                new PrintStream(err, true, StandardCharsets.UTF_8), NO_SIGNALS);
         assertEquals(2, exit, "a usage error");
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("--status must be HOST:PORT: nowhere"),
                 err.toString(StandardCharsets.UTF_8));
