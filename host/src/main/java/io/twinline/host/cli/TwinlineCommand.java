@@ -25,6 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.tinylog.Logger;
@@ -70,7 +71,7 @@ public final class TwinlineCommand {
 
     private static final String CLIENT_HELP = """
             usage: twinline client --connect HOST:PORT [--calls 10000] [--seconds S] [--concurrency 16] [--reverse-calls 1000]
-                                   [--payload 64] [--faults] [--fault-interval-ms 2000] [--log-level LEVEL]
+                                   [--payload 64] [--faults] [--fault-interval-ms 2000] [--reconnect] [--log-level LEVEL]
                                    [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
                                    [--recovery-time-limit-ms 10000]
 
@@ -81,6 +82,12 @@ public final class TwinlineCommand {
               calls=N ok=N failed=0 reverse=M reverse_ok=M ledger=match ...
             Exit 0 only when every call succeeded and both ledgers match. The client's recovery budget
             (idle timeout + probe timeout + recovery time limit) must fit the server's re-attach window.
+
+            When the session ends (DISCONNECTED: recovery failed, the server is gone; or CLOSED: the server shut
+            down), no more calls are made: the client prints its line and exits 1. With --reconnect, a session
+            that ends DISCONNECTED is replaced by a new one, dialled again and again with backoff until the server
+            answers, and the calls go on on it; the ledgers are then checked on the last session, and calls that
+            were in flight when a session was lost count as failed (their outcome is unknown).
 
             SIGINT (Ctrl-C) or SIGTERM: no new calls; calls in flight get up to 5 s to finish; then the session is
             closed (GOODBYE), the line is printed, and the exit code is 130 (SIGINT) or 143 (SIGTERM).""";
@@ -256,7 +263,7 @@ public final class TwinlineCommand {
     private static int client(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("connect", "calls", "seconds", "concurrency", "reverse-calls", "payload",
                 "fault-interval-ms", "log-level", "heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
-                "recovery-time-limit-ms"), Set.of("faults"));
+                "recovery-time-limit-ms"), Set.of("faults", "reconnect"));
         configureLogging(args.text("log-level", "warn"));
         String connect = args.text("connect", null);
         if (connect == null) {
@@ -271,15 +278,18 @@ public final class TwinlineCommand {
         long reverseCalls = args.number("reverse-calls", timed ? -1 : 1_000, timed ? -1 : 0, Integer.MAX_VALUE);
         int payload = args.integer("payload", 64, 8, Limits.defaults().maxFrameBytes() - 300);
         long faultIntervalMs = args.number("fault-interval-ms", 2000, 10, 3_600_000);
+        boolean reconnect = args.flag("reconnect");
         Ledger ledger = new Ledger();
         long start = System.nanoTime();
         AtomicInteger faults = new AtomicInteger();
         AtomicInteger recovered = new AtomicInteger();
         RecoveryPolicy policy = policy(args);
         Workload.Stop stop = new Workload.Stop();
+        AtomicBoolean closing = new AtomicBoolean();
         try (TwinlineClient client = Twinline.client()
                 .server(server)
                 .recoveryPolicy(policy)
+                .reconnectAfterDisconnect(reconnect)
                 .handle(Ledger.ADD, ledger.add)
                 .handle(Ledger.TOTAL, ledger.total)
                 .onStateChange((s, from, to, cause) -> {
@@ -288,11 +298,15 @@ public final class TwinlineCommand {
                     }
                     out.println(String.format(Locale.ROOT, "%7.1fs  %s  %s -> %s%s", seconds(start), s.id(), from,
                             to, cause == null ? "" : "  (" + cause.getMessage() + ")"));
+                    if (to == SessionState.DISCONNECTED && reconnect && !stop.requested()) {
+                        out.println(String.format(Locale.ROOT, "%7.1fs  %s  session lost: calls wait for a new "
+                                + "session (--reconnect)", seconds(start), s.id()));
+                    }
                 })
                 .connect()) {
             CountDownLatch summarised = new CountDownLatch(1);
             try (Signals.Registration signal = signals.onSignal("twinline-client-stop",
-                    () -> stopOnSignal(client, stop, summarised, out, start))) {
+                    () -> stopOnSignal(client, stop, closing, summarised, out, start))) {
                 Workload.Progress progress = new Workload.Progress();
                 Thread reporter = Thread.ofVirtual().name("client/progress").start(() -> report(out, start, progress,
                         calls, reverseCalls));
@@ -302,9 +316,16 @@ public final class TwinlineCommand {
                         : null;
                 long deadline = timed ? System.nanoTime() + Duration.ofSeconds(seconds).toNanos() : 0;
                 Workload.Result result = Workload.run(client, ledger,
-                        new Workload.Plan(calls, concurrency, reverseCalls, payload, deadline), progress,
+                        new Workload.Plan(calls, concurrency, reverseCalls, payload, deadline, reconnect), progress,
                         stop);
                 double elapsed = seconds(start);
+                Session last = client.session();
+                if (last.state().isTerminal() && !closing.get()) {
+                    out.println(String.format(Locale.ROOT, "%7.1fs  %s  %s", seconds(start), last.id(),
+                            last.state() == SessionState.CLOSED ? "session closed by the server: no more calls"
+                                    : reconnect ? "session lost: no new session before the run ended"
+                                    : "session lost: no more calls (--reconnect would open a new session)"));
+                }
                 reporter.interrupt();
                 if (injector != null) {
                     injector.interrupt();
@@ -312,11 +333,13 @@ public final class TwinlineCommand {
                 }
                 reporter.join();
                 // GOODBYE before the summary, so that the server has let the session go when the line appears.
+                closing.set(true);
                 client.close();
+                Map<String, Long> metrics = HostAccess.metrics(client);
                 out.println(result.summary() + String.format(Locale.ROOT,
-                        " faults=%d recoveries=%d elapsed=%.1fs rate=%.0f/s", faults.get(),
-                        HostAccess.metrics(client).get("recoveries"), elapsed,
-                        (result.calls() + result.reverse()) / Math.max(elapsed, 1e-3)));
+                        " faults=%d recoveries=%d%s elapsed=%.1fs rate=%.0f/s", faults.get(),
+                        metrics.get("recoveries"), reconnect ? " sessions=" + metrics.get("sessions_opened") : "",
+                        elapsed, (result.calls() + result.reverse()) / Math.max(elapsed, 1e-3)));
                 if (result.firstError() != null && !result.success()) {
                     out.println("first error: " + result.firstError());
                 }
@@ -332,8 +355,8 @@ public final class TwinlineCommand {
      * to finish, after which the session is closed under them; the main thread then closes the session (GOODBYE)
      * and prints the summary, which this waits for, so that the JVM exits only after it.
      */
-    private static void stopOnSignal(TwinlineClient client, Workload.Stop stop, CountDownLatch summarised,
-                                     PrintStream out, long start) {
+    private static void stopOnSignal(TwinlineClient client, Workload.Stop stop, AtomicBoolean closing,
+                                     CountDownLatch summarised, PrintStream out, long start) {
         out.println(String.format(Locale.ROOT, "%7.1fs  signal received: no new calls; calls in flight finish, "
                 + "then GOODBYE", seconds(start)));
         stop.request();
@@ -341,6 +364,7 @@ public final class TwinlineCommand {
             if (!summarised.await(SIGNAL_IN_FLIGHT_WAIT.toNanos(), TimeUnit.NANOSECONDS)) {
                 out.println(String.format(Locale.ROOT, "%7.1fs  calls still in flight after %s: closing the session "
                         + "under them", seconds(start), SIGNAL_IN_FLIGHT_WAIT));
+                closing.set(true);
                 client.close();
                 summarised.await(SIGNAL_SUMMARY_WAIT.toNanos(), TimeUnit.NANOSECONDS);
             }
@@ -501,7 +525,7 @@ public final class TwinlineCommand {
                 int index = i;
                 runners.add(Thread.ofVirtual().name("demo/client-" + i).start(() -> results.set(index,
                         Workload.run(clients.get(index), ledgers.get(index),
-                                new Workload.Plan(-1, concurrency, -1, 64, deadline), p,
+                                new Workload.Plan(-1, concurrency, -1, 64, deadline, false), p,
                                 new Workload.Stop()))));
             }
             Thread view = Thread.ofVirtual().name("demo/view").start(() -> view(clients, progress));

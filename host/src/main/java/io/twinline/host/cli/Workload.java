@@ -2,6 +2,8 @@ package io.twinline.host.cli;
 
 import io.twinline.api.Handler;
 import io.twinline.api.Session;
+import io.twinline.api.SessionClosedException;
+import io.twinline.api.SessionState;
 import io.twinline.api.TwinlineClient;
 import io.twinline.api.TwinlineException;
 import io.twinline.host.HostAccess;
@@ -9,8 +11,10 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -21,6 +25,11 @@ import java.util.function.Supplier;
  * The ledger workload of {@code twinline client} and {@code twinline demo}: many virtual threads calling
  * {@code add} on the server, while the server calls {@code add} back on the client through route
  * {@code reverse}; then both totals are compared with what was sent.
+ *
+ * <p>Calls are issued only on a live session. Once the client's session has ended, the run ends too, unless the
+ * plan says to reconnect and the session ended {@code DISCONNECTED}: then the callers wait for the new session the
+ * client opens ({@code ClientBuilder.reconnectAfterDisconnect}) and go on with it. The ledgers are checked on the
+ * last session: the sums of what was sent are kept per session.
  */
 final class Workload {
     static final String REVERSE = "reverse";
@@ -31,6 +40,8 @@ final class Workload {
      * take well under a second on a healthy network, while the round trip between batches costs next to nothing.
      */
     static final int REVERSE_BATCH = 10_000;
+    /** How often a caller waiting for a replacement session looks for it. */
+    private static final Duration REPLACEMENT_POLL = Duration.ofMillis(20);
 
     /**
      * What to run.
@@ -38,8 +49,10 @@ final class Workload {
      * @param calls how many forward calls, or -1 for as many as fit before the deadline
      * @param reverseCalls how many calls the server makes back, or -1 for batches until the deadline
      * @param deadlineNanos when to stop issuing calls ({@link System#nanoTime()}), or 0 for no deadline
+     * @param reconnect whether to go on with the client's new session after one ends {@code DISCONNECTED}
      */
-    record Plan(long calls, int concurrency, long reverseCalls, int payloadBytes, long deadlineNanos) {
+    record Plan(long calls, int concurrency, long reverseCalls, int payloadBytes, long deadlineNanos,
+                boolean reconnect) {
         boolean pastDeadline() {
             return deadlineNanos != 0 && System.nanoTime() >= deadlineNanos;
         }
@@ -55,6 +68,11 @@ final class Workload {
 
         boolean requested() {
             return requested.getCount() == 0;
+        }
+
+        /** Waits up to {@code timeout} for a request; returns whether one came. */
+        boolean await(Duration timeout) throws InterruptedException {
+            return requested.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
@@ -172,10 +190,11 @@ final class Workload {
     }
 
     static Result run(TwinlineClient client, Ledger clientLedger, Plan plan, Progress progress, Stop stop) {
-        AtomicLong sentSum = new AtomicLong();
-        AtomicLong reverseSum = new AtomicLong();
+        // What was sent on each session, by session id: the ledgers are checked on the last one.
+        ConcurrentHashMap<String, LongAdder> sentSums = new ConcurrentHashMap<>();
+        ConcurrentHashMap<String, LongAdder> reverseSums = new ConcurrentHashMap<>();
         AtomicReference<String> error = new AtomicReference<>();
-        Supplier<Session> sessionForNextCall = () -> stop.requested() ? null : client.session();
+        Supplier<Session> sessionForNextCall = () -> nextSession(client, plan, stop);
         Thread reverse = Thread.ofVirtual().name("workload/reverse").start(() -> {
             long remaining = plan.reverseCalls();
             while (remaining != 0 && !plan.pastDeadline()) {
@@ -188,13 +207,15 @@ final class Workload {
                 byte[] request = new ReverseRequest(batch, plan.concurrency(), plan.payloadBytes()).encode();
                 try {
                     ReverseAnswer answer = ReverseAnswer.decode(session.call(REVERSE, request, REVERSE_TIMEOUT));
-                    reverseSum.addAndGet(answer.sum());
+                    sumFor(reverseSums, session).add(answer.sum());
                     progress.reverseOk.add(answer.ok());
                     progress.reverseFailed.add(answer.failed());
                 } catch (TwinlineException | IllegalArgumentException e) {
                     progress.reverseFailed.add(batch);
                     error.compareAndSet(null, e.getMessage());
-                    return;
+                    if (!session.state().isTerminal()) {
+                        return; // the server refused the request: every other batch would be refused too
+                    }
                 }
                 if (remaining > 0) {
                     remaining -= batch;
@@ -204,16 +225,17 @@ final class Workload {
         runCallers(plan.concurrency(), plan.calls(), plan.deadlineNanos(), sessionForNextCall, s -> {
             long amount = ThreadLocalRandom.current().nextLong(-1000, 1001);
             s.call(Ledger.ADD, Ledger.addBody(amount, plan.payloadBytes()));
-            sentSum.addAndGet(amount);
+            sumFor(sentSums, s).add(amount);
         }, progress.ok, progress.failed, error);
         try {
             reverse.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        Session last = client.session();
         long serverTotal;
         try {
-            serverTotal = Ledger.decode(client.call(Ledger.TOTAL, new byte[0]));
+            serverTotal = Ledger.decode(last.call(Ledger.TOTAL, new byte[0]));
         } catch (TwinlineException e) {
             error.compareAndSet(null, e.getMessage());
             serverTotal = Long.MIN_VALUE;
@@ -222,8 +244,38 @@ final class Workload {
         long failed = progress.failed.sum();
         long reverseOk = progress.reverseOk.sum();
         long reverseFailed = progress.reverseFailed.sum();
-        return new Result(ok + failed, ok, failed, reverseOk + reverseFailed, reverseOk, reverseFailed, sentSum.get(),
-                serverTotal, reverseSum.get(), clientLedger.total(client.session()), error.get());
+        return new Result(ok + failed, ok, failed, reverseOk + reverseFailed, reverseOk, reverseFailed,
+                sumFor(sentSums, last).sum(), serverTotal, sumFor(reverseSums, last).sum(), clientLedger.total(last),
+                error.get());
+    }
+
+    private static LongAdder sumFor(ConcurrentHashMap<String, LongAdder> sums, Session session) {
+        return sums.computeIfAbsent(session.id(), id -> new LongAdder());
+    }
+
+    /**
+     * The session to make the next call on, or null when no more calls are to be made: a stop was requested, the
+     * deadline passed, or the session has ended and no new one is coming. With {@code plan.reconnect()}, a session
+     * that ended {@code DISCONNECTED} is being replaced by the client on a thread of its own; this waits for the
+     * replacement, however long the client takes to reach the server again.
+     */
+    private static Session nextSession(TwinlineClient client, Plan plan, Stop stop) {
+        try {
+            while (!stop.requested() && !plan.pastDeadline()) {
+                Session session = client.session();
+                SessionState state = session.state();
+                if (!state.isTerminal()) {
+                    return session;
+                }
+                if (!plan.reconnect() || state != SessionState.DISCONNECTED) {
+                    return null;
+                }
+                stop.await(REPLACEMENT_POLL);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return null;
     }
 
     /** One call on a session; throws to count as failed. */
@@ -234,8 +286,9 @@ final class Workload {
     /**
      * Runs {@code count} calls (or, for -1, calls until the deadline) from {@code concurrency} virtual threads, each
      * on the session {@code sessionForNextCall} gives, until it gives null. A call that fails is counted as failed
-     * and the thread goes on with the next, except after an {@link IllegalArgumentException}: the call could not be
-     * made at all (a body too large for the peer), and every other call of the run would fail the same way.
+     * and the thread goes on with the next, except after a {@link SessionClosedException} (that thread ends) and an
+     * {@link IllegalArgumentException} (all end): the call could not be made at all (a body too large for the
+     * peer), and every other call of the run would fail the same way.
      */
     private static void runCallers(int concurrency, long count, long deadlineNanos,
                                    Supplier<Session> sessionForNextCall, Call call, LongAdder ok, LongAdder failed,
@@ -259,6 +312,12 @@ final class Workload {
                     try {
                         call.on(session);
                         ok.increment();
+                    } catch (SessionClosedException e) {
+                        // A session being closed refuses new calls at once, before its state says CLOSED, and is
+                        // never replaced: this thread is done.
+                        failed.increment();
+                        error.compareAndSet(null, e.getMessage());
+                        return;
                     } catch (TwinlineException e) {
                         failed.increment();
                         error.compareAndSet(null, e.getMessage());

@@ -10,6 +10,7 @@ import io.twinline.api.SessionState;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,8 +23,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code twinline client} when a signal asks it to stop. Every run is given {@code --seconds 600}: a client that
- * does not end by itself fails the bounded wait.
+ * {@code twinline client} when its session ends, with and without {@code --reconnect}, and when a signal asks it to
+ * stop. Every run is given {@code --seconds 600}: a client that does not end by itself fails the bounded wait.
  */
 class ClientRunTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -32,9 +33,13 @@ class ClientRunTest {
     private final LedgerServer server = new LedgerServer();
     private final LiveOutput out = new LiveOutput();
     private final TestSignals signals = new TestSignals();
+    private Relay relay;
 
     @AfterEach
     void stop() {
+        if (relay != null) {
+            relay.close();
+        }
         server.close();
     }
 
@@ -62,6 +67,54 @@ class ClientRunTest {
 
     private String summary() {
         return out.text().lines().filter(l -> l.startsWith("calls=")).findFirst().orElse("");
+    }
+
+    @Test
+    void aLostSessionEndsTheRunWithTheSummaryAndExit1() throws Exception {
+        relay = new Relay(new InetSocketAddress("127.0.0.1", server.port()));
+        CompletableFuture<Integer> run = client(relay.port());
+        awaitCalls(0);
+        relay.refuse(true);
+        relay.cut();
+
+        int exit = run.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals(1, exit, out.text());
+        assertTrue(out.text().contains("-> DISCONNECTED"), out.text());
+        assertTrue(out.text().contains("session lost: no more calls"), out.text());
+        assertTrue(field(summary(), "failed") <= CONCURRENCY, "only the calls in flight failed: " + summary());
+        assertTrue(summary().contains("ledger=mismatch"), "the lost session's ledger cannot be read: " + summary());
+    }
+
+    @Test
+    void aSessionClosedByTheServerEndsTheRunWithTheSummaryAndExit1() throws Exception {
+        CompletableFuture<Integer> run = client(server.port(), "--reconnect");
+        awaitCalls(0);
+        server.close();
+
+        int exit = run.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals(1, exit, out.text());
+        assertTrue(out.text().contains("session closed by the server: no more calls"), out.text());
+        assertTrue(field(summary(), "failed") <= CONCURRENCY, "only the calls in flight failed: " + summary());
+    }
+
+    @Test
+    void withReconnectTheCallsGoOnOnANewSessionWhoseLedgersAreChecked() throws Exception {
+        relay = new Relay(new InetSocketAddress("127.0.0.1", server.port()));
+        CompletableFuture<Integer> run = client(relay.port(), "--reconnect");
+        awaitCalls(0);
+        relay.refuse(true);
+        relay.cut();
+        assertTrue(out.await(t -> t.contains("session lost: calls wait for a new session"), WAIT), out.text());
+        relay.refuse(false);
+        awaitCalls(1);
+        signals.raise();
+
+        int exit = run.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals(TwinlineCommand.INTERRUPTED, exit, out.text());
+        String summary = summary();
+        assertEquals(2, field(summary, "sessions"), summary);
+        assertTrue(field(summary, "failed") <= CONCURRENCY, "only the calls in flight failed: " + summary);
+        assertTrue(summary.contains("ledger=match"), "the last session's ledgers: " + out.text());
     }
 
     @Test
