@@ -59,8 +59,8 @@ final class Args {
         return switch (value.toLowerCase(java.util.Locale.ROOT)) {
             case "true", "yes", "on" -> true;
             case "false", "no", "off" -> false;
-            default -> throw new UsageException("--" + name + " takes no value, or one of true, false, yes, no, on, off: "
-                    + value);
+            default -> throw new UsageException("--" + name
+                    + " takes no value, or one of true, false, yes, no, on, off: " + value);
         };
     }
 

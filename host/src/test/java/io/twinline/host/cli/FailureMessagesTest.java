@@ -81,7 +81,9 @@ class FailureMessagesTest {
 
     /** Accepts one connection, reads what came first, writes {@code answer} and closes. */
     private static void answerOnce(ServerSocket listener, String answer) {
-        try (Socket s = listener.accept(); InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
+        try (Socket s = listener.accept();
+             InputStream in = s.getInputStream();
+             OutputStream out = s.getOutputStream()) {
             in.read(new byte[4096]);
             out.write(answer.getBytes(StandardCharsets.US_ASCII));
             out.flush();
