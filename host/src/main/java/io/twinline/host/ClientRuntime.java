@@ -14,10 +14,13 @@ import io.twinline.recovery.PermanentFailureException;
 import io.twinline.transport.Connection;
 import io.twinline.transport.Frame;
 import io.twinline.transport.FrameCodec;
+import io.twinline.transport.MalformedFrameException;
 import io.twinline.transport.RejectReason;
 import io.twinline.transport.Endpoint;
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -131,14 +134,14 @@ final class ClientRuntime implements TwinlineClient {
             a = dial(spec.server(), handshake);
             a.writeHandshake(new Frame.Hello(FrameCodec.VERSION, spec.limits().maxFrameBytes(),
                     spec.limits().maxInFlight()));
-            Frame reply = a.readHandshake();
+            Frame reply = answerToHello(a, handshake);
             if (reply instanceof Frame.Rejected r) {
-                throw new ConnectFailedException("server " + address(spec.server()) + " rejected the session: " + r.reason()
-                        + " (" + r.detail() + ")", null);
+                throw new ConnectFailedException("server " + Network.hostPort(spec.server()) + " rejected the session: "
+                        + r.reason() + " (" + r.detail() + ")", null);
             }
             if (!(reply instanceof Frame.Welcome welcome)) {
-                throw new ConnectFailedException("server " + address(spec.server()) + " answered HELLO with "
-                        + reply.type(), null);
+                throw new ConnectFailedException("server " + Network.hostPort(spec.server()) + " answered HELLO with "
+                        + reply.type() + ", not WELCOME or REJECTED", null);
             }
             RecoveryPolicy policy = matchServer(spec.policy(), Duration.ofMillis(welcome.heartbeatMs()),
                     Duration.ofMillis(welcome.idleTimeoutMs()), TwinSession.formatId(welcome.sessionId()));
@@ -181,13 +184,30 @@ final class ClientRuntime implements TwinlineClient {
             throw e;
         } catch (Exception e) {
             abandon(a, fresh);
-            throw new ConnectFailedException("cannot connect to " + address(spec.server()) + ": " + e.getMessage(), e);
+            throw new ConnectFailedException("cannot connect to " + Network.hostPort(spec.server()) + ": "
+                    + (e instanceof IOException io ? Network.inWords(io) : e.getMessage()), e);
         }
     }
 
-    /** {@code host:port}, without the {@code /<unresolved>} of {@link InetSocketAddress#toString()}. */
-    static String address(InetSocketAddress a) {
-        return a.getHostString() + ":" + a.getPort();
+    /**
+     * Reads the server's answer to HELLO. Bytes that are not a twinline frame, no answer at all, or a connection
+     * closed without one mean that something other than a twinline server listens there (an HTTP server, say), and
+     * the message says so rather than show a frame decoder's complaint.
+     */
+    private Frame answerToHello(Connection a, Duration handshake) throws IOException {
+        String server = Network.hostPort(spec.server());
+        try {
+            return a.readHandshake();
+        } catch (MalformedFrameException e) {
+            throw new ConnectFailedException(server + " is not a twinline server: it answered HELLO with something "
+                    + "else (" + e.getMessage() + ")", e);
+        } catch (EOFException e) {
+            throw new ConnectFailedException(server + " closed the connection without answering HELLO; is it a "
+                    + "twinline server?", e);
+        } catch (SocketTimeoutException e) {
+            throw new ConnectFailedException(server + " did not answer HELLO within " + handshake + "; is it a "
+                    + "twinline server?", e);
+        }
     }
 
     private static void abandon(Connection a, TwinSession fresh) {

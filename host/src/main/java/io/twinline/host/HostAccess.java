@@ -3,8 +3,10 @@ package io.twinline.host;
 import io.twinline.api.Session;
 import io.twinline.api.TwinlineClient;
 import io.twinline.api.TwinlineServer;
+import io.twinline.transport.FrameCodec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
@@ -67,6 +69,26 @@ public final class HostAccess {
      */
     public static AutoCloseable startMetricsEndpoint(TwinlineClient client, InetSocketAddress address) {
         return StatusEndpoint.start((ClientRuntime) client, address);
+    }
+
+    /**
+     * Returns the largest body a call to {@code route} on {@code session} may carry: what fits the frame limit its
+     * peer announced (HELLO or WELCOME) with the REQUEST frame's header and the route. A larger body fails the call
+     * at once with {@link IllegalArgumentException}.
+     */
+    public static int largestBody(Session session, String route) {
+        return ((TwinSession) session).peer().maxFrameBytes() - FrameCodec.REQUEST_OVERHEAD
+                - route.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    /** Why dialling or listening failed, in words: {@code address already in use}, {@code unknown host x}. */
+    public static String inWords(IOException e) {
+        return Network.inWords(e);
+    }
+
+    /** {@code host:port}, with brackets around an IPv6 address. */
+    public static String hostPort(InetSocketAddress address) {
+        return Network.hostPort(address);
     }
 
     /** Returns the client's current session's unanswered call count, for progress lines. */

@@ -5,6 +5,8 @@ import io.twinline.transport.Sockets;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.SocketException;
+import java.net.UnknownHostException;
 import java.time.Duration;
 
 /**
@@ -28,6 +30,32 @@ interface Network {
 
         @Override
         void close();
+    }
+
+    /** {@code host:port}, {@code [v6addr]:port} for an IPv6 address, without {@link InetSocketAddress}'s slash. */
+    static String hostPort(InetSocketAddress address) {
+        String host = address.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+    }
+
+    /**
+     * Why dialling or listening failed, in words for a one-line message: {@code unknown host nosuchhost.invalid},
+     * {@code address already in use}, {@code connection refused}. The JDK's socket errors are the operating
+     * system's sentences, capitalised; they read here as the second half of "cannot listen on ADDR: ...".
+     */
+    static String inWords(IOException e) {
+        String message = e.getMessage();
+        if (e instanceof UnknownHostException) {
+            return "unknown host " + message;
+        }
+        if (message == null || message.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        if (e instanceof SocketException && message.length() > 1 && Character.isUpperCase(message.charAt(0))
+                && Character.isLowerCase(message.charAt(1))) {
+            return Character.toLowerCase(message.charAt(0)) + message.substring(1);
+        }
+        return message;
     }
 
     /** Real TCP with twinline's socket options. */

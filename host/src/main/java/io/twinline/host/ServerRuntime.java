@@ -93,7 +93,9 @@ final class ServerRuntime implements TwinlineServer {
             Logger.info("[server] listening on {}", server.address());
             return server;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot listen on " + spec.bindAddress() + ": " + e.getMessage(), e);
+            InetSocketAddress at = spec.bindAddress();
+            String why = at.isUnresolved() ? "unknown host " + at.getHostString() : Network.inWords(e);
+            throw new UncheckedIOException("cannot listen on " + Network.hostPort(at) + ": " + why, e);
         }
     }
 

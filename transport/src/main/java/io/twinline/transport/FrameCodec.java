@@ -59,7 +59,7 @@ public final class FrameCodec {
         int length = in.readInt();
         if (length < 1 || length > maxFrameBytes) {
             throw new MalformedFrameException("frame length " + Integer.toUnsignedString(length)
-                    + " outside 1.." + maxFrameBytes);
+                    + " outside 1.." + maxFrameBytes + asText(length));
         }
         int code = in.readUnsignedByte();
         FrameType type = FrameType.ofCode(code);
@@ -109,6 +109,22 @@ public final class FrameCodec {
         };
         body.end();
         return frame;
+    }
+
+    /**
+     * {@code , as text "HTTP"} when the four bytes of a bad length field are printable ASCII, or nothing: an HTTP
+     * server's answer and an HTTP request both start with text, which then names the stranger at once.
+     */
+    private static String asText(int length) {
+        StringBuilder text = new StringBuilder(4);
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            int b = (length >>> shift) & 0xFF;
+            if (b < 0x20 || b > 0x7E) {
+                return "";
+            }
+            text.append((char) b);
+        }
+        return ", as text \"" + text + "\"";
     }
 
     /**

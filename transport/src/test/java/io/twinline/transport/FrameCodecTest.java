@@ -2,6 +2,7 @@ package io.twinline.transport;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -120,6 +121,16 @@ class FrameCodecTest {
                 () -> codec.read(new DataInputStream(counting)));
         assertTrue(e.getMessage().contains("outside"), e.getMessage());
         assertEquals(4, counting.read, "only the length field was read");
+    }
+
+    @Test
+    void aLengthThatIsTextIsShownAsText() {
+        byte[] http = "HTTP/1.1 400 Bad Request\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        MalformedFrameException e = assertThrows(MalformedFrameException.class, () -> decode(http));
+        assertEquals("frame length 1213486160 outside 1..65536, as text \"HTTP\"", e.getMessage());
+        byte[] binary = ByteBuffer.allocate(5).putInt(0x7FFF_0000).put((byte) 0x10).array();
+        e = assertThrows(MalformedFrameException.class, () -> decode(binary));
+        assertFalse(e.getMessage().contains("as text"), e.getMessage());
     }
 
     @Test

@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** {@code --name value} and {@code --flag} options, checked against what a command accepts. */
+/**
+ * {@code --name value}, {@code --name=value}, {@code --flag} and {@code --flag=BOOLEAN} options, checked against what a
+ * command accepts.
+ */
 final class Args {
     private final Map<String, String> values = new HashMap<>();
     private final Set<String> flags = new HashSet<>();
@@ -15,7 +18,8 @@ final class Args {
     /**
      * @param valued options that take a value
      * @param flagNames options that take none
-     * @throws UsageException for an unknown option, a missing value or a stray argument
+     * @throws UsageException for an unknown option, a missing value, a flag's value that is not a boolean, or a stray
+     *         argument
      */
     Args(List<String> args, Set<String> valued, Set<String> flagNames) throws UsageException {
         for (int i = 0; i < args.size(); i++) {
@@ -30,8 +34,12 @@ final class Args {
                 inline = name.substring(eq + 1);
                 name = name.substring(0, eq);
             }
-            if (flagNames.contains(name) && inline == null) {
-                flags.add(name);
+            if (flagNames.contains(name)) {
+                if (inline == null || bool(name, inline)) {
+                    flags.add(name);
+                } else {
+                    flags.remove(name);
+                }
             } else if (valued.contains(name)) {
                 if (inline == null) {
                     if (i + 1 >= args.size()) {
@@ -44,6 +52,16 @@ final class Args {
                 throw new UsageException("unknown option --" + name);
             }
         }
+    }
+
+    /** A flag's {@code =value}: true, yes, on or false, no, off, in any case. */
+    private static boolean bool(String name, String value) throws UsageException {
+        return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "yes", "on" -> true;
+            case "false", "no", "off" -> false;
+            default -> throw new UsageException("--" + name
+                    + " takes no value, or one of true, false, yes, no, on, off: " + value);
+        };
     }
 
     boolean flag(String name) {

@@ -10,7 +10,10 @@ import io.twinline.api.TwinlineException;
 import io.twinline.api.TwinlineServer;
 import io.twinline.host.Fault;
 import io.twinline.host.HostAccess;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.lang.module.ModuleDescriptor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,21 +21,23 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.tinylog.Logger;
 import org.tinylog.configuration.Configuration;
 
 /**
  * The {@code twinline} command: {@code server}, {@code client} and {@code demo}. Exit codes: 0 success, 1 failure,
- * 2 usage error (with a one-line reason).
+ * 2 usage error (with a one-line reason); after SIGINT or SIGTERM the JVM exits with 130 or 143.
  */
 public final class TwinlineCommand {
     static final int OK = 0;
     static final int FAILED = 1;
     static final int USAGE = 2;
+    /** What {@link #run} returns after a signal ended the client; the process itself exits with 128 + the signal. */
+    static final int INTERRUPTED = 130;
 
     private static final String USAGE_TEXT = """
             usage: twinline <command> [options]
@@ -42,7 +47,7 @@ public final class TwinlineCommand {
               server   serve the ledger until SIGINT/SIGTERM
               client   run ledger calls against a server and check both totals
 
-            'twinline <command> --help' shows a command's options.""";
+            'twinline <command> --help' shows a command's options; 'twinline --version' shows the version.""";
 
     private static final String SERVER_HELP = """
             usage: twinline server [--bind ADDR] [--port 7420] [--advertise HOST:PORT] [--status HOST:PORT|off]
@@ -53,20 +58,6 @@ public final class TwinlineCommand {
             GOODBYE. The status endpoint (GET /status, GET /health) listens on 127.0.0.1:7421 unless told otherwise.
             --advertise tells clients where to send every ATTACH (channel B, and every re-attach) instead of the
             address they dialled.""";
-
-    private static final String CLIENT_HELP = """
-            usage: twinline client --connect HOST:PORT [--calls 10000] [--seconds S] [--concurrency 16] [--reverse-calls 1000]
-                                   [--payload 64] [--faults] [--fault-interval-ms 2000] [--log-level LEVEL]
-                                   [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
-                                   [--recovery-time-limit-ms 10000]
-
-            Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
-            channel B, then compares both ledgers with what was sent. With --seconds S and no --calls, calls go on
-            both ways until S seconds are up. With --faults, this client resets and silences
-            its own connections every interval to show recovery on your network. Ends with one line:
-              calls=N ok=N failed=0 reverse=M reverse_ok=M ledger=match ...
-            Exit 0 only when every call succeeded and both ledgers match. The client's recovery budget
-            (idle timeout + probe timeout + recovery time limit) must fit the server's re-attach window.""";
 
     private static final String DEMO_HELP = """
             usage: twinline demo [--seconds 8] [--clients 3] [--concurrency 16] [--no-faults] [--log-level LEVEL]
@@ -79,28 +70,43 @@ public final class TwinlineCommand {
     }
 
     public static void main(String[] args) {
-        System.exit(run(Arrays.asList(args), System.out, System.err));
+        // After a signal this exit waits for the shutdown hooks, and the JVM exits with 128 + the signal instead.
+        System.exit(run(Arrays.asList(args), System.out, System.err, Signals.JVM));
     }
 
-    static int run(List<String> args, PrintStream out, PrintStream err) {
+    static int run(List<String> args, PrintStream out, PrintStream err, Signals signals) {
         if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
             (args.isEmpty() ? err : out).println(USAGE_TEXT);
             return args.isEmpty() ? USAGE : OK;
         }
+        if (args.get(0).equals("--version")) {
+            return print(out, versionLine());
+        }
         String command = args.get(0);
         List<String> rest = args.subList(1, args.size());
-        boolean help = rest.contains("--help") || rest.contains("-h");
+        String help = switch (command) {
+            case "server" -> SERVER_HELP;
+            case "client" -> ClientCommand.HELP;
+            case "demo" -> DEMO_HELP;
+            default -> null;
+        };
+        if (help != null && (rest.contains("--help") || rest.contains("-h"))) {
+            return print(out, help);
+        }
+        if (help != null && rest.contains("--version")) {
+            return print(out, versionLine());
+        }
         try {
             return switch (command) {
-                case "server" -> help ? printHelp(out, SERVER_HELP) : server(rest, out);
-                case "client" -> help ? printHelp(out, CLIENT_HELP) : client(rest, out);
-                case "demo" -> help ? printHelp(out, DEMO_HELP) : demo(rest, out);
+                case "server" -> server(rest, out, signals);
+                case "client" -> ClientCommand.run(rest, out, signals);
+                case "demo" -> demo(rest, out);
                 default -> throw new UsageException("unknown command '" + command + "' (try: demo, server, client)");
             };
         } catch (UsageException e) {
             err.println("twinline: " + e.getMessage());
             return USAGE;
-        } catch (TwinlineException | java.io.UncheckedIOException e) {
+        } catch (TwinlineException | UncheckedIOException e) {
             err.println("twinline: " + e.getMessage());
             return FAILED;
         } catch (Exception e) {
@@ -109,9 +115,19 @@ public final class TwinlineCommand {
         }
     }
 
-    private static int printHelp(PrintStream out, String text) {
+    private static int print(PrintStream out, String text) {
         out.println(text);
         return OK;
+    }
+
+    /**
+     * {@code twinline <version>}: the version of module {@code io.twinline.host}, which the compiler records in its
+     * descriptor from the Maven project's version and jlink keeps in the image.
+     */
+    static String versionLine() {
+        ModuleDescriptor descriptor = TwinlineCommand.class.getModule().getDescriptor();
+        return "twinline " + (descriptor == null ? Optional.<String>empty() : descriptor.rawVersion())
+                .orElse("(version unknown: not run as module io.twinline.host)");
     }
 
     /** One line per event on standard error, session id and channel first (they lead every message). */
@@ -132,7 +148,7 @@ public final class TwinlineCommand {
 
     // ---- server ----
 
-    private static int server(List<String> argList, PrintStream out) throws Exception {
+    private static int server(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("bind", "port", "advertise", "status", "log-level", "heartbeat-ms",
                 "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions"),
                 Set.of());
@@ -158,14 +174,22 @@ public final class TwinlineCommand {
         TwinlineServer server = builder.start();
         AutoCloseable status = null;
         if (statusAt != null) {
-            status = HostAccess.startStatusEndpoint(server,
-                    new InetSocketAddress(statusAt.getHostString(), statusAt.getPort()));
+            InetSocketAddress statusBind = new InetSocketAddress(statusAt.getHostString(), statusAt.getPort());
+            try {
+                status = HostAccess.startStatusEndpoint(server, statusBind);
+            } catch (IOException e) {
+                server.close();
+                String why = statusBind.isUnresolved() ? "unknown host " + statusAt.getHostString()
+                        : HostAccess.inWords(e);
+                throw new UncheckedIOException("cannot listen on " + HostAccess.hostPort(statusAt)
+                        + " for the status endpoint: " + why, e);
+            }
         }
         out.println("twinline server listening on " + server.address().getHostString() + ":"
                 + server.address().getPort() + (status != null ? ", status on http://" + statusOption + "/status" : ""));
         CountDownLatch stopped = new CountDownLatch(1);
         AutoCloseable statusToClose = status;
-        Thread hook = new Thread(() -> {
+        signals.onSignal("twinline-shutdown", () -> {
             Logger.info("[server] signal received, closing");
             try {
                 if (statusToClose != null) {
@@ -176,14 +200,13 @@ public final class TwinlineCommand {
             }
             server.close();
             stopped.countDown();
-        }, "twinline-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
+        });
         stopped.await();
         return OK;
     }
 
     /** The recovery policy from the flags both commands share; validated as a whole, so order does not matter. */
-    private static RecoveryPolicy policy(Args args) throws UsageException {
+    static RecoveryPolicy policy(Args args) throws UsageException {
         RecoveryPolicy d = RecoveryPolicy.defaults();
         try {
             return new RecoveryPolicy(
@@ -200,122 +223,6 @@ public final class TwinlineCommand {
 
     private static Duration millis(Args args, String name, Duration fallback) throws UsageException {
         return Duration.ofMillis(args.number(name, fallback.toMillis(), 1, 3_600_000));
-    }
-
-    // ---- client ----
-
-    private static int client(List<String> argList, PrintStream out) throws Exception {
-        Args args = new Args(argList, Set.of("connect", "calls", "seconds", "concurrency", "reverse-calls", "payload",
-                "fault-interval-ms", "log-level", "heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
-                "recovery-time-limit-ms"), Set.of("faults"));
-        configureLogging(args.text("log-level", "warn"));
-        String connect = args.text("connect", null);
-        if (connect == null) {
-            throw new UsageException("client needs --connect HOST:PORT");
-        }
-        InetSocketAddress server = Args.hostPort("connect", connect);
-        long seconds = args.number("seconds", 0, 0, 86_400);
-        // With --seconds alone, calls go on (both ways) until the time is up; with --calls too, whichever ends first.
-        boolean timed = seconds > 0;
-        long calls = args.number("calls", timed ? -1 : 10_000, timed ? -1 : 0, Long.MAX_VALUE);
-        int concurrency = args.integer("concurrency", 16, 1, 100_000);
-        long reverseCalls = args.number("reverse-calls", timed ? -1 : 1_000, timed ? -1 : 0, Integer.MAX_VALUE);
-        int payload = args.integer("payload", 64, 8, Limits.defaults().maxFrameBytes() - 300);
-        long faultIntervalMs = args.number("fault-interval-ms", 2000, 10, 3_600_000);
-        Ledger ledger = new Ledger();
-        long start = System.nanoTime();
-        AtomicInteger faults = new AtomicInteger();
-        AtomicInteger recovered = new AtomicInteger();
-        RecoveryPolicy policy = policy(args);
-        try (TwinlineClient client = Twinline.client()
-                .server(server)
-                .recoveryPolicy(policy)
-                .handle(Ledger.ADD, ledger.add)
-                .handle(Ledger.TOTAL, ledger.total)
-                .onStateChange((s, from, to, cause) -> {
-                    if (from == SessionState.RECOVERING && to == SessionState.NORMAL) {
-                        recovered.incrementAndGet();
-                    }
-                    out.println(String.format(Locale.ROOT, "%7.1fs  %s  %s -> %s%s", seconds(start), s.id(), from,
-                            to, cause == null ? "" : "  (" + cause.getMessage() + ")"));
-                })
-                .connect()) {
-            Workload.Progress progress = new Workload.Progress();
-            Thread reporter = Thread.ofVirtual().name("client/progress").start(() -> report(out, start, progress,
-                    calls, reverseCalls));
-            Thread injector = args.flag("faults")
-                    ? Thread.ofVirtual().name("client/faults").start(() -> injectClientFaults(client, faultIntervalMs,
-                    faults, recovered, out, start))
-                    : null;
-            long deadline = timed ? System.nanoTime() + Duration.ofSeconds(seconds).toNanos() : 0;
-            Workload.Result result = Workload.run(client, ledger,
-                    new Workload.Plan(calls, concurrency, reverseCalls, payload, deadline), progress);
-            reporter.interrupt();
-            if (injector != null) {
-                injector.interrupt();
-                injector.join();
-            }
-            reporter.join();
-            double elapsed = seconds(start);
-            out.println(result.summary() + String.format(Locale.ROOT, " faults=%d recoveries=%d elapsed=%.1fs rate=%.0f/s",
-                    faults.get(), HostAccess.metrics(client).get("recoveries"), elapsed,
-                    (result.calls() + result.reverse()) / Math.max(elapsed, 1e-3)));
-            if (result.firstError() != null && !result.success()) {
-                out.println("first error: " + result.firstError());
-            }
-            return result.success() ? OK : FAILED;
-        }
-    }
-
-    /** "done/total", or just "done" for a run bounded by time only (total -1). */
-    private static String ofTotal(long done, long total) {
-        return total < 0 ? Long.toString(done) : done + "/" + total;
-    }
-
-    private static void report(PrintStream out, long start, Workload.Progress progress, long calls, long reverse) {
-        try {
-            Thread.sleep(2000);
-            while (true) {
-                out.println(String.format(Locale.ROOT, "%7.1fs  calls %s  reverse %s  failed %d",
-                        seconds(start), ofTotal(progress.ok.sum(), calls),
-                        ofTotal(progress.reverseOk.sum(), reverse),
-                        progress.failed.sum() + progress.reverseFailed.sum()));
-                Thread.sleep(1000);
-            }
-        } catch (InterruptedException e) {
-            // the run is over
-        }
-    }
-
-    /**
-     * One fault per interval, each only after the previous one was recovered: a second fault on top of an
-     * undetected first one (a silent channel takes seconds to notice) may, by the patent's rule, end the session.
-     */
-    private static void injectClientFaults(TwinlineClient client, long intervalMs, AtomicInteger count,
-                                           AtomicInteger recovered, PrintStream out, long start) {
-        Fault[] cycle = {Fault.RESET_A, Fault.RESET_B, Fault.SILENT_B, Fault.HALF_OPEN_A};
-        int next = 0;
-        try {
-            while (true) {
-                Thread.sleep(intervalMs);
-                Session session = client.session();
-                if (session.state() != SessionState.NORMAL) {
-                    continue;
-                }
-                Fault fault = cycle[next++ % cycle.length];
-                int before = recovered.get();
-                if (HostAccess.inject(session, fault)) {
-                    count.incrementAndGet();
-                    out.println(String.format(Locale.ROOT, "%7.1fs  %s  fault injected: %s", seconds(start),
-                            session.id(), fault));
-                    while (recovered.get() == before && !session.state().isTerminal()) {
-                        Thread.sleep(10);
-                    }
-                }
-            }
-        } catch (InterruptedException e) {
-            // the run is over
-        }
     }
 
     static double seconds(long startNanos) {
@@ -419,7 +326,8 @@ public final class TwinlineCommand {
                 int index = i;
                 runners.add(Thread.ofVirtual().name("demo/client-" + i).start(() -> results.set(index,
                         Workload.run(clients.get(index), ledgers.get(index),
-                                new Workload.Plan(-1, concurrency, -1, 64, deadline), p))));
+                                new Workload.Plan(-1, concurrency, -1, 64, deadline, false), p,
+                                new Workload.Stop()))));
             }
             Thread view = Thread.ofVirtual().name("demo/view").start(() -> view(clients, progress));
             Thread injector = faults

@@ -12,10 +12,58 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The command line's usage errors: reported as such (exit 2), before anything is started. */
 class TwinlineCommandTest {
+
+    /** What a run printed and how it ended. */
+    record Run(int exit, String out, String err) {
+    }
+
+    /** No signal ever comes. */
+    static final Signals NO_SIGNALS = (name, onSignal) -> () -> {
+    };
+
+    static Run run(String... args) {
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        int exit = TwinlineCommand.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), NO_SIGNALS);
+        return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aFlagAcceptsABooleanAfterAnEqualsSign() throws UsageException {
+        for (String yes : List.of("--faults", "--faults=yes", "--faults=TRUE", "--faults=on")) {
+            assertTrue(new Args(List.of(yes), Set.of(), Set.of("faults")).flag("faults"), yes);
+        }
+        for (String no : List.of("--faults=no", "--faults=false", "--faults=Off")) {
+            assertFalse(new Args(List.of(no), Set.of(), Set.of("faults")).flag("faults"), no);
+        }
+        assertFalse(new Args(List.of("--faults", "--faults=no"), Set.of(), Set.of("faults")).flag("faults"),
+                "the last one counts");
+    }
+
+    @Test
+    void aFlagWithAValueThatIsNotABooleanIsAUsageErrorNamingTheValue() {
+        Run r = run("client", "--connect", "127.0.0.1:1", "--faults=maybe");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--faults") && r.err().contains(": maybe"), r.err());
+    }
+
+    @Test
+    void versionIsTheProjectVersionAtTopLevelAndAfterEachCommand() {
+        String expected = "twinline " + System.getProperty("twinline.test.projectVersion");
+        assertFalse(expected.endsWith("null"), "surefire passes the project version");
+        for (List<String> args : List.of(List.of("--version"), List.of("server", "--version"),
+                List.of("client", "--version"), List.of("demo", "--version"))) {
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(0, r.exit(), args + ": " + r.err());
+            assertEquals(expected, r.out().strip(), args.toString());
+        }
+    }
 
     @Test
     void aMalformedStatusAddressIsAUsageErrorAndNoServerIsLeftListening() throws IOException {
@@ -27,7 +75,7 @@ class TwinlineCommandTest {
         var err = new ByteArrayOutputStream();
         int exit = TwinlineCommand.run(List.of("server", "--port", Integer.toString(port), "--status", "nowhere",
                 "--log-level", "warn"), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+                new PrintStream(err, true, StandardCharsets.UTF_8), NO_SIGNALS);
         assertEquals(2, exit, "a usage error");
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("--status must be HOST:PORT: nowhere"),
                 err.toString(StandardCharsets.UTF_8));
