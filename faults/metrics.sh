@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Metrics under faults, as an operator scrapes them. A server with its status endpoint and a client with
 # --faults and --metrics run on loopback. While calls flow both ways and the client's own faults are recovered,
-# both /metrics outputs are scraped once a second and each is checked with `promtool check metrics`. After the
+# both /metrics outputs are scraped twice a second and each is checked with `promtool check metrics`. After the
 # client has finished, the server's call counters must agree with the client's final line (every call counted
 # once, however often it was re-sent), and a drain must turn /ready to 503 while /health stays 200.
 #
@@ -45,7 +45,7 @@ for _ in $(seq 1 100); do
 done
 [ "$(get $STATUS/ready /dev/null)" = 200 ] || fail "the server never became ready (see $OUT/metrics-server.log)"
 
-"$IMG" client --connect 127.0.0.1:$PORT --calls 40000 --concurrency 16 --reverse-calls 4000 --payload 256 \
+"$IMG" client --connect 127.0.0.1:$PORT --calls 300000 --concurrency 16 --reverse-calls 9000 --payload 256 \
     --faults --fault-interval-ms 800 --metrics 127.0.0.1:$CLIENT_METRICS "${POLICY[@]}" \
     >"$OUT/metrics-client.log" 2>&1 &
 client_pid=$!
@@ -62,7 +62,7 @@ while kill -0 "$client_pid" 2>/dev/null; do
       || fail "promtool on the client's /metrics: $(cat "$OUT/metrics-promtool.txt")"
     checked_client=$((checked_client + 1))
   fi
-  sleep 1
+  sleep 0.5
 done
 client_exit=0
 wait "$client_pid" || client_exit=$?

@@ -57,6 +57,11 @@ public final class HostAccess {
         return StatusEndpoint.start((ServerRuntime) server, address);
     }
 
+    /** Returns the address an endpoint started here listens on (with the real port when it was bound to 0). */
+    public static InetSocketAddress endpointAddress(AutoCloseable endpoint) {
+        return ((StatusEndpoint) endpoint).address();
+    }
+
     /** Begins a server's drain: its {@code /ready} turns false while it goes on serving (see OPERATIONS §6). */
     public static void beginDrain(TwinlineServer server) {
         ((ServerRuntime) server).beginDrain();
@@ -67,7 +72,8 @@ public final class HostAccess {
      *
      * @return a handle that stops it
      */
-    public static AutoCloseable startMetricsEndpoint(TwinlineClient client, InetSocketAddress address) {
+    public static AutoCloseable startMetricsEndpoint(TwinlineClient client, InetSocketAddress address)
+            throws IOException {
         return StatusEndpoint.start((ClientRuntime) client, address);
     }
 

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -49,9 +48,9 @@ final class StatusEndpoint implements AutoCloseable {
     /**
      * Starts a server's endpoint.
      *
-     * @throws UncheckedIOException naming the address if it cannot be bound
+     * @throws IOException if the address cannot be bound (the command line words it)
      */
-    static StatusEndpoint start(ServerRuntime server, InetSocketAddress address) {
+    static StatusEndpoint start(ServerRuntime server, InetSocketAddress address) throws IOException {
         Map<String, Page> pages = Map.of(
                 "/", () -> new Reply(200, "text/html; charset=utf-8", statusPage()),
                 "/metrics", () -> new Reply(200, PrometheusText.CONTENT_TYPE,
@@ -69,9 +68,9 @@ final class StatusEndpoint implements AutoCloseable {
     /**
      * Starts a client's endpoint: {@code /metrics} and {@code /health}.
      *
-     * @throws UncheckedIOException naming the address if it cannot be bound
+     * @throws IOException if the address cannot be bound (the command line words it)
      */
-    static StatusEndpoint start(ClientRuntime client, InetSocketAddress address) {
+    static StatusEndpoint start(ClientRuntime client, InetSocketAddress address) throws IOException {
         return start(address, "client", (path, query) -> switch (path) {
             case "/metrics" -> Optional.of(new Reply(200, PrometheusText.CONTENT_TYPE,
                     PrometheusText.format(client.metrics(), "client", version(), null)));
@@ -91,17 +90,8 @@ final class StatusEndpoint implements AutoCloseable {
     private record Reply(int status, String type, String body) {
     }
 
-    private static StatusEndpoint start(InetSocketAddress address, String role, Router router) {
-        HttpServer http;
-        try {
-            http = HttpServer.create(address, 64);
-        } catch (BindException e) {
-            throw new UncheckedIOException("cannot serve the status endpoint on " + address.getHostString() + ":"
-                    + address.getPort() + ": " + e.getMessage(), e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot serve the status endpoint on " + address.getHostString() + ":"
-                    + address.getPort() + ": " + e, e);
-        }
+    private static StatusEndpoint start(InetSocketAddress address, String role, Router router) throws IOException {
+        HttpServer http = HttpServer.create(address, 64);
         http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         http.createContext("/", exchange -> serve(exchange, router));
         http.start();

@@ -94,6 +94,11 @@ final class Args {
 
     /** Parses {@code HOST:PORT} ({@code [v6addr]:PORT} for IPv6). */
     static InetSocketAddress hostPort(String option, String value) throws UsageException {
+        return hostPort(option, value, 1);
+    }
+
+    /** As {@link #hostPort(String, String)}, with the lowest port allowed: 0 (any free port) for a listener. */
+    static InetSocketAddress hostPort(String option, String value, int lowestPort) throws UsageException {
         int colon = value.lastIndexOf(':');
         if (colon <= 0 || colon == value.length() - 1) {
             throw new UsageException("--" + option + " must be HOST:PORT: " + value);
@@ -104,8 +109,8 @@ final class Args {
         }
         try {
             int port = Integer.parseInt(value.substring(colon + 1));
-            if (port < 1 || port > 65535) {
-                throw new UsageException("--" + option + " port must be within 1..65535: " + value);
+            if (port < lowestPort || port > 65535) {
+                throw new UsageException("--" + option + " port must be within " + lowestPort + "..65535: " + value);
             }
             return InetSocketAddress.createUnresolved(host, port);
         } catch (NumberFormatException e) {

@@ -40,7 +40,7 @@ final class ClientCommand {
             usage: twinline client --connect HOST:PORT [--calls 10000] [--seconds S] [--concurrency 16] [--reverse-calls 1000]
                                    [--payload 64] [--faults] [--fault-interval-ms 2000] [--reconnect] [--log-level LEVEL]
                                    [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
-                                   [--recovery-time-limit-ms 10000]
+                                   [--recovery-time-limit-ms 10000] [--metrics HOST:PORT]
 
             Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
             channel B, then compares both ledgers with what was sent. With --seconds S and no --calls, calls go on
@@ -49,6 +49,7 @@ final class ClientCommand {
               calls=N ok=N failed=0 reverse=M reverse_ok=M ledger=match ...
             Exit 0 only when every call succeeded and both ledgers match. The client's recovery budget
             (idle timeout + probe timeout + recovery time limit) must fit the server's re-attach window.
+            --metrics serves this client's counters (GET /metrics, Prometheus text; GET /health) while it runs.
 
             When the session ends (DISCONNECTED: recovery failed, the server is gone; or CLOSED: the server shut
             down), no more calls are made: the client prints its line and exits 1. With --reconnect, a session
@@ -66,13 +67,15 @@ final class ClientCommand {
     static int run(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("connect", "calls", "seconds", "concurrency", "reverse-calls", "payload",
                 "fault-interval-ms", "log-level", "heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
-                "recovery-time-limit-ms"), Set.of("faults", "reconnect"));
+                "recovery-time-limit-ms", "metrics"), Set.of("faults", "reconnect"));
         TwinlineCommand.configureLogging(args.text("log-level", "warn"));
         String connect = args.text("connect", null);
         if (connect == null) {
             throw new UsageException("client needs --connect HOST:PORT");
         }
         InetSocketAddress server = Args.hostPort("connect", connect);
+        String metricsOption = args.text("metrics", null);
+        InetSocketAddress metricsAt = metricsOption == null ? null : Args.hostPort("metrics", metricsOption, 0);
         long seconds = args.number("seconds", 0, 0, 86_400);
         // With --seconds alone, calls go on (both ways) until the time is up; with --calls too, whichever ends first.
         boolean timed = seconds > 0;
@@ -106,7 +109,9 @@ final class ClientCommand {
                                 + "session (--reconnect)", seconds(start), s.id()));
                     }
                 })
-                .connect()) {
+                .connect();
+             AutoCloseable metricsEndpoint = metricsAt == null ? null : TwinlineCommand.startEndpoint(
+                     "the metrics endpoint", metricsAt, at -> HostAccess.startMetricsEndpoint(client, at))) {
             CountDownLatch summarised = new CountDownLatch(1);
             try (Signals.Registration signal = signals.onSignal("twinline-client-stop",
                     () -> stopOnSignal(client, stop, closing, summarised, out, start))) {

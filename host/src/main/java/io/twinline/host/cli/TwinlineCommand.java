@@ -51,11 +51,13 @@ public final class TwinlineCommand {
 
     private static final String SERVER_HELP = """
             usage: twinline server [--bind ADDR] [--port 7420] [--advertise HOST:PORT] [--status HOST:PORT|off]
-                                   [--log-level LEVEL] [--heartbeat-ms 1000] [--idle-timeout-ms 3000]
+                                   [--drain-ms 0] [--log-level LEVEL] [--heartbeat-ms 1000] [--idle-timeout-ms 3000]
                                    [--probe-timeout-ms 1000] [--reattach-window-ms 20000] [--max-sessions 10000]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
-            GOODBYE. The status endpoint (GET /status, GET /health) listens on 127.0.0.1:7421 unless told otherwise.
+            GOODBYE. The status endpoint (GET / the live page, /status, /metrics, /health, /ready) listens on
+            127.0.0.1:7421 unless told otherwise. On a signal /ready turns 503 at once; with --drain-ms the server
+            goes on serving that long (so a balancer stops sending new sessions) before it closes.
             --advertise tells clients where to send every ATTACH (channel B, and every re-attach) instead of the
             address they dialled.""";
 
@@ -149,7 +151,7 @@ public final class TwinlineCommand {
     // ---- server ----
 
     private static int server(List<String> argList, PrintStream out, Signals signals) throws Exception {
-        Args args = new Args(argList, Set.of("bind", "port", "advertise", "status", "log-level", "heartbeat-ms",
+        Args args = new Args(argList, Set.of("bind", "port", "advertise", "status", "drain-ms", "log-level", "heartbeat-ms",
                 "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions"),
                 Set.of());
         configureLogging(args.text("log-level", "info"));
@@ -170,39 +172,58 @@ public final class TwinlineCommand {
         // Checked before the server starts: a usage error is reported as one, not after a "listening" line.
         String statusOption = args.text("status", "127.0.0.1:7421");
         InetSocketAddress statusAt = statusOption.equalsIgnoreCase("off") ? null
-                : Args.hostPort("status", statusOption);
+                : Args.hostPort("status", statusOption, 0);
+        long drainMs = args.number("drain-ms", 0, 0, 600_000);
         TwinlineServer server = builder.start();
-        AutoCloseable status = null;
-        if (statusAt != null) {
-            InetSocketAddress statusBind = new InetSocketAddress(statusAt.getHostString(), statusAt.getPort());
-            try {
-                status = HostAccess.startStatusEndpoint(server, statusBind);
-            } catch (IOException e) {
-                server.close();
-                String why = statusBind.isUnresolved() ? "unknown host " + statusAt.getHostString()
-                        : HostAccess.inWords(e);
-                throw new UncheckedIOException("cannot listen on " + HostAccess.hostPort(statusAt)
-                        + " for the status endpoint: " + why, e);
-            }
+        AutoCloseable status;
+        try {
+            status = statusAt == null ? null
+                    : startEndpoint("the status endpoint", statusAt, at -> HostAccess.startStatusEndpoint(server, at));
+        } catch (RuntimeException e) {
+            server.close();
+            throw e;
         }
         out.println("twinline server listening on " + server.address().getHostString() + ":"
-                + server.address().getPort() + (status != null ? ", status on http://" + statusOption + "/status" : ""));
+                + server.address().getPort() + (status != null ? ", status on http://"
+                + HostAccess.hostPort(HostAccess.endpointAddress(status)) + "/" : ""));
         CountDownLatch stopped = new CountDownLatch(1);
-        AutoCloseable statusToClose = status;
         signals.onSignal("twinline-shutdown", () -> {
-            Logger.info("[server] signal received, closing");
+            // Not ready first, so a balancer stops sending sessions; the endpoint answers until the server has closed.
+            Logger.info("[server] signal received, draining for {} ms, then closing", drainMs);
+            HostAccess.beginDrain(server);
             try {
-                if (statusToClose != null) {
-                    statusToClose.close();
+                Thread.sleep(drainMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            server.close();
+            try {
+                if (status != null) {
+                    status.close();
                 }
             } catch (Exception e) {
                 Logger.warn("[server] closing status endpoint: {}", e.toString());
             }
-            server.close();
             stopped.countDown();
         });
         stopped.await();
         return OK;
+    }
+
+    /** Starts an HTTP endpoint; the error names the address and says in words why it could not listen there. */
+    interface EndpointStarter {
+        AutoCloseable start(InetSocketAddress at) throws IOException;
+    }
+
+    static AutoCloseable startEndpoint(String what, InetSocketAddress at, EndpointStarter starter) {
+        InetSocketAddress bind = new InetSocketAddress(at.getHostString(), at.getPort());
+        try {
+            return starter.start(bind);
+        } catch (IOException e) {
+            String why = bind.isUnresolved() ? "unknown host " + at.getHostString() : HostAccess.inWords(e);
+            throw new UncheckedIOException("cannot listen on " + HostAccess.hostPort(at) + " for " + what + ": "
+                    + why, e);
+        }
     }
 
     /** The recovery policy from the flags both commands share; validated as a whole, so order does not matter. */
