@@ -28,8 +28,8 @@ fi
 mkdir -p "$OUT"
 rm -f "$OUT"/page-*.log
 
-# The image's java directly, not bin/twinline: that script does not exec, so killing its pid would leave the JVM.
-TWINLINE=("$IMG/bin/java" -m io.twinline.host/io.twinline.host.cli.TwinlineCommand)
+# bin/twinline execs the JVM, so each pid below is the JVM itself.
+TWINLINE=("$IMG/bin/twinline")
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -37,25 +37,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The status port must be given (port 0 is not accepted there): the first free one from 17421. The twinline port is
-# 0, read back from the server's stdout line.
-status_port=""
-for p in $(seq 17421 17520); do
-  if [ -z "$(ss -Htln "sport = :$p")" ]; then status_port=$p; break; fi
-done
-[ -n "$status_port" ] || { echo "page: no free port in 17421..17520" >&2; exit 1; }
 
-"${TWINLINE[@]}" server --port 0 --status "127.0.0.1:$status_port" > "$OUT/page-server.log" 2>&1 &
+# Both ports 0: the server's stdout line names the ones it got.
+"${TWINLINE[@]}" server --port 0 --status 127.0.0.1:0 > "$OUT/page-server.log" 2>&1 &
 server_pid=$!
 pids+=("$server_pid")
 port=""
 for _ in $(seq 150); do
   port=$(sed -n 's/^twinline server listening on [^ ]*:\([0-9][0-9]*\),.*/\1/p' "$OUT/page-server.log")
+  status_port=$(sed -n 's/^twinline server listening on .*status on http:\/\/[^ ]*:\([0-9][0-9]*\)\/$/\1/p' \
+    "$OUT/page-server.log")
   [ -n "$port" ] && break
   kill -0 "$server_pid" 2>/dev/null || break
   sleep 0.2
 done
-[ -n "$port" ] || { echo "page: server did not start" >&2; cat "$OUT/page-server.log" >&2; exit 1; }
+[ -n "$port" ] && [ -n "$status_port" ] || { echo "page: server did not start" >&2; cat "$OUT/page-server.log" >&2; exit 1; }
 echo "page: server on 127.0.0.1:$port, status page http://127.0.0.1:$status_port/"
 
 # Calls both ways for longer than the check takes; they are stopped with the server at the end. Two clients, so the

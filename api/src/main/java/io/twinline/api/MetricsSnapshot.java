@@ -1,10 +1,12 @@
 package io.twinline.api;
 
 import java.time.Duration;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * The counters of a server, a client or one session at one moment: what was called and how it ended, how long
@@ -13,18 +15,21 @@ import java.util.Objects;
  *
  * <p>Every count only grows over the life of the server or client (the status endpoint publishes them as
  * Prometheus counters), except {@link #sessions()}, which counts the sessions held now. A server's or client's
- * figures include every session it ever held; a session's figures are its own. Every map has an entry for every
- * key of its enum, zero where nothing was counted.
+ * figures include every session it ever held; a session's figures are its own. Every enum-keyed map has an entry for
+ * every key of its enum, zero where nothing was counted, and iterates in the enum's order.
  *
- * @param sessionsOpened sessions established since start (1 for a session's own snapshot)
+ * @param sessionsOpened sessions that reached {@link SessionState#NORMAL} since start (a session's own snapshot:
+ *     1 once it did)
  * @param sessions sessions held now, by state (a session's own snapshot: 1 in its current state)
- * @param sessionsEnded sessions that ended, by final state ({@link SessionState#DISCONNECTED},
- *     {@link SessionState#CLOSED}; the other states are always 0)
+ * @param sessionsEnded sessions that ended after they were opened, by final state
+ *     ({@link SessionState#DISCONNECTED}, {@link SessionState#CLOSED}; the other states are always 0); a handshake
+ *     that failed while {@link SessionState#CONNECTING} is not counted
  * @param callsMade calls this end made to the peer, by outcome, counted when the caller got its answer or error
  * @param callsHandled calls of the peer this end's handlers answered, by outcome ({@link CallOutcome#OK},
  *     {@link CallOutcome#HANDLER_FAILED}, {@link CallOutcome#NO_SUCH_ROUTE}); a re-sent request answered from
  *     the cache is not counted again
- * @param callDuration how long calls made took, from the call to its answer or error, by the caller's clock
+ * @param callDuration how long calls made took, from the call to its answer or error, by the caller's clock;
+ *     failed calls included (a timeout counts its whole timeout), so read latency from a time without failures
  * @param channelFailures connections given up, by channel and cause
  * @param recoveries recovery processes started, by channel and the cause of the failure that started them
  * @param recoveryDuration how long sessions stayed {@link SessionState#RECOVERING} before they were
@@ -60,26 +65,47 @@ public record MetricsSnapshot(
         Map<String, Long> handshakesRejected) {
 
     /**
-     * Copies every map, so the snapshot stays as it was taken.
+     * Copies every map, so the snapshot stays as it was taken; the copies iterate in the enums' order (reasons in
+     * alphabetical order) and cannot be modified.
      *
-     * @throws NullPointerException if any argument is null
+     * @throws IllegalArgumentException if an enum-keyed map lacks a key of its enum
+     * @throws NullPointerException if any argument or any value is null
      */
     public MetricsSnapshot {
-        sessions = Map.copyOf(sessions);
-        sessionsEnded = Map.copyOf(sessionsEnded);
-        callsMade = Map.copyOf(callsMade);
-        callsHandled = Map.copyOf(callsHandled);
+        sessions = complete(sessions, SessionState.class, "sessions");
+        sessionsEnded = complete(sessionsEnded, SessionState.class, "sessionsEnded");
+        callsMade = complete(callsMade, CallOutcome.class, "callsMade");
+        callsHandled = complete(callsHandled, CallOutcome.class, "callsHandled");
         Objects.requireNonNull(callDuration, "callDuration");
-        channelFailures = copyNested(channelFailures);
-        recoveries = copyNested(recoveries);
+        channelFailures = completeNested(channelFailures, "channelFailures");
+        recoveries = completeNested(recoveries, "recoveries");
         Objects.requireNonNull(recoveryDuration, "recoveryDuration");
-        handshakesRejected = Map.copyOf(handshakesRejected);
+        handshakesRejected = Collections.unmodifiableMap(new TreeMap<>(handshakesRejected));
     }
 
-    private static Map<Channel, Map<FailureCause, Long>> copyNested(Map<Channel, Map<FailureCause, Long>> byChannel) {
+    private static <E extends Enum<E>> Map<E, Long> complete(Map<E, Long> counts, Class<E> type, String name) {
+        Map<E, Long> copy = new EnumMap<>(type);
+        for (E key : type.getEnumConstants()) {
+            Long value = counts.get(key);
+            if (value == null) {
+                throw new IllegalArgumentException(name + " has no count for " + key);
+            }
+            copy.put(key, value);
+        }
+        return Collections.unmodifiableMap(copy);
+    }
+
+    private static Map<Channel, Map<FailureCause, Long>> completeNested(Map<Channel, Map<FailureCause, Long>> byChannel,
+                                                                       String name) {
         Map<Channel, Map<FailureCause, Long>> copy = new EnumMap<>(Channel.class);
-        byChannel.forEach((channel, causes) -> copy.put(channel, Map.copyOf(causes)));
-        return Map.copyOf(copy);
+        for (Channel channel : Channel.values()) {
+            Map<FailureCause, Long> causes = byChannel.get(channel);
+            if (causes == null) {
+                throw new IllegalArgumentException(name + " has no counts for channel " + channel);
+            }
+            copy.put(channel, complete(causes, FailureCause.class, name + "[" + channel + "]"));
+        }
+        return Collections.unmodifiableMap(copy);
     }
 
     /** Returns the number of calls made, whatever their outcome. */

@@ -18,7 +18,7 @@ public interface TwinlineServer extends AutoCloseable {
 
     /**
      * Returns the server's counters over every session it has held since it started, and the sessions it holds
-     * now by state. Its cost grows with the number of sessions held (a few microseconds per thousand).
+     * now by state. Its cost grows with the number of sessions held, which it visits once.
      */
     MetricsSnapshot metrics();
 

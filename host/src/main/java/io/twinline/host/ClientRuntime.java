@@ -176,7 +176,6 @@ final class ClientRuntime implements TwinlineClient {
                 throw new ConnectFailedException("session ended while channel B was attached", null);
             }
             fresh.markEstablished();
-            metrics.sessionOpened();
             Logger.info("[{}] connected to {}:{}", fresh.id, spec.server().getHostString(), spec.server().getPort());
             return fresh;
         } catch (ConnectFailedException e) {

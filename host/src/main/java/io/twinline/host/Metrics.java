@@ -37,17 +37,21 @@ final class Metrics implements ByteMeter {
     static final long[] RECOVERY_BOUNDS_NANOS = micros(1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000,
             250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000);
 
-    static final int CALLS_MADE = 0;
-    static final int CALLS_HANDLED = CALLS_MADE + OUTCOMES;
-    static final int CHANNEL_FAILURES = CALLS_HANDLED + OUTCOMES;
+    // Slots in three groups, each allocated by a session at its first count in it (see SessionCounts): what a
+    // server's session mostly counts (calls handled), what a client's does (calls made), and failures.
+    static final int CALLS_HANDLED = 0;
+    static final int DUPLICATES = CALLS_HANDLED + OUTCOMES;
+    static final int MADE_GROUP = DUPLICATES + 1;
+    static final int CALLS_MADE = MADE_GROUP;
+    /** A histogram's slots: one per bucket (not cumulative), then the sum of the observations in nanoseconds. */
+    static final int CALL_DURATION = CALLS_MADE + OUTCOMES;
+    static final int FAULT_GROUP = CALL_DURATION + CALL_BOUNDS_NANOS.length + 2;
+    static final int CHANNEL_FAILURES = FAULT_GROUP;
     static final int RECOVERIES = CHANNEL_FAILURES + 2 * CAUSES;
     static final int RECOVERIES_FAILED = RECOVERIES + 2 * CAUSES;
     static final int REPLAYED = RECOVERIES_FAILED + 1;
-    static final int DUPLICATES = REPLAYED + 1;
-    static final int MALFORMED = DUPLICATES + 1;
-    /** A histogram's slots: one per bucket (not cumulative), then the sum of the observations in nanoseconds. */
-    static final int CALL_DURATION = MALFORMED + 1;
-    static final int RECOVERY_DURATION = CALL_DURATION + CALL_BOUNDS_NANOS.length + 2;
+    static final int MALFORMED = REPLAYED + 1;
+    static final int RECOVERY_DURATION = MALFORMED + 1;
     /** How many slots a session or runtime counts in. */
     static final int SLOTS = RECOVERY_DURATION + RECOVERY_BOUNDS_NANOS.length + 2;
 
@@ -94,15 +98,19 @@ final class Metrics implements ByteMeter {
         slots[slot].add(n);
     }
 
-    /** Counts one observation of {@code nanos} in the histogram whose first slot is {@code base}. */
-    static void observe(int base, long nanos, java.util.function.ObjLongConsumer<Integer> add) {
+    /** The slot of the bucket that counts {@code nanos} in the histogram whose first slot is {@code base}. */
+    static int bucketSlot(int base, long nanos) {
         long[] bounds = base == CALL_DURATION ? CALL_BOUNDS_NANOS : RECOVERY_BOUNDS_NANOS;
         int bucket = 0;
         while (bucket < bounds.length && nanos > bounds[bucket]) {
             bucket++;
         }
-        add.accept(base + bucket, 1);
-        add.accept(base + bounds.length + 1, Math.max(0, nanos));
+        return base + bucket;
+    }
+
+    /** The slot of the sum of the histogram whose first slot is {@code base}. */
+    static int sumSlot(int base) {
+        return base + (base == CALL_DURATION ? CALL_BOUNDS_NANOS : RECOVERY_BOUNDS_NANOS).length + 1;
     }
 
     void sessionOpened() {
@@ -214,7 +222,7 @@ final class Metrics implements ByteMeter {
                 Duration.ofNanos(slot.applyAsLong(base + bounds.length + 1)));
     }
 
-    /** The flat counters the status JSON and the demo's verdict line have always shown, by their names there. */
+    /** The flat counters of the status JSON's {@code metrics} and the demo's verdict line, by their names there. */
     Map<String, Long> counters(MetricsSnapshot snapshot) {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("sessions_opened", snapshot.sessionsOpened());
@@ -236,11 +244,15 @@ final class Metrics implements ByteMeter {
 
     /**
      * One session's own counts, and the way it counts into its runtime's: every count goes to both. The session's
-     * slots are allocated at its first count, so a session that never counts anything costs one reference.
+     * slots come in three groups (calls handled, calls made, failures), each allocated at the session's first count
+     * in it, so an idle session costs three references, and a server's session that only answers calls one small
+     * array.
      */
     static final class SessionCounts {
         private final Metrics runtime;
-        private volatile AtomicLongArray own;
+        private volatile AtomicLongArray handled;
+        private volatile AtomicLongArray made;
+        private volatile AtomicLongArray faults;
 
         SessionCounts(Metrics runtime) {
             this.runtime = runtime;
@@ -248,35 +260,49 @@ final class Metrics implements ByteMeter {
 
         void add(int slot, long n) {
             runtime.add(slot, n);
-            ownSlots().getAndAdd(slot, n);
+            AtomicLongArray group = group(slot, true);
+            group.getAndAdd(slot - base(slot), n);
         }
 
+        /** Counts one observation of {@code nanos} in the histogram whose first slot is {@code base}. */
         void observe(int base, long nanos) {
-            Metrics.observe(base, nanos, this::add);
+            add(bucketSlot(base, nanos), 1);
+            add(sumSlot(base), Math.max(0, nanos));
         }
 
-        Metrics runtime() {
-            return runtime;
-        }
-
-        private AtomicLongArray ownSlots() {
-            AtomicLongArray slots = own;
-            if (slots == null) {
-                synchronized (this) {
-                    slots = own;
-                    if (slots == null) {
-                        slots = new AtomicLongArray(SLOTS);
-                        own = slots;
-                    }
-                }
-            }
-            return slots;
-        }
-
-        /** This session's own slot values (zeros before its first count). */
+        /** This session's own slot values (zeros in a group it never counted in). */
         long get(int slot) {
-            AtomicLongArray slots = own;
-            return slots == null ? 0 : slots.get(slot);
+            AtomicLongArray group = group(slot, false);
+            return group == null ? 0 : group.get(slot - base(slot));
+        }
+
+        private static int base(int slot) {
+            return slot >= FAULT_GROUP ? FAULT_GROUP : slot >= MADE_GROUP ? MADE_GROUP : 0;
+        }
+
+        private AtomicLongArray group(int slot, boolean create) {
+            AtomicLongArray group = slot >= FAULT_GROUP ? faults : slot >= MADE_GROUP ? made : handled;
+            if (group != null || !create) {
+                return group;
+            }
+            synchronized (this) {
+                if (slot >= FAULT_GROUP) {
+                    if (faults == null) {
+                        faults = new AtomicLongArray(SLOTS - FAULT_GROUP);
+                    }
+                    return faults;
+                }
+                if (slot >= MADE_GROUP) {
+                    if (made == null) {
+                        made = new AtomicLongArray(FAULT_GROUP - MADE_GROUP);
+                    }
+                    return made;
+                }
+                if (handled == null) {
+                    handled = new AtomicLongArray(MADE_GROUP);
+                }
+                return handled;
+            }
         }
     }
 

@@ -310,8 +310,8 @@ final class Requester {
         }
         l.replaying = false;
         for (Call call : unansweredInIdOrder()) {
-            if (call.sentOn.get() == null || replayEnabled) {
-                sendOn(l, call);
+            if ((call.sentOn.get() == null || replayEnabled) && sendOn(l, call)) {
+                replayed++;
             }
         }
         repeatAcks(l);

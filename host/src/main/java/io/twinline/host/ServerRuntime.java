@@ -348,7 +348,6 @@ final class ServerRuntime implements TwinlineServer {
             reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
             return;
         }
-        metrics.sessionOpened();
         String advertisedHost = spec.advertisedAddress().map(InetSocketAddress::getHostString).orElse("");
         int advertisedPort = spec.advertisedAddress().map(InetSocketAddress::getPort).orElse(0);
         connection.writeHandshake(new Frame.Welcome(session.numericId, session.token,

@@ -2,7 +2,9 @@ package io.twinline.host;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.twinline.api.CallOutcome;
 import io.twinline.api.Channel;
+import io.twinline.api.FailureCause;
 import io.twinline.api.MetricsSnapshot;
 import io.twinline.api.SessionState;
 import java.io.IOException;
@@ -51,18 +53,16 @@ final class StatusEndpoint implements AutoCloseable {
      * @throws IOException if the address cannot be bound (the command line words it)
      */
     static StatusEndpoint start(ServerRuntime server, InetSocketAddress address) throws IOException {
-        Map<String, Page> pages = Map.of(
-                "/", () -> new Reply(200, "text/html; charset=utf-8", statusPage()),
-                "/metrics", () -> new Reply(200, PrometheusText.CONTENT_TYPE,
+        return start(address, "server", Map.of(
+                "/", query -> new Reply(200, "text/html; charset=utf-8", statusPage()),
+                "/status", query -> new Reply(200, "application/json; charset=utf-8", status(server, query)),
+                "/metrics", query -> new Reply(200, PrometheusText.CONTENT_TYPE,
                         PrometheusText.format(server.metrics(), "server", version(), server.isAcceptingSessions())),
-                "/health", () -> health(server.isServing() ? Optional.empty()
+                "/health", query -> health(server.isServing() ? Optional.empty()
                         : Optional.of("the server's threads have ended")),
-                "/ready", () -> server.isAcceptingSessions()
+                "/ready", query -> server.isAcceptingSessions()
                         ? new Reply(200, "text/plain; charset=utf-8", "ready\n")
-                        : new Reply(503, "text/plain; charset=utf-8", "draining\n"));
-        return start(address, "server", (path, query) -> path.equals("/status")
-                ? Optional.of(new Reply(200, "application/json; charset=utf-8", status(server, query)))
-                : Optional.ofNullable(pages.get(path)).map(Page::reply));
+                        : new Reply(503, "text/plain; charset=utf-8", "draining\n")));
     }
 
     /**
@@ -71,32 +71,27 @@ final class StatusEndpoint implements AutoCloseable {
      * @throws IOException if the address cannot be bound (the command line words it)
      */
     static StatusEndpoint start(ClientRuntime client, InetSocketAddress address) throws IOException {
-        return start(address, "client", (path, query) -> switch (path) {
-            case "/metrics" -> Optional.of(new Reply(200, PrometheusText.CONTENT_TYPE,
-                    PrometheusText.format(client.metrics(), "client", version(), null)));
-            case "/health" -> Optional.of(health(Optional.empty()));
-            default -> Optional.empty();
-        });
+        return start(address, "client", Map.of(
+                "/metrics", query -> new Reply(200, PrometheusText.CONTENT_TYPE,
+                        PrometheusText.format(client.metrics(), "client", version(), null)),
+                "/health", query -> health(Optional.empty())));
     }
 
+    /** Answers a GET of one path, given the request's raw query ({@code ""} when none). */
     private interface Page {
-        Reply reply();
-    }
-
-    private interface Router {
-        Optional<Reply> route(String path, String query);
+        Reply reply(String query);
     }
 
     private record Reply(int status, String type, String body) {
     }
 
-    private static StatusEndpoint start(InetSocketAddress address, String role, Router router) throws IOException {
+    private static StatusEndpoint start(InetSocketAddress address, String role, Map<String, Page> pages)
+            throws IOException {
         HttpServer http = HttpServer.create(address, 64);
         http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        http.createContext("/", exchange -> serve(exchange, router));
+        http.createContext("/", exchange -> serve(exchange, pages));
         http.start();
-        Logger.info("[{}] status endpoint on http://{}:{}/", role, http.getAddress().getHostString(),
-                http.getAddress().getPort());
+        Logger.info("[{}] status endpoint on http://{}/", role, Network.hostPort(http.getAddress()));
         return new StatusEndpoint(http);
     }
 
@@ -105,21 +100,25 @@ final class StatusEndpoint implements AutoCloseable {
         return http.getAddress();
     }
 
-    private static void serve(HttpExchange exchange, Router router) throws IOException {
+    /** Paths match exactly; the method is checked before anything is computed. */
+    private static void serve(HttpExchange exchange, Map<String, Page> pages) throws IOException {
         try (exchange) {
             String method = exchange.getRequestMethod();
             URI uri = exchange.getRequestURI();
+            Page page = pages.get(uri.getPath());
             Reply reply;
-            try {
-                reply = router.route(uri.getPath(), uri.getRawQuery() == null ? "" : uri.getRawQuery())
-                        .orElse(new Reply(404, "text/plain; charset=utf-8", "not found: " + uri.getPath() + "\n"));
-            } catch (IllegalArgumentException e) {
-                reply = new Reply(400, "text/plain; charset=utf-8", e.getMessage() + "\n");
-            }
-            if (reply.status != 404 && !method.equals("GET") && !method.equals("HEAD")) {
+            if (page == null) {
+                reply = new Reply(404, "text/plain; charset=utf-8", "not found: " + uri.getPath() + "\n");
+            } else if (!method.equals("GET") && !method.equals("HEAD")) {
                 exchange.getResponseHeaders().set("Allow", "GET, HEAD");
                 exchange.sendResponseHeaders(405, -1);
                 return;
+            } else {
+                try {
+                    reply = page.reply(uri.getRawQuery() == null ? "" : uri.getRawQuery());
+                } catch (IllegalArgumentException e) {
+                    reply = new Reply(400, "text/plain; charset=utf-8", e.getMessage() + "\n");
+                }
             }
             byte[] bytes = reply.body.getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().set("Content-Type", reply.type);
@@ -193,7 +192,7 @@ final class StatusEndpoint implements AutoCloseable {
         MetricsSnapshot m = server.counters().snapshot(held);
         Json json = new Json();
         json.open('{');
-        json.field("address", server.address().getHostString() + ":" + server.address().getPort());
+        json.field("address", Network.hostPort(server.address()));
         json.field("version", version());
         json.field("ready", server.isAcceptingSessions());
         json.fieldRaw("uptime_seconds", String.format(Locale.ROOT, "%.1f", server.counters().uptimeSeconds()));
@@ -247,7 +246,6 @@ final class StatusEndpoint implements AutoCloseable {
     }
 
     private static void session(Json json, TwinSession s) {
-        MetricsSnapshot m = s.metrics();
         SessionState state = s.state();
         json.open('{');
         json.field("id", s.id);
@@ -262,11 +260,11 @@ final class StatusEndpoint implements AutoCloseable {
             json.field("peer", l == null ? null : hostPort(l.connection.remoteAddress()));
             json.close('}');
         }
-        json.field("calls_made", m.callsMadeTotal());
-        json.field("calls_handled", m.callsHandledTotal());
+        json.field("calls_made", s.ownCount(Metrics.CALLS_MADE, CallOutcome.values().length));
+        json.field("calls_handled", s.ownCount(Metrics.CALLS_HANDLED, CallOutcome.values().length));
         json.field("unanswered", s.requester().unansweredCount());
         json.field("cached_responses", s.responder().cachedResponses());
-        json.field("recoveries", m.recoveriesTotal());
+        json.field("recoveries", s.ownCount(Metrics.RECOVERIES, 2 * FailureCause.values().length));
         json.close('}');
     }
 

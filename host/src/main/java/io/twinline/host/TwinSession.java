@@ -115,6 +115,8 @@ final class TwinSession implements Session {
     private volatile long recoveringSinceNanos;
     /** When the session entered its current state, by the wall clock, for the status page. */
     private volatile long stateSinceMillis = System.currentTimeMillis();
+    /** Whether the session reached NORMAL once: only then is it counted as opened, and as ended when it ends. */
+    private volatile boolean established;
 
     TwinSession(long numericId, byte[] token, Role role, RecoveryPolicy policy, Limits limits, PeerLimits peer,
                 Map<String, Handler> handlers, Clock clock, Metrics metrics, TaskGroup parent, Dialer dialer,
@@ -178,11 +180,12 @@ final class TwinSession implements Session {
         java.util.Objects.requireNonNull(body, "body");
         java.util.Objects.requireNonNull(timeout, "timeout");
         long start = clock.nanoTime();
-        CallOutcome outcome = CallOutcome.OK;
+        CallOutcome outcome = null; // stays null for a call refused for its arguments, or an Error: not counted
         try {
-            return requester.call(route, body, timeout, peer.maxFrameBytes());
+            byte[] answer = requester.call(route, body, timeout, peer.maxFrameBytes());
+            outcome = CallOutcome.OK;
+            return answer;
         } catch (IllegalArgumentException e) {
-            outcome = null; // refused before it was a call: not counted
             throw e;
         } catch (RuntimeException e) {
             outcome = outcomeOf(e);
@@ -211,7 +214,11 @@ final class TwinSession implements Session {
         SessionState now = state.state();
         Map<SessionState, Long> held = Metrics.zeros(SessionState.class);
         Map<SessionState, Long> ended = Metrics.zeros(SessionState.class);
-        (now.isTerminal() ? ended : held).put(now, 1L);
+        if (!now.isTerminal()) {
+            held.put(now, 1L);
+        } else if (established) {
+            ended.put(now, 1L);
+        }
         long sent;
         long received;
         synchronized (linkLock) {
@@ -224,7 +231,7 @@ final class TwinSession implements Session {
                 }
             }
         }
-        return Metrics.snapshot(counts::get, 1, held, ended, sent, received, Map.of());
+        return Metrics.snapshot(counts::get, established ? 1 : 0, held, ended, sent, received, Map.of());
     }
 
     /**
@@ -242,6 +249,15 @@ final class TwinSession implements Session {
         }
         return l == null || !l.isHealthy() || recoveryRunning[channel.code()].get() ? SessionState.RECOVERING
                 : SessionState.NORMAL;
+    }
+
+    /** The sum of this session's own {@code n} slots from {@code first} (Metrics' layout), without a snapshot. */
+    long ownCount(int first, int n) {
+        long sum = 0;
+        for (int slot = first; slot < first + n; slot++) {
+            sum += counts.get(slot);
+        }
+        return sum;
     }
 
     /** When the session entered its current state, by the wall clock. */
@@ -342,6 +358,12 @@ final class TwinSession implements Session {
             old = links.get(channel.code());
             fresh = new Link(channel, connection, ++generation);
             links.set(channel.code(), fresh);
+            if (old != null) {
+                // Counted as the link leaves the table, so the session's byte counts never fall; what the old
+                // reader still reads after this is counted by the runtime only.
+                retiredBytesSent += old.connection.bytesSent();
+                retiredBytesReceived += old.connection.bytesReceived();
+            }
         }
         connection.countSilenceFromNow(); // not from the accept or dial: its handshake may have taken a while
         if (old != null) {
@@ -356,10 +378,6 @@ final class TwinSession implements Session {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            }
-            synchronized (linkLock) {
-                retiredBytesSent += old.connection.bytesSent();
-                retiredBytesReceived += old.connection.bytesReceived();
             }
             metrics.reattached();
         }
@@ -858,7 +876,6 @@ final class TwinSession implements Session {
         if (!running.compareAndSet(false, true)) {
             return; // the running process re-checks the channel before it ends
         }
-        counts.add(Metrics.causeSlot(Metrics.RECOVERIES, channel, kind), 1);
         boolean spawned = group.spawn(threadPrefix() + "/recovery-" + channel, () -> {
             try {
                 Throwable problem = cause;
@@ -875,12 +892,14 @@ final class TwinSession implements Session {
             } finally {
                 running.set(false);
             }
-            if (state.state() == SessionState.NORMAL && !isHealthy(channel)) {
+            if (state.state() == SessionState.NORMAL && !isHealthy(channel) && !closing.get()) {
                 startRecovery(channel, FailureCause.OTHER,
                         new IOException("channel " + channel + " failed as its recovery ended"));
             }
         });
-        if (!spawned) {
+        if (spawned) {
+            counts.add(Metrics.causeSlot(Metrics.RECOVERIES, channel, kind), 1);
+        } else {
             running.set(false);
         }
     }
@@ -935,8 +954,11 @@ final class TwinSession implements Session {
         } else if (from == SessionState.RECOVERING && to == SessionState.DISCONNECTED) {
             counts.add(Metrics.RECOVERIES_FAILED, 1);
         }
-        if (to.isTerminal()) {
-            metrics.sessionEnded(to);
+        if (from == SessionState.CONNECTING && to == SessionState.NORMAL) {
+            established = true;
+            metrics.sessionOpened();
+        } else if (to.isTerminal() && established) {
+            metrics.sessionEnded(to); // a handshake that failed is not a session lost
         }
         Channel channel = to == SessionState.RECOVERING || from == SessionState.RECOVERING ? recoveringChannel() : null;
         metrics.recent().add(new Metrics.TransitionLog.Entry(stateSinceMillis, id, channel, from, to,
@@ -1076,7 +1098,10 @@ final class TwinSession implements Session {
         public void close(Channel channel) {
             Link l = link(channel);
             if (l != null && (l.generation <= startGeneration || !l.isHealthy())) {
-                l.markFailed();
+                // A healthy link closed here is given up on a failed probe (Figs. 5 and 7): a failure of its own.
+                if (l.markFailed(FailureCause.PING_UNANSWERED) && !state.state().isTerminal()) {
+                    counts.add(Metrics.causeSlot(Metrics.CHANNEL_FAILURES, channel, FailureCause.PING_UNANSWERED), 1);
+                }
                 l.close();
                 requester.linkDown(l);
             }

@@ -191,10 +191,11 @@ public final class TwinlineCommand {
             // Not ready first, so a balancer stops sending sessions; the endpoint answers until the server has closed.
             Logger.info("[server] signal received, draining for {} ms, then closing", drainMs);
             HostAccess.beginDrain(server);
+            boolean interrupted = false;
             try {
                 Thread.sleep(drainMs);
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                interrupted = true; // cuts the drain short; the close below must still wait for every session
             }
             server.close();
             try {
@@ -205,6 +206,9 @@ public final class TwinlineCommand {
                 Logger.warn("[server] closing status endpoint: {}", e.toString());
             }
             stopped.countDown();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         });
         stopped.await();
         return OK;

@@ -147,10 +147,11 @@ class ClientRunTest {
             return () -> action = null;
         }
 
-        void raise() {
+        /** Runs the action as the JVM's hook would; returns its thread. */
+        Thread raise() {
             Runnable a = action;
-            assertNotNull(a, "the client listens for signals");
-            Thread.ofPlatform().name("test/signal").start(a);
+            assertNotNull(a, "the command listens for signals");
+            return Thread.ofPlatform().name("test/signal").start(a);
         }
     }
 
