@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sessions at scale: one server process, two client processes (the per-process limit here is 20,000 open files;
 # each session is two connections). Measures heap and RSS per idle session, CPU spent on heartbeats while idle,
-# and the throughput of 1,000 sessions calling at once.
+# the throughput of 1,000 sessions calling at once, and the server's status endpoint (PORT + 1) with every session
+# held: the size and time of /status (first and last page), /metrics and the page.
 #
 #   mvn -B -Pbench package -DskipTests && bench/scale.sh [sessions=9000] [idle-seconds=30]
 # SCALE_HISTOGRAM=1 also writes the server's class histogram, once the sessions are connected, to
@@ -37,6 +38,18 @@ sleep 5
 echo measure >&3
 until [ "$(grep -c '^measure' "$work/server.out")" -ge 2 ]; do sleep 0.2; done
 loaded=$(grep "^measure" "$work/server.out" | tail -n 1)
+# The status endpoint with every session held: each page timed five times, the slowest kept.
+endpoint=""
+for path in "status?limit=50" "status?offset=8950&limit=50" "metrics" ""; do
+  worst=0 bytes=0
+  for _ in 1 2 3 4 5; do
+    read -r secs size < <(curl -s -o /dev/null -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$((PORT + 1))/$path")
+    ms=$(awk "BEGIN{printf \"%d\", $secs * 1000}")
+    [ "$ms" -gt "$worst" ] && worst=$ms
+    bytes=$size
+  done
+  endpoint="$endpoint /$path ${bytes} B ${worst} ms;"
+done
 if [ -n "${SCALE_HISTOGRAM:-}" ]; then
   server_pid=$(jobs -p | head -n 1)
   "$(dirname "$JAVA")/jcmd" "$server_pid" GC.class_histogram > "$OUT/scale-histogram.txt"
@@ -66,4 +79,5 @@ cpu=$(( $(field "$idle" cpu_ms) - $(field "$loaded" cpu_ms) ))
   echo "RSS per idle session: $rss bytes"
   echo "server CPU while $n sessions idle for ${IDLE}s: ${cpu} ms ($(awk "BEGIN{printf \"%.2f\", $cpu/($IDLE*10)}")% of one core)"
   echo "burst (1,000 sessions calling at once, 10 s): $(grep '^burst' "$work/c1.out") + $(grep '^burst' "$work/c2.out")"
+  echo "status endpoint with $n sessions held (size, slowest of 5):$endpoint"
 } | tee "$OUT/scale.txt"

@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Driven by bench/scale.sh through standard input:
  * <ul>
  *   <li>{@code server PORT}: commands {@code measure} (prints heap after GC, RSS, CPU time, sessions) and
- *       {@code quit};
+ *       {@code quit}; its status endpoint listens on PORT + 1;
  *   <li>{@code clients PORT N}: opens N sessions, then commands {@code burst SECONDS K} (K sessions call at once,
  *       one virtual thread each, for SECONDS; prints calls and rate) and {@code quit}.
  * </ul>
@@ -44,6 +44,10 @@ public final class Scale {
         try (TwinlineServer server = Twinline.server().bind("127.0.0.1", port)
                 .limits(Limits.defaults().withMaxSessions(20_000))
                 .handle("echo", (s, b) -> b).start()) {
+            // The status endpoint on PORT + 1, as an operator would run it: scale.sh times its pages with every
+            // session held.
+            AutoCloseable status = io.twinline.host.HostAccess.startStatusEndpoint(server,
+                    new java.net.InetSocketAddress("127.0.0.1", port + 1));
             System.out.println("ready");
             String line;
             while ((line = commands.readLine()) != null && !line.equals("quit")) {
@@ -59,6 +63,7 @@ public final class Scale {
                             server.sessions().size(), heap.getUsed(), rssKib(), os.getProcessCpuTime() / 1_000_000));
                 }
             }
+            status.close();
         }
     }
 

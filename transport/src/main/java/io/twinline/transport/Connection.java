@@ -48,8 +48,7 @@ public final class Connection implements AutoCloseable {
     private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
     private final FrameCodec readCodec;
     private volatile FrameCodec writeCodec;
-    private final ByteMeter.Input meteredIn;
-    private final ByteMeter.Output meteredOut;
+    private final PooledOutput pooledOut;
     private final ElasticInput input;
     private final DataInputStream in;
     private final DataOutputStream out;
@@ -97,11 +96,10 @@ public final class Connection implements AutoCloseable {
         this.endpoint = endpoint;
         this.readCodec = new FrameCodec(readLimit);
         this.writeCodec = new FrameCodec(writeLimit);
-        this.meteredIn = new ByteMeter.Input(endpoint.input(), meter);
-        this.meteredOut = new ByteMeter.Output(endpoint.output(), meter);
-        this.input = new ElasticInput(meteredIn, BUFFER_BYTES);
+        this.input = new ElasticInput(endpoint.input(), BUFFER_BYTES, meter);
         this.in = new DataInputStream(input);
-        this.out = new DataOutputStream(new PooledOutput(meteredOut));
+        this.pooledOut = new PooledOutput(endpoint.output(), meter);
+        this.out = new DataOutputStream(pooledOut);
         this.nanoClock = nanoClock;
         long now = nanoClock.getAsLong();
         this.lastReadNanos = now;
@@ -509,12 +507,12 @@ public final class Connection implements AutoCloseable {
 
     /** Returns the bytes read from the socket so far, handshake included. */
     public long bytesReceived() {
-        return meteredIn.total();
+        return input.total();
     }
 
     /** Returns the bytes written to the socket so far, handshake included. */
     public long bytesSent() {
-        return meteredOut.total();
+        return pooledOut.total();
     }
 
     /** Returns the peer's address, for logs. */

@@ -19,6 +19,8 @@ final class ElasticInput extends InputStream {
 
     private final InputStream in;
     private final int maxBytes;
+    private final ByteMeter meter;
+    private volatile long total;
     private byte[] buffer = new byte[MIN_BYTES];
     private int pos;
     private int count;
@@ -28,11 +30,29 @@ final class ElasticInput extends InputStream {
     private boolean shrink;
 
     ElasticInput(InputStream in, int maxBytes) {
+        this(in, maxBytes, ByteMeter.NONE);
+    }
+
+    /** @param meter told of every byte read from {@code in} */
+    ElasticInput(InputStream in, int maxBytes, ByteMeter meter) {
         if (maxBytes < MIN_BYTES) {
             throw new IllegalArgumentException("maxBytes below " + MIN_BYTES + ": " + maxBytes);
         }
         this.in = in;
         this.maxBytes = maxBytes;
+        this.meter = meter;
+    }
+
+    /** Returns the bytes read from the stream below so far. */
+    long total() {
+        return total;
+    }
+
+    private void counted(int n) {
+        if (n > 0) {
+            total += n; // one reader at a time: no lost update
+            meter.received(n);
+        }
     }
 
     /** Returns how many bytes are buffered: the next read of up to that many needs no system call. */
@@ -62,6 +82,7 @@ final class ElasticInput extends InputStream {
         pos = 0;
         count = 0;
         int n = in.read(buffer, 0, buffer.length);
+        counted(n);
         if (n <= 0) {
             return n;
         }
@@ -113,7 +134,9 @@ final class ElasticInput extends InputStream {
         if (available <= 0) {
             resizeIfPlanned();
             if (len >= buffer.length) {
-                return in.read(b, off, len); // a large body goes straight into its array, never copied twice
+                int n = in.read(b, off, len); // a large body goes straight into its array, never copied twice
+                counted(n);
+                return n;
             }
             if (fill() <= 0) {
                 return -1;

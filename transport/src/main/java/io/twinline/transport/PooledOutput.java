@@ -20,11 +20,31 @@ final class PooledOutput extends OutputStream {
     private static final AtomicInteger POOLED = new AtomicInteger();
 
     private final OutputStream out;
+    private final ByteMeter meter;
+    private volatile long total;
     private byte[] buffer;
     private int count;
 
     PooledOutput(OutputStream out) {
+        this(out, ByteMeter.NONE);
+    }
+
+    /** @param meter told of every byte written to {@code out} */
+    PooledOutput(OutputStream out, ByteMeter meter) {
         this.out = out;
+        this.meter = meter;
+    }
+
+    /** Returns the bytes written to the stream below so far. */
+    long total() {
+        return total;
+    }
+
+    private void counted(int n) {
+        if (n > 0) {
+            total += n; // one writer at a time: no lost update
+            meter.sent(n);
+        }
     }
 
     private byte[] buffer() {
@@ -52,6 +72,7 @@ final class PooledOutput extends OutputStream {
         if (len >= BUFFER_BYTES) {
             drain(); // a large body goes straight to the socket, never copied
             out.write(b, off, len);
+            counted(len);
             return;
         }
         byte[] buf = buffer();
@@ -65,6 +86,7 @@ final class PooledOutput extends OutputStream {
     private void drain() throws IOException {
         if (count > 0) {
             out.write(buffer, 0, count);
+            counted(count);
             count = 0;
         }
     }
