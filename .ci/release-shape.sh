@@ -2,8 +2,9 @@
 # A release-shaped build, made as README "Releases" makes a release, and checked: every library module with its
 # jar, -sources and -javadoc jars, and poms that name the release version with no ${revision} left. At a tag vX.Y.Z
 # the version is X.Y.Z and CHANGELOG.md must have its section; elsewhere it is the root pom's revision without
-# -SNAPSHOT. The artifacts go to target/release-repo (a file repository), not into the local Maven repository.
-#   bash .ci/release-shape.sh      (about a minute; CI runs it)
+# -SNAPSHOT. The artifacts go to target/release-repo (a file repository), not into the local Maven repository; the
+# modules' target/ folders and the image are left at the release version (mvn package builds them again).
+#   bash .ci/release-shape.sh      (about 30 s; CI runs it last)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "release-shape: FAILED: $*" >&2; exit 1; }
