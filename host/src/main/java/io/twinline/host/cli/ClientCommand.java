@@ -112,6 +112,10 @@ final class ClientCommand {
                 .connect();
              AutoCloseable metricsEndpoint = metricsAt == null ? null : TwinlineCommand.startEndpoint(
                      "the metrics endpoint", metricsAt, at -> HostAccess.startMetricsEndpoint(client, at))) {
+            if (metricsEndpoint != null) {
+                out.println(String.format(Locale.ROOT, "%7.1fs  metrics on http://%s/metrics", seconds(start),
+                        HostAccess.hostPort(HostAccess.endpointAddress(metricsEndpoint))));
+            }
             CountDownLatch summarised = new CountDownLatch(1);
             try (Signals.Registration signal = signals.onSignal("twinline-client-stop",
                     () -> stopOnSignal(client, stop, closing, summarised, out, start))) {

@@ -137,6 +137,26 @@ class ClientRunTest {
         assertEquals(SessionState.CLOSED, server.end(0), "the server got GOODBYE");
     }
 
+    @Test
+    void withMetricsTheClientServesItsCountersWhileItRunsAndSaysWhere() throws Exception {
+        CompletableFuture<Integer> run = client(server.port(), "--metrics", "127.0.0.1:0");
+        Pattern where = Pattern.compile("metrics on http://127\\.0\\.0\\.1:(\\d+)/metrics");
+        assertTrue(out.await(t -> where.matcher(t).find(), WAIT), out.text());
+        awaitCalls(0);
+        Matcher m = where.matcher(out.text());
+        assertTrue(m.find());
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(
+                "http://127.0.0.1:" + m.group(1) + "/metrics").toURL().openConnection();
+        String body = new String(c.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        Matcher made = Pattern.compile("\ntwinline_calls_total\\{direction=\"made\",outcome=\"ok\"} (\\d+)\n")
+                .matcher(body);
+        assertTrue(made.find(), body);
+        assertTrue(Long.parseLong(made.group(1)) >= 100, "the calls made so far are counted: " + made.group(1));
+        assertTrue(body.contains("twinline_info{role=\"client\""), body);
+        signals.raise();
+        assertEquals(TwinlineCommand.INTERRUPTED, run.get(WAIT.toSeconds(), TimeUnit.SECONDS), out.text());
+    }
+
     /** Signals raised by the test, on a thread of their own as the JVM's hook would run. */
     static final class TestSignals implements Signals {
         private volatile Runnable action;
