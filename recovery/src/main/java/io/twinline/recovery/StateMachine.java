@@ -19,7 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *       limit or the server's re-attach window. Left for {@code NORMAL} or {@code DISCONNECTED}.
  *   <li>{@code DISCONNECTED} (490) and {@code CLOSED}: terminal; never left.
  * </ul>
- * Listeners run on the thread that made the change, after the change, outside the lock.
+ * Listeners are told after the change, outside the lock, of one change at a time and in the order the changes
+ * happened: by the thread that made the change, or, when another thread is telling them of an earlier change at
+ * that moment (or the change was made by a listener), by that thread right after. So no listener ever sees a
+ * session end before it started recovering, whatever threads race.
  */
 public final class StateMachine {
 
@@ -45,6 +48,10 @@ public final class StateMachine {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final List<TransitionListener> listeners = new CopyOnWriteArrayList<>();
+    /** Changes made and not yet told to the listeners, oldest first; guarded by {@code lock}. */
+    private final java.util.ArrayDeque<Change> untold = new java.util.ArrayDeque<>();
+    /** Held by the one thread telling listeners of changes. */
+    private final ReentrantLock telling = new ReentrantLock();
     private volatile SessionState state = SessionState.CONNECTING;
     private volatile Throwable terminalCause;
 
@@ -82,11 +89,12 @@ public final class StateMachine {
             if (to.isTerminal()) {
                 terminalCause = cause;
             }
+            untold.addLast(new Change(from, to, cause));
             changed.signalAll();
         } finally {
             lock.unlock();
         }
-        notifyListeners(from, to, cause);
+        tellListeners();
         return true;
     }
 
@@ -101,11 +109,12 @@ public final class StateMachine {
                 return Begin.NOT_APPLICABLE;
             }
             state = SessionState.RECOVERING;
+            untold.addLast(new Change(SessionState.NORMAL, SessionState.RECOVERING, cause));
             changed.signalAll();
         } finally {
             lock.unlock();
         }
-        notifyListeners(SessionState.NORMAL, SessionState.RECOVERING, cause);
+        tellListeners();
         return Begin.STARTED;
     }
 
@@ -158,7 +167,55 @@ public final class StateMachine {
         }
     }
 
-    private void notifyListeners(SessionState from, SessionState to, Throwable cause) {
+    private record Change(SessionState from, SessionState to, Throwable cause) {
+    }
+
+    /**
+     * Tells the listeners of every change not yet told, oldest first, unless another thread is doing so (it tells
+     * this thread's change too) or this thread is inside a listener (it tells the change when that one returns).
+     */
+    private void tellListeners() {
+        if (telling.isHeldByCurrentThread()) {
+            return;
+        }
+        while (telling.tryLock()) {
+            try {
+                Change next;
+                while ((next = nextUntold()) != null) {
+                    notifyListeners(next);
+                }
+            } finally {
+                telling.unlock();
+            }
+            // A change added after the last look, by a thread that found this one telling, is told here.
+            if (!hasUntold()) {
+                return;
+            }
+        }
+    }
+
+    private Change nextUntold() {
+        lock.lock();
+        try {
+            return untold.pollFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean hasUntold() {
+        lock.lock();
+        try {
+            return !untold.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void notifyListeners(Change change) {
+        SessionState from = change.from();
+        SessionState to = change.to();
+        Throwable cause = change.cause();
         for (TransitionListener listener : listeners) {
             try {
                 listener.onTransition(from, to, cause);

@@ -114,6 +114,64 @@ class StateMachineTest {
         assertEquals(List.of(), seen);
     }
 
+    /**
+     * Two changes made at once on two threads reach every listener one at a time, in the order they happened: here
+     * the second change is made while a listener is still being told of the first (PROTOCOL's state listeners, and
+     * the session's own bookkeeping, must never see a session end before it started recovering).
+     */
+    @Test
+    void listenersSeeChangesInTheOrderTheyHappenedWhenTheyComeAtOnce() throws Exception {
+        state.transition(NORMAL, null);
+        java.util.concurrent.CountDownLatch tellingFirst = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch secondMade = new java.util.concurrent.CountDownLatch(1);
+        List<Transition> order = new CopyOnWriteArrayList<>();
+        state.addListener((from, to, cause) -> {
+            if (to == RECOVERING) {
+                tellingFirst.countDown();
+                try {
+                    // Held until the second change is made; bounded, so a fixed machine cannot hang here.
+                    secondMade.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            order.add(new Transition(from, to, cause));
+        });
+        Thread first = Thread.ofVirtual().start(() -> state.tryBeginRecovery(problem));
+        assertTrue(tellingFirst.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the first change reached the listener");
+        Thread second = Thread.ofVirtual().start(() -> {
+            state.transition(DISCONNECTED, problem);
+            secondMade.countDown();
+        });
+        assertTrue(second.join(WAIT), "the second change returned");
+        assertTrue(first.join(WAIT), "the first change's listeners returned");
+        assertEquals(List.of(new Transition(NORMAL, RECOVERING, problem), new Transition(RECOVERING, DISCONNECTED,
+                problem)), order);
+        assertEquals(List.of(new Transition(CONNECTING, NORMAL, null), new Transition(NORMAL, RECOVERING, problem),
+                new Transition(RECOVERING, DISCONNECTED, problem)), seen, "every listener, in order");
+    }
+
+    /** A listener that changes the state itself: every listener hears of its change after the one it is told of. */
+    @Test
+    void aChangeMadeByAListenerReachesEveryListenerAfterTheChangeItWasToldOf() {
+        List<Transition> first = new CopyOnWriteArrayList<>();
+        List<Transition> last = new CopyOnWriteArrayList<>();
+        state.addListener((from, to, cause) -> {
+            first.add(new Transition(from, to, cause));
+            if (to == RECOVERING) {
+                state.transition(DISCONNECTED, problem);
+            }
+        });
+        state.addListener((from, to, cause) -> last.add(new Transition(from, to, cause)));
+        state.transition(NORMAL, null);
+        state.tryBeginRecovery(problem);
+        List<Transition> expected = List.of(new Transition(CONNECTING, NORMAL, null),
+                new Transition(NORMAL, RECOVERING, problem), new Transition(RECOVERING, DISCONNECTED, problem));
+        assertEquals(expected, first);
+        assertEquals(expected, last);
+        assertEquals(expected, seen);
+    }
+
     @Test
     void everyListenerIsToldOfEachChangeOnce() {
         List<Transition> second = new CopyOnWriteArrayList<>();
