@@ -88,6 +88,8 @@ final class Requester {
     private long floorHint = 1;
     private final AckBuffer acks = new AckBuffer();
     private volatile Link link;
+    /** Held while a new send link is handed over ({@link #linkUp}). */
+    private final Object handOver = new Object();
     private volatile Function<Call, TwinlineException> refusal;
     /** Test-only switch: when off, a re-attached send channel does not re-send unanswered calls. */
     volatile boolean replayEnabled = true;
@@ -295,9 +297,23 @@ final class Requester {
      * A new send link is attached: re-send every unanswered call on it in id order (DESIGN §5), then let new
      * calls through. Calls registered during the replay are caught by the second pass.
      *
-     * @return how many calls the replay sent again (calls sent on an earlier link)
+     * <p>Only a working link newer than the current one is taken: two ATTACHes handled at once hand theirs over in
+     * any order, and the older one, already closed by the newer one's attach, must not replace it. Hand-overs are
+     * serialized, so that this check and the switch are one step.
+     *
+     * @return how many calls the replay sent again (calls sent on an earlier link); 0 for a link not taken
      */
     int linkUp(Link l) {
+        synchronized (handOver) {
+            Link current = link;
+            if (!l.isHealthy() || (current != null && current.generation > l.generation)) {
+                return 0;
+            }
+            return takeLink(l);
+        }
+    }
+
+    private int takeLink(Link l) {
         l.replaying = true;
         link = l;
         int replayed = 0;

@@ -76,6 +76,38 @@ class BookkeepingTest {
         Testing.await(Duration.ofSeconds(5), n + " calls registered", () -> requester.unansweredCount() == n);
     }
 
+    /**
+     * Two ATTACHes of the send channel handled at once (issue #14, race 1): the session installs the newer link,
+     * closes the older, and both hand theirs to the requester, the older one last. The requester must stay on the
+     * newer link; before, it took the closed one, and every later call waited there unsent until its timeout.
+     */
+    @Test
+    void aLateHandOverOfAnOlderLinkLeavesTheRequesterOnTheNewerOne() throws Exception {
+        Wire older = new Wire(5);
+        Wire newer = new Wire(6);
+        Requester requester = new Requester("s-t", 4, 1 << 20, System::nanoTime);
+        requester.linkUp(newer.link);
+        older.link.markFailed(); // as attach does to the link the newer one replaced
+        older.link.close();
+        assertEquals(0, requester.linkUp(older.link), "nothing replayed on a link that is not the current one");
+        CompletableFuture<byte[]> answer = callAsync(requester, "after", Duration.ofSeconds(30));
+        CompletableFuture<Frame> arrived = CompletableFuture.supplyAsync(() -> {
+            try {
+                Frame frame;
+                do {
+                    frame = newer.next(); // the hand-over's ACK of the floor comes first
+                } while (frame instanceof Frame.Ack);
+                return frame;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, r -> Thread.ofVirtual().start(r));
+        Frame.Request request = assertInstanceOf(Frame.Request.class, arrived.get(10, TimeUnit.SECONDS),
+                "the call went out on the newer link");
+        requester.onResponse(new Frame.Response(request.id(), ResponseStatus.OK, "ok".getBytes()));
+        assertArrayEquals("ok".getBytes(), answer.get(10, TimeUnit.SECONDS));
+    }
+
     @Test
     void unansweredCallsAreResentInIdOrderOnEachNewLinkAndAnsweredOnesAreNot() throws Exception {
         Requester requester = new Requester("s-t", 16, 1 << 20, System::nanoTime);
