@@ -78,11 +78,13 @@ class StatusEndpointTest {
     void readinessTurnsFalseWhenTheDrainStartsBeforeAnyGoodbye() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch running = new CountDownLatch(1);
-        TwinlineServer server = Testing.server().handle("hold", (s, b) -> {
-            running.countDown();
-            release.await(30, TimeUnit.SECONDS);
-            return b;
-        }).start();
+        // A close grace longer than the test: the GOODBYE waits for the held call, not for the clock.
+        TwinlineServer server = Testing.server().limits(io.twinline.api.Limits.defaults()
+                .withCloseGrace(Duration.ofSeconds(60))).handle("hold", (s, b) -> {
+                    running.countDown();
+                    release.await(30, TimeUnit.SECONDS);
+                    return b;
+                }).start();
         try (StatusEndpoint http = endpoint(server); TwinlineClient client = Testing.client(server).connect()) {
             InetSocketAddress at = http.address();
             assertEquals(new Answer(200, "ready\n", "text/plain; charset=utf-8"), request("GET", at, "/ready"));
@@ -122,6 +124,9 @@ class StatusEndpointTest {
                 clients.add(Testing.client(server).connect());
             }
             InetSocketAddress at = http.address();
+            // The server marks a session NORMAL a moment after the client, once channel B is attached.
+            await(Duration.ofSeconds(10), "the server's three sessions NORMAL",
+                    () -> server.metrics().sessions().get(SessionState.NORMAL) == 3);
             String all = request("GET", at, "/status").body();
             assertTrue(all.contains("\"sessions_total\":3"), all);
             assertEquals(3, count(all, "\"channel_a\":{\"state\":\"NORMAL\""), all);
