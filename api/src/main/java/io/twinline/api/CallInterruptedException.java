@@ -7,14 +7,26 @@ package io.twinline.api;
  */
 public class CallInterruptedException extends TwinlineException {
     private static final long serialVersionUID = 1L;
+    /** Whether the request was sent. */
     private final boolean sent;
 
-    /** A call interrupted while waiting for its answer. */
+    /**
+     * A call interrupted while waiting for its answer: it was sent.
+     *
+     * @param sessionId the session the call was made on
+     * @param route the route called
+     * @param cause the interruption
+     */
     public CallInterruptedException(String sessionId, String route, InterruptedException cause) {
         this(sessionId, route, cause, true);
     }
 
     /**
+     * A call interrupted while waiting for its answer or for an in-flight slot.
+     *
+     * @param sessionId the session the call was made on
+     * @param route the route called
+     * @param cause the interruption
      * @param sent whether the request was sent; {@code false} when interrupted while waiting for an in-flight slot
      */
     public CallInterruptedException(String sessionId, String route, InterruptedException cause, boolean sent) {
@@ -23,7 +35,7 @@ public class CallInterruptedException extends TwinlineException {
         this.sent = sent;
     }
 
-    /** Whether the request was sent: only then may it run at the peer. */
+    /** {@return whether the request was sent: only then may it run at the peer} */
     public boolean sent() {
         return sent;
     }

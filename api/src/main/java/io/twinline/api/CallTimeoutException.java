@@ -10,14 +10,26 @@ import java.time.Duration;
  */
 public class CallTimeoutException extends TwinlineException {
     private static final long serialVersionUID = 1L;
+    /** Whether the request was sent. */
     private final boolean sent;
 
-    /** A call that was sent and not answered in time. */
+    /**
+     * A call that was sent and not answered in time.
+     *
+     * @param sessionId the session the call was made on
+     * @param route the route called
+     * @param timeout the call's timeout
+     */
     public CallTimeoutException(String sessionId, String route, Duration timeout) {
         this(sessionId, route, timeout, true);
     }
 
     /**
+     * A call not answered, or not even sent, within its timeout.
+     *
+     * @param sessionId the session the call was made on
+     * @param route the route called
+     * @param timeout the call's timeout
      * @param sent whether the request was sent; {@code false} when no in-flight slot came free within the timeout
      */
     public CallTimeoutException(String sessionId, String route, Duration timeout, boolean sent) {
@@ -28,7 +40,7 @@ public class CallTimeoutException extends TwinlineException {
         this.sent = sent;
     }
 
-    /** Whether the request was sent: only then may it run at the peer. */
+    /** {@return whether the request was sent: only then may it run at the peer} */
     public boolean sent() {
         return sent;
     }

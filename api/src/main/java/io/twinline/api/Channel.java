@@ -19,12 +19,12 @@ public enum Channel {
         this.code = code;
     }
 
-    /** Returns the channel's code on the wire (0 for A, 1 for B). */
+    /** {@return the channel's code on the wire: 0 for A, 1 for B} */
     public int code() {
         return code;
     }
 
-    /** Returns the other channel. */
+    /** {@return the session's other channel} */
     public Channel other() {
         return this == A ? B : A;
     }
@@ -32,6 +32,8 @@ public enum Channel {
     /**
      * Returns the channel with the given wire code.
      *
+     * @param code a code as {@link #code()} returns it
+     * @return {@link #A} for 0, {@link #B} for 1
      * @throws IllegalArgumentException if the code is neither 0 nor 1
      */
     public static Channel ofCode(int code) {

@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
-/** Configures and connects a {@link TwinlineClient}. Not thread-safe; use it from one thread. */
+/**
+ * Configures and connects a {@link TwinlineClient}; {@link Twinline#client()} returns one. Each setting method checks
+ * its arguments at once and returns this builder. Not thread-safe: use it from one thread.
+ */
 public final class ClientBuilder {
     private final TwinlineProvider provider;
     private InetSocketAddress server;
@@ -23,13 +26,27 @@ public final class ClientBuilder {
         this.provider = provider;
     }
 
-    /** The server to dial. Required. */
+    /**
+     * Sets the server to dial. Required.
+     *
+     * @param address the server's address; an unresolved one is resolved each time a channel is dialled
+     * @return this builder
+     * @throws NullPointerException if {@code address} is null
+     */
     public ClientBuilder server(InetSocketAddress address) {
         this.server = Objects.requireNonNull(address, "address");
         return this;
     }
 
-    /** The server to dial. Required. */
+    /**
+     * Sets the server to dial. Required.
+     *
+     * @param host the server's host name or address, resolved each time a channel is dialled, not here
+     * @param port the server's port, 0 to 65535
+     * @return this builder
+     * @throws NullPointerException if {@code host} is null
+     * @throws IllegalArgumentException if {@code port} is outside 0 to 65535
+     */
     public ClientBuilder server(String host, int port) {
         return server(InetSocketAddress.createUnresolved(Objects.requireNonNull(host, "host"),
                 ServerBuilder.checkPort(port)));
@@ -38,6 +55,10 @@ public final class ClientBuilder {
     /**
      * Answers the server's calls to {@code route} with {@code handler}.
      *
+     * @param route the route's name: 1 to 255 bytes in UTF-8
+     * @param handler answers the calls
+     * @return this builder
+     * @throws NullPointerException if {@code route} or {@code handler} is null
      * @throws IllegalArgumentException if the route is empty, longer than 255 UTF-8 bytes, or already taken
      */
     public ClientBuilder handle(String route, Handler handler) {
@@ -45,17 +66,38 @@ public final class ClientBuilder {
         return this;
     }
 
+    /**
+     * Sets how sessions detect failures and recover. Default {@link RecoveryPolicy#defaults()}; the heartbeat
+     * and idle timeout are fitted to the server's for each session.
+     *
+     * @param policy the policy
+     * @return this builder
+     * @throws NullPointerException if {@code policy} is null
+     */
     public ClientBuilder recoveryPolicy(RecoveryPolicy policy) {
         this.policy = Objects.requireNonNull(policy, "policy");
         return this;
     }
 
+    /**
+     * Sets the limits. Default {@link Limits#defaults()}; {@code maxSessions} does not apply to a client.
+     *
+     * @param limits the limits
+     * @return this builder
+     * @throws NullPointerException if {@code limits} is null
+     */
     public ClientBuilder limits(Limits limits) {
         this.limits = Objects.requireNonNull(limits, "limits");
         return this;
     }
 
-    /** Adds a listener told of every state change of every session this client holds. */
+    /**
+     * Adds a listener told of every state change of every session this client holds.
+     *
+     * @param listener the listener; it runs as {@link StateListener} describes
+     * @return this builder
+     * @throws NullPointerException if {@code listener} is null
+     */
     public ClientBuilder onStateChange(StateListener listener) {
         stateListeners.add(Objects.requireNonNull(listener, "listener"));
         return this;
@@ -65,6 +107,9 @@ public final class ClientBuilder {
      * Whether to start a fresh session (with backoff) when the current one ends in {@code DISCONNECTED}, so the
      * client rides out a server restart. Off by default: a new session is a new ledger of calls, and the caller
      * should know. Calls in flight at the disconnect still fail with {@link DisconnectedException}.
+     *
+     * @param on {@code true} to reconnect
+     * @return this builder
      */
     public ClientBuilder reconnectAfterDisconnect(boolean on) {
         this.reconnectAfterDisconnect = on;
@@ -72,8 +117,9 @@ public final class ClientBuilder {
     }
 
     /**
-     * Opens both channels and returns once the session is {@code NORMAL}.
+     * Opens both channels and returns once the session is {@code NORMAL}. The builder may be used again.
      *
+     * @return the connected client
      * @throws IllegalStateException if no server address was given
      * @throws ConnectFailedException if the server is unreachable, rejects the session, or announces a re-attach
      *     window too short for this client's recovery policy (as fitted to the server's heartbeat; see

@@ -7,6 +7,12 @@ package io.twinline.api;
 public class ConnectFailedException extends TwinlineException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A connect that failed.
+     *
+     * @param message what failed, with the server's address
+     * @param cause the underlying failure, or {@code null}
+     */
     public ConnectFailedException(String message, Throwable cause) {
         super(null, message, cause);
     }

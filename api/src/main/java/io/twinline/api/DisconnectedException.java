@@ -9,11 +9,18 @@ package io.twinline.api;
 public class DisconnectedException extends TwinlineException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A call or session that ended with the session's disconnect.
+     *
+     * @param sessionId the session that ended
+     * @param message what ended it
+     * @param cause why the session ended, as the class description says
+     */
     public DisconnectedException(String sessionId, String message, Throwable cause) {
         super(sessionId, message, cause);
     }
 
-    /** Always {@code true}: after a disconnect nobody knows whether the call ran at the peer. */
+    /** {@return always {@code true}: after a disconnect nobody knows whether the call ran at the peer} */
     public boolean outcomeUnknown() {
         return true;
     }

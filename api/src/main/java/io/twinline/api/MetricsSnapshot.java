@@ -68,8 +68,8 @@ public record MetricsSnapshot(
      * Copies every map, so the snapshot stays as it was taken; the copies iterate in the enums' order (reasons in
      * alphabetical order) and cannot be modified.
      *
-     * @throws IllegalArgumentException if an enum-keyed map lacks a key of its enum
-     * @throws NullPointerException if any argument or any value is null
+     * @throws IllegalArgumentException if an enum-keyed map has no count (or a null one) for a key of its enum
+     * @throws NullPointerException if any argument is null, or {@code handshakesRejected} has a null key
      */
     public MetricsSnapshot {
         sessions = complete(sessions, SessionState.class, "sessions");
@@ -108,22 +108,22 @@ public record MetricsSnapshot(
         return Collections.unmodifiableMap(copy);
     }
 
-    /** Returns the number of calls made, whatever their outcome. */
+    /** {@return the number of calls made, whatever their outcome} */
     public long callsMadeTotal() {
         return sum(callsMade);
     }
 
-    /** Returns the number of calls handled, whatever their outcome. */
+    /** {@return the number of calls handled, whatever their outcome} */
     public long callsHandledTotal() {
         return sum(callsHandled);
     }
 
-    /** Returns the number of connections given up, on both channels and for every cause. */
+    /** {@return the number of connections given up, on both channels and for every cause} */
     public long channelFailuresTotal() {
         return channelFailures.values().stream().mapToLong(MetricsSnapshot::sum).sum();
     }
 
-    /** Returns the number of recovery processes started, on both channels and for every cause. */
+    /** {@return the number of recovery processes started, on both channels and for every cause} */
     public long recoveriesTotal() {
         return recoveries.values().stream().mapToLong(MetricsSnapshot::sum).sum();
     }
@@ -148,7 +148,7 @@ public record MetricsSnapshot(
          *
          * @throws IllegalArgumentException if {@code cumulativeCounts} does not have one entry more than
          *     {@code upperBounds}, or its last entry is not {@code count}
-         * @throws NullPointerException if any argument is null
+         * @throws NullPointerException if any argument or any element of the lists is null
          */
         public Histogram {
             upperBounds = List.copyOf(upperBounds);

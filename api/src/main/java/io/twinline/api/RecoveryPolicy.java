@@ -62,7 +62,15 @@ public record RecoveryPolicy(
             // Outlasts the client's default budget (3 s + 1 s + 10 s) with margin for the client's own scheduling.
             Duration.ofSeconds(20));
 
-    /** Validates every field. */
+    /**
+     * Validates every field.
+     *
+     * @throws IllegalArgumentException if a duration is zero or negative, if {@code idleTimeout} does not exceed
+     *     {@code heartbeatInterval}, if {@code maxReconnectTries} is below 1, if {@code backoffMax} is below
+     *     {@code backoffInitial}, or if {@code jitter} is not within 0 to 1; the message names the field and shows
+     *     the value
+     * @throws NullPointerException if a duration is null
+     */
     public RecoveryPolicy {
         positive(heartbeatInterval, "heartbeatInterval");
         positive(idleTimeout, "idleTimeout");
@@ -87,7 +95,12 @@ public record RecoveryPolicy(
         }
     }
 
-    /** Returns the defaults: 1 s heartbeat, 3 s idle timeout, 1 s probe, 10 s and 10 tries to reconnect. */
+    /**
+     * Returns the defaults: a 1 s heartbeat, a 3 s idle timeout, a 1 s probe timeout, 10 s and at most 10 tries to
+     * reconnect a channel, backoff from 20 ms up to 1 s with jitter 0.5, and a 20 s re-attach window.
+     *
+     * @return the default policy
+     */
     public static RecoveryPolicy defaults() {
         return DEFAULTS;
     }
@@ -96,41 +109,102 @@ public record RecoveryPolicy(
      * Returns the client's worst-case time from a silent failure to giving up:
      * {@code idleTimeout + probeTimeout + recoveryTimeLimit}. It must fit in the server's re-attach window, with
      * the idle timeout as fitted to the server's heartbeat (at least twice it; see the class description).
+     *
+     * @return the sum of the three durations
      */
     public Duration clientBudget() {
         return idleTimeout.plus(probeTimeout).plus(recoveryTimeLimit);
     }
 
+    /**
+     * Returns this policy with another heartbeat interval.
+     *
+     * @param value how long a send channel may be idle before a PING is sent on it
+     * @return the new policy
+     * @throws NullPointerException if {@code value} is null
+     * @throws IllegalArgumentException if {@code value} is zero or negative, or not shorter than the idle timeout
+     */
     public RecoveryPolicy withHeartbeatInterval(Duration value) {
         return new RecoveryPolicy(value, idleTimeout, probeTimeout, recoveryTimeLimit, maxReconnectTries,
                 backoffInitial, backoffMax, jitter, reattachWindow);
     }
 
+    /**
+     * Returns this policy with another idle timeout.
+     *
+     * @param value how long a receive channel may be silent before it has failed
+     * @return the new policy
+     * @throws NullPointerException if {@code value} is null
+     * @throws IllegalArgumentException if {@code value} is zero or negative, or does not exceed the heartbeat
+     *     interval
+     */
     public RecoveryPolicy withIdleTimeout(Duration value) {
         return new RecoveryPolicy(heartbeatInterval, value, probeTimeout, recoveryTimeLimit, maxReconnectTries,
                 backoffInitial, backoffMax, jitter, reattachWindow);
     }
 
+    /**
+     * Returns this policy with another probe timeout.
+     *
+     * @param value how long a PING may go unanswered before its channel has failed
+     * @return the new policy
+     * @throws NullPointerException if {@code value} is null
+     * @throws IllegalArgumentException if {@code value} is zero or negative
+     */
     public RecoveryPolicy withProbeTimeout(Duration value) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, value, recoveryTimeLimit, maxReconnectTries,
                 backoffInitial, backoffMax, jitter, reattachWindow);
     }
 
+    /**
+     * Returns this policy with another recovery time limit.
+     *
+     * @param value the client's budget for reconnecting one channel, all tries included
+     * @return the new policy
+     * @throws NullPointerException if {@code value} is null
+     * @throws IllegalArgumentException if {@code value} is zero or negative
+     */
     public RecoveryPolicy withRecoveryTimeLimit(Duration value) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, value, maxReconnectTries,
                 backoffInitial, backoffMax, jitter, reattachWindow);
     }
 
+    /**
+     * Returns this policy with another number of reconnect tries.
+     *
+     * @param value the most connect attempts for one channel recovery
+     * @return the new policy
+     * @throws IllegalArgumentException if {@code value} is below 1
+     */
     public RecoveryPolicy withMaxReconnectTries(int value) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit, value,
                 backoffInitial, backoffMax, jitter, reattachWindow);
     }
 
+    /**
+     * Returns this policy with another backoff between reconnect tries.
+     *
+     * @param initial the pause after the first failed try
+     * @param max the longest pause
+     * @param jitterFraction the fraction, 0 to 1, by which each pause is shortened at random
+     * @return the new policy
+     * @throws NullPointerException if {@code initial} or {@code max} is null
+     * @throws IllegalArgumentException if {@code initial} or {@code max} is zero or negative, if {@code max} is
+     *     below {@code initial}, or if {@code jitterFraction} is NaN or outside 0 to 1
+     */
     public RecoveryPolicy withBackoff(Duration initial, Duration max, double jitterFraction) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit,
                 maxReconnectTries, initial, max, jitterFraction, reattachWindow);
     }
 
+    /**
+     * Returns this policy with another re-attach window.
+     *
+     * @param value how long a server waits for a client to re-attach a failed channel
+     * @return the new policy
+     * @throws NullPointerException if {@code value} is null
+     * @throws IllegalArgumentException if {@code value} is zero or negative
+     */
     public RecoveryPolicy withReattachWindow(Duration value) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit,
                 maxReconnectTries, backoffInitial, backoffMax, jitter, value);

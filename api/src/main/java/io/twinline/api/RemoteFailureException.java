@@ -4,21 +4,30 @@ package io.twinline.api;
 public class RemoteFailureException extends TwinlineException {
     private static final long serialVersionUID = 1L;
 
+    /** The route that was called. */
     private final String route;
+    /** The peer's account of the failure. */
     private final String remoteMessage;
 
+    /**
+     * A call the peer answered with a failure.
+     *
+     * @param sessionId the session the call was made on
+     * @param route the route called
+     * @param remoteMessage the message the peer sent
+     */
     public RemoteFailureException(String sessionId, String route, String remoteMessage) {
         super(sessionId, "call to '" + route + "' failed at the peer: " + remoteMessage, null);
         this.route = route;
         this.remoteMessage = remoteMessage;
     }
 
-    /** Returns the route that was called. */
+    /** {@return the route that was called} */
     public String route() {
         return route;
     }
 
-    /** Returns the message the peer sent (the handler exception's class and message). */
+    /** {@return the peer's account of the failure, such as the handler exception's class and message} */
     public String remoteMessage() {
         return remoteMessage;
     }

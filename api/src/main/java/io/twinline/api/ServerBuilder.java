@@ -11,7 +11,10 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
 
-/** Configures and starts a {@link TwinlineServer}. Not thread-safe; use it from one thread. */
+/**
+ * Configures and starts a {@link TwinlineServer}; {@link Twinline#server()} returns one. Each setting method checks
+ * its arguments at once and returns this builder. Not thread-safe: use it from one thread.
+ */
 public final class ServerBuilder {
     private final TwinlineProvider provider;
     private InetSocketAddress bindAddress = new InetSocketAddress("127.0.0.1", Twinline.DEFAULT_PORT);
@@ -26,20 +29,39 @@ public final class ServerBuilder {
         this.provider = provider;
     }
 
-    /** Listens on {@code address}; port 0 picks a free port. Default {@code 127.0.0.1:7420}. */
+    /**
+     * Sets the address to listen on. Default {@code 127.0.0.1:7420} ({@link Twinline#DEFAULT_PORT}).
+     *
+     * @param address the address; port 0 picks a free port
+     * @return this builder
+     * @throws NullPointerException if {@code address} is null
+     */
     public ServerBuilder bind(InetSocketAddress address) {
         this.bindAddress = Objects.requireNonNull(address, "address");
         return this;
     }
 
-    /** Listens on {@code host:port}; port 0 picks a free port. */
+    /**
+     * Sets the address to listen on. Default {@code 127.0.0.1:7420} ({@link Twinline#DEFAULT_PORT}).
+     *
+     * @param host the host name or address, resolved here; a name that does not resolve fails {@link #start()}
+     * @param port the port, 0 to 65535; 0 picks a free port
+     * @return this builder
+     * @throws NullPointerException if {@code host} is null
+     * @throws IllegalArgumentException if {@code port} is outside 0 to 65535
+     */
     public ServerBuilder bind(String host, int port) {
         return bind(new InetSocketAddress(Objects.requireNonNull(host, "host"), checkPort(port)));
     }
 
     /**
      * Tells clients to re-attach channels to {@code address} instead of the address they dialled, so that both
-     * channels of a session reach this instance behind a load balancer.
+     * channels of a session reach this instance behind a load balancer. By default clients re-attach to the
+     * address they dialled.
+     *
+     * @param address the address announced in WELCOME; a client resolves it each time it re-attaches
+     * @return this builder
+     * @throws NullPointerException if {@code address} is null
      */
     public ServerBuilder advertise(InetSocketAddress address) {
         this.advertisedAddress = Objects.requireNonNull(address, "address");
@@ -49,6 +71,10 @@ public final class ServerBuilder {
     /**
      * Answers calls to {@code route} with {@code handler}.
      *
+     * @param route the route's name: 1 to 255 bytes in UTF-8
+     * @param handler answers the calls
+     * @return this builder
+     * @throws NullPointerException if {@code route} or {@code handler} is null
      * @throws IllegalArgumentException if the route is empty, longer than 255 UTF-8 bytes, or already taken
      */
     public ServerBuilder handle(String route, Handler handler) {
@@ -56,32 +82,61 @@ public final class ServerBuilder {
         return this;
     }
 
+    /**
+     * Sets how sessions detect failures and recover. Default {@link RecoveryPolicy#defaults()}. Its heartbeat,
+     * idle timeout and re-attach window are announced to each client in WELCOME.
+     *
+     * @param policy the policy
+     * @return this builder
+     * @throws NullPointerException if {@code policy} is null
+     */
     public ServerBuilder recoveryPolicy(RecoveryPolicy policy) {
         this.policy = Objects.requireNonNull(policy, "policy");
         return this;
     }
 
+    /**
+     * Sets the limits. Default {@link Limits#defaults()}.
+     *
+     * @param limits the limits
+     * @return this builder
+     * @throws NullPointerException if {@code limits} is null
+     */
     public ServerBuilder limits(Limits limits) {
         this.limits = Objects.requireNonNull(limits, "limits");
         return this;
     }
 
-    /** Adds a listener told of every state change of every session. */
+    /**
+     * Adds a listener told of every state change of every session.
+     *
+     * @param listener the listener; it runs as {@link StateListener} describes
+     * @return this builder
+     * @throws NullPointerException if {@code listener} is null
+     */
     public ServerBuilder onStateChange(StateListener listener) {
         stateListeners.add(Objects.requireNonNull(listener, "listener"));
         return this;
     }
 
-    /** Adds a listener told of each new session once both its channels are attached. Must not block. */
+    /**
+     * Adds a listener told of each new session once both its channels are attached.
+     *
+     * @param listener the listener; it runs on the server's handshake thread for the session's channel B and must
+     *     not block; an exception it throws is logged and ignored
+     * @return this builder
+     * @throws NullPointerException if {@code listener} is null
+     */
     public ServerBuilder onSession(Consumer<Session> listener) {
         sessionListeners.add(Objects.requireNonNull(listener, "listener"));
         return this;
     }
 
     /**
-     * Binds and starts the server.
+     * Binds and starts the server. The builder may be used again.
      *
-     * @throws java.io.UncheckedIOException if the address cannot be bound
+     * @return the running server
+     * @throws java.io.UncheckedIOException if the address cannot be bound or its host name does not resolve
      */
     public TwinlineServer start() {
         return provider.startServer(new ServerSpec(bindAddress, Optional.ofNullable(advertisedAddress), handlers,

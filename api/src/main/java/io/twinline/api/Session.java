@@ -14,10 +14,10 @@ import java.time.Duration;
  */
 public interface Session extends AutoCloseable {
 
-    /** Returns the session id the server assigned, as shown in logs ({@code s-1f}). */
+    /** {@return the session id the server assigned, as shown in logs ({@code s-1f})} */
     String id();
 
-    /** Returns the current state. */
+    /** {@return the current state} */
     SessionState state();
 
     /**
@@ -25,14 +25,17 @@ public interface Session extends AutoCloseable {
      * {@link Limits#callTimeout()}. Meant to be called from virtual threads, as many at once as needed; a platform
      * thread may call as well, but its wait for each answer costs an operating-system wake-up.
      *
+     * @param route the route to call: 1 to 255 bytes in UTF-8
+     * @param body the request body; it is not copied, so do not change it once passed
      * @return the response body
      * @throws RemoteFailureException if the peer's handler threw or the route is unknown
      * @throws CallTimeoutException if no answer came within the timeout (the handler may still run, once)
      * @throws DisconnectedException if the session ended in {@code DISCONNECTED}; the outcome is unknown
      * @throws SessionClosedException if the session was closed (by either side) before the answer came
      * @throws CallInterruptedException if the calling thread was interrupted while waiting
-     * @throws IllegalArgumentException if the route is empty or longer than 255 UTF-8 bytes, or the body is
-     *     larger than the peer's frame limit
+     * @throws IllegalArgumentException if the route is empty or longer than 255 UTF-8 bytes, or the request (body,
+     *     route and a 10-byte header) does not fit the peer's frame limit
+     * @throws NullPointerException if {@code route} or {@code body} is null
      */
     byte[] call(String route, byte[] body);
 
@@ -40,24 +43,35 @@ public interface Session extends AutoCloseable {
      * Calls {@code route} at the peer and waits at most {@code timeout} for the answer. The timeout keeps
      * running through any recovery.
      *
+     * @param route the route to call: 1 to 255 bytes in UTF-8
+     * @param body the request body; it is not copied, so do not change it once passed
+     * @param timeout the longest wait for the answer, the wait for an in-flight slot included
      * @return the response body
      * @throws RemoteFailureException if the peer's handler threw or the route is unknown
      * @throws CallTimeoutException if no answer came within the timeout (the handler may still run, once)
      * @throws DisconnectedException if the session ended in {@code DISCONNECTED}; the outcome is unknown
      * @throws SessionClosedException if the session was closed (by either side) before the answer came
      * @throws CallInterruptedException if the calling thread was interrupted while waiting
-     * @throws IllegalArgumentException if the timeout is not positive, the route is empty or longer than
-     *     255 UTF-8 bytes, or the body is larger than the peer's frame limit
+     * @throws IllegalArgumentException if the timeout is zero or negative, the route is empty or longer than
+     *     255 UTF-8 bytes, or the request (body, route and a 10-byte header) does not fit the peer's frame limit
+     * @throws NullPointerException if {@code route}, {@code body} or {@code timeout} is null
      */
     byte[] call(String route, byte[] body, Duration timeout);
 
     /**
      * Returns this session's counters: the calls it made and handled, its channels' failures and recoveries, and
      * its bytes. Cheap enough to call once a second for every session.
+     *
+     * @return a snapshot of the counters
      */
     MetricsSnapshot metrics();
 
-    /** Adds a listener told of every later state change. */
+    /**
+     * Adds a listener told of every later state change of this session.
+     *
+     * @param listener the listener; it runs as {@link StateListener} describes
+     * @throws NullPointerException if {@code listener} is null
+     */
     void addStateListener(StateListener listener);
 
     /**

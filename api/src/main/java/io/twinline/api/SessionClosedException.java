@@ -7,6 +7,12 @@ package io.twinline.api;
 public class SessionClosedException extends TwinlineException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A call refused or given up because the session closed.
+     *
+     * @param sessionId the session that closed
+     * @param message what was refused or given up
+     */
     public SessionClosedException(String sessionId, String message) {
         super(sessionId, message, null);
     }

@@ -30,12 +30,12 @@ public enum SessionState {
         this.code = code;
     }
 
-    /** Returns the stable numeric code of this state, as published on the status endpoint. */
+    /** {@return the stable numeric code of this state, as published on the status endpoint} */
     public int code() {
         return code;
     }
 
-    /** Returns whether this state is final: {@link #DISCONNECTED} or {@link #CLOSED}. */
+    /** {@return whether this state is final: {@link #DISCONNECTED} or {@link #CLOSED}} */
     public boolean isTerminal() {
         return this == DISCONNECTED || this == CLOSED;
     }

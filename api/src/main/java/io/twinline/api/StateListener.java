@@ -14,6 +14,9 @@ public interface StateListener {
     /**
      * Called after {@code session} moved from {@code from} to {@code to}.
      *
+     * @param session the session whose state changed
+     * @param from the state it left
+     * @param to the state it entered
      * @param cause what made the change: the detected failure for {@code RECOVERING} and {@code DISCONNECTED},
      *     otherwise {@code null}
      */

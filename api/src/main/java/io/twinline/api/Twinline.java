@@ -24,6 +24,7 @@ public final class Twinline {
     /**
      * Returns a builder for a server.
      *
+     * @return a new server builder, with the defaults its methods describe
      * @throws IllegalStateException if no implementation is found (the module {@code io.twinline.host} is missing)
      */
     public static ServerBuilder server() {
@@ -33,6 +34,7 @@ public final class Twinline {
     /**
      * Returns a builder for a client.
      *
+     * @return a new client builder, with the defaults its methods describe
      * @throws IllegalStateException if no implementation is found (the module {@code io.twinline.host} is missing)
      */
     public static ClientBuilder client() {

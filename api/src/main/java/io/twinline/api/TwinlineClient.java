@@ -11,20 +11,40 @@ import java.time.Duration;
  */
 public interface TwinlineClient extends AutoCloseable {
 
-    /** Returns the current session. */
+    /**
+     * Returns the current session. With {@link ClientBuilder#reconnectAfterDisconnect(boolean)} on, a later call
+     * may return a newer session.
+     *
+     * @return the session this client holds now
+     */
     Session session();
 
-    /** Calls the server on the current session; see {@link Session#call(String, byte[])}. */
+    /**
+     * Calls the server on the current session, with the default call timeout; see
+     * {@link Session#call(String, byte[])} for what it throws.
+     *
+     * @param route the route to call: 1 to 255 bytes in UTF-8
+     * @param body the request body
+     * @return the response body
+     */
     default byte[] call(String route, byte[] body) {
         return session().call(route, body);
     }
 
-    /** Calls the server on the current session; see {@link Session#call(String, byte[], Duration)}. */
+    /**
+     * Calls the server on the current session, waiting at most {@code timeout}; see
+     * {@link Session#call(String, byte[], Duration)} for what it throws.
+     *
+     * @param route the route to call: 1 to 255 bytes in UTF-8
+     * @param body the request body
+     * @param timeout the longest wait for the answer
+     * @return the response body
+     */
     default byte[] call(String route, byte[] body, Duration timeout) {
         return session().call(route, body, timeout);
     }
 
-    /** Returns the client's counters over every session it has held since it connected. */
+    /** {@return the client's counters over every session it has held since it connected} */
     MetricsSnapshot metrics();
 
     /** Closes the current session in an orderly way and stops reconnecting. Idempotent. */

@@ -12,11 +12,16 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * Everything a {@link io.twinline.api.ServerBuilder} collected, validated.
+ * Everything a {@link io.twinline.api.ServerBuilder} collected, validated. Immutable.
  *
  * @param bindAddress where to listen
  * @param advertisedAddress the address clients should use to re-attach, if not the one they dialled (several
  *     instances behind a load balancer); announced in WELCOME
+ * @param handlers the handlers of the clients' calls, by route
+ * @param policy the server's recovery policy
+ * @param limits the server's limits
+ * @param stateListeners the listeners added to every session, in the order they were added
+ * @param sessionListeners the listeners told of each new session, in the order they were added
  */
 public record ServerSpec(
         InetSocketAddress bindAddress,
@@ -27,6 +32,12 @@ public record ServerSpec(
         List<StateListener> stateListeners,
         List<Consumer<Session>> sessionListeners) {
 
+    /**
+     * Copies the map and the lists, so the spec stays as the builder left it.
+     *
+     * @throws NullPointerException if {@code handlers}, {@code stateListeners} or {@code sessionListeners} is null
+     *     or holds a null
+     */
     public ServerSpec {
         handlers = Map.copyOf(handlers);
         stateListeners = List.copyOf(stateListeners);

@@ -1,0 +1,50 @@
+package io.twinline.api;
+
+import static io.twinline.api.RecoveryPolicyTest.refused;
+import static io.twinline.api.RecoveryPolicyTest.refusedNull;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** What {@link Limits}' javadoc promises: its defaults, and which values each method refuses. */
+class LimitsTest {
+    private static final Limits DEFAULTS = Limits.defaults();
+
+    @Test
+    void defaultsAreTheDocumentedValues() {
+        assertEquals(new Limits(16 * 1024 * 1024, 1024, 10_000, Duration.ofSeconds(5), Duration.ofSeconds(30),
+                Duration.ofSeconds(2)), DEFAULTS);
+    }
+
+    @Test
+    void withMaxFrameBytesRefusesLessThanTheMinimum() {
+        refused("maxFrameBytes must be at least 1024: 1023",
+                () -> DEFAULTS.withMaxFrameBytes(Limits.MIN_FRAME_BYTES - 1));
+        assertEquals(1024, DEFAULTS.withMaxFrameBytes(Limits.MIN_FRAME_BYTES).maxFrameBytes());
+    }
+
+    @Test
+    void withMaxInFlightAndWithMaxSessionsRefuseLessThanOne() {
+        refused("maxInFlight must be at least 1: 0", () -> DEFAULTS.withMaxInFlight(0));
+        refused("maxSessions must be at least 1: -1", () -> DEFAULTS.withMaxSessions(-1));
+        assertEquals(1, DEFAULTS.withMaxInFlight(1).maxInFlight());
+        assertEquals(1, DEFAULTS.withMaxSessions(1).maxSessions());
+    }
+
+    @Test
+    void withHandshakeTimeoutAndWithCallTimeoutRefuseNonPositiveAndNull() {
+        refused("handshakeTimeout must be positive: PT0S", () -> DEFAULTS.withHandshakeTimeout(Duration.ZERO));
+        refused("callTimeout must be positive: PT-1S", () -> DEFAULTS.withCallTimeout(Duration.ofSeconds(-1)));
+        refusedNull("handshakeTimeout", () -> DEFAULTS.withHandshakeTimeout(null));
+        refusedNull("callTimeout", () -> DEFAULTS.withCallTimeout(null));
+        assertEquals(Duration.ofMillis(1), DEFAULTS.withCallTimeout(Duration.ofMillis(1)).callTimeout());
+    }
+
+    @Test
+    void withCloseGraceRefusesNegativeAndNullButTakesZero() {
+        refused("closeGrace must not be negative: PT-0.001S", () -> DEFAULTS.withCloseGrace(Duration.ofMillis(-1)));
+        refusedNull("closeGrace", () -> DEFAULTS.withCloseGrace(null));
+        assertEquals(Duration.ZERO, DEFAULTS.withCloseGrace(Duration.ZERO).closeGrace());
+    }
+}
