@@ -25,7 +25,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Strangers and broken peers lose only their own connection; the server and every other session go on. */
+/**
+ * Strangers and broken peers lose only their own connection; the server and every other session go on (a bystander
+ * session is checked after each case). Garbage instead of a handshake, a huge length from a stranger (refused before
+ * anything is allocated) and a connection silent past the handshake timeout are closed; a wrong token is
+ * {@code BAD_TOKEN} with the session untouched; an unknown session and another version are rejected with their
+ * reason; a rejected connection ends with FIN and is drained until the peer closes, not reset (with
+ * {@code transport/LingeringCloseTest}); and a frame of unknown type on a live channel A closes that connection only,
+ * counts {@code malformed_frames}, and the channel recovers (Fig. 7 at the server, Fig. 6 at the client).
+ */
 class BadInputTest {
     private TwinlineServer server;
     private TwinlineClient bystander;

@@ -26,7 +26,18 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** The requester's and responder's bookkeeping (DESIGN §5), without sessions around them. */
+/**
+ * The requester's and responder's bookkeeping (DESIGN §5), without sessions around them. Requester: unanswered calls
+ * are re-sent in id order on each new link and answered ones are not, whatever order the table holds them in; a call
+ * made while the channel is down is sent after the replayed ones; a late hand-over of an older link leaves the
+ * requester on the newer one; a re-attach repeats the answered ids of the latest window in frames the peer accepts;
+ * the floor follows answers in any order and jumps when a long call ends; callers past the bound wait for a slot, and
+ * one that finds none in time is told it was not sent; a timed-out call keeps its slot and is acknowledged when its
+ * late answer comes. Responder: each id runs once and a finished one is answered from the cache; acknowledgements
+ * prune the cache by id and by floor, a far jump in one pass; a peer past its in-flight limit, or one that never
+ * acknowledges, is a protocol violation before the cache grows without bound; a handler never started is neither
+ * running nor owed and a re-sent request starts it. Both still count, floor and de-duplicate correctly after a burst.
+ */
 class BookkeepingTest {
 
     /** A link whose far end the test reads frames from. */

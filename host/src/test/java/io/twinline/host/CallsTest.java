@@ -33,6 +33,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+/**
+ * Calls both ways over real TCP on loopback, one session: bodies empty and large, handler failures and errors
+ * answered with {@code HANDLER_FAILED} and the slot freed, an unknown route, bad arguments refused before sending, a
+ * handler that calls the peer back, a handler that leaves its interrupt flag set without breaking the link, and every
+ * transition seen by a state listener. Also: a slow call times out without failing the session (PINGs and PONGs flow
+ * while it runs); an idle session keeps beating while the server's writers come and go; responses are written by
+ * their handlers, not by a writer left over from an odd frame; connecting to nothing fails with a clear message; a
+ * client whose recovery budget exceeds the server's re-attach window fails at connect ("…exceeds the server's
+ * re-attach window…"); the server refuses sessions past {@code maxSessions} with {@code SERVER_FULL} and gives the
+ * slot back when a session ends, and HELLOs arriving together never pass the limit.
+ */
 class CallsTest {
     private TwinlineServer server;
     private TwinlineClient client;

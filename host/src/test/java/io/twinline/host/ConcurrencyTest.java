@@ -17,7 +17,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Many callers multiplexed over one channel, and many sessions on one server, both directions at once. */
+/**
+ * Many callers multiplexed over one channel, and many sessions on one server, both directions at once: a thousand
+ * callers each way on one session get their own answers, fifty sessions call both ways at once, and callers past
+ * {@code maxInFlight} wait for a slot instead of failing.
+ */
 class ConcurrencyTest {
 
     /** Starts {@code callers} virtual threads that each call once, all released together; returns mismatches. */

@@ -23,9 +23,30 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Real TCP on loopback, mid-traffic in both directions: each fault of DESIGN §3–4 is injected and both hosts must
- * end NORMAL with every call answered exactly once, or (where recovery is impossible) DISCONNECTED with every
- * caller told at once.
+ * Real TCP on loopback, mid-traffic in both directions, with {@code Testing.fastPolicy}: each fault of DESIGN §3–4 is
+ * injected and both hosts must end NORMAL with every call answered exactly once, or (where recovery is impossible)
+ * DISCONNECTED with every caller told at once.
+ * <ul>
+ *   <li>{@code channelAResetMidTrafficRecovers}: the client resets A ({@code RESET_A}): Fig. 6 at the client, Fig. 7
+ *       at the server.
+ *   <li>{@code channelBResetByTheServerRecovers}: the server resets B: Fig. 8 at the server, Fig. 5 at the client.
+ *   <li>{@code silentChannelAIsDetectedByHeartbeatsAndRecovers} ({@code SILENT_A}): the client's unanswered PING →
+ *       Fig. 6; the server's idle timeout → Fig. 7.
+ *   <li>{@code silentChannelBIsDetectedByTheIdleTimeoutAndRecovers} ({@code SILENT_B}): the client's idle timeout →
+ *       Fig. 5; the server's unanswered PING → Fig. 8.
+ *   <li>{@code halfOpenChannelAIsClosedByTheServerAndTheClientReattaches} ({@code HALF_OPEN_A}): Fig. 7 closes A
+ *       (the half-open reading), then Fig. 6.
+ *   <li>{@code bothChannelsResetAtOnceEndInAgreement}: the client resets A and B together. Either the deferral mends
+ *       both, or blocks 525/530 and 725/730 end both ends {@code DISCONNECTED}; both outcomes are accepted, a
+ *       disagreement is not.
+ *   <li>{@code secondFaultDuringRecoveryEndsInAgreement}: the client resets A, then the server resets B during that
+ *       recovery: the 615/620 and 815/820 deferral, or both {@code DISCONNECTED}.
+ *   <li>{@code serverGoneEndsTheClientInDisconnectedWithEveryCallerTold}: {@code ServerRuntime.crash()} (both resets,
+ *       no GOODBYE); the client's Figs. 5/6 give up (probe fails, or reconnects refused) and every caller gets
+ *       {@code DisconnectedException}.
+ *   <li>{@code optInReconnectStartsAFreshSessionAfterDisconnect}: a crash, then a new server on the same port:
+ *       {@code reconnectAfterDisconnect} opens a new session.
+ * </ul>
  */
 class RecoveryTcpTest {
     private final Testing.RunCounter serverRuns = new Testing.RunCounter();

@@ -26,12 +26,48 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One seeded run of both hosts' real session and recovery code over a {@link SimNetwork}: a workload of calls in
- * both directions with slow and fast handlers, and a schedule of faults (resets, silence, half-open, a lost path,
- * both channels, a fault during recovery), then the invariants of DESIGN §5.
+ * both directions with slow and fast handlers, and a schedule of faults, then the invariants of DESIGN §5.
  *
- * <p>The seed fixes the workload, the handlers' delays and the fault schedule (kinds, targets, times). It does not
- * fix thread interleavings or the moment a timer fires: those follow the machine. So a failing seed replays the
- * same scenario, which usually, not always, fails the same way.
+ * <p><b>What runs.</b> A real {@code ServerRuntime} and {@code ClientRuntime} in this JVM, connected through
+ * {@link SimNetwork} (a 256 KiB ring buffer per direction behind {@code Endpoint}) instead of {@code Network.TCP}:
+ * the handshake, {@code Connection}, {@code TwinSession} with its requester and responder, the ticker and
+ * {@code RecoveryProcesses} are the production code. Time is the system clock, so every timer really runs. Policy
+ * {@link #policy()}: 30 ms heartbeat, 150 ms idle timeout, 120 ms probe timeout, 1 s recovery time limit, 10 tries,
+ * backoff 5 ms to 60 ms, 2.5 s re-attach window. Limits: the defaults with a 200 ms close grace and a 500 ms
+ * handshake timeout.
+ *
+ * <p><b>Workload.</b> 1–4 client callers (channel A) and 1–4 server callers (channel B), each making 10–49 calls one
+ * after the other with an 8 s timeout. Every body is unique ({@code c0-17}, {@code s5-3}). Both ends serve
+ * {@code count}, which counts its runs per body and waits a delay the seed gives each body: none (70 %), 1–5 ms
+ * (25 %) or 50–199 ms (5 %; some outlast the idle timeout, which must not count as a failure).
+ *
+ * <p><b>Faults.</b> Half the schedules have one, the others two or three. The first comes 5–124 ms after the calls
+ * start; each further one 250–449 ms after the one before, or, one time in four, only 5–64 ms after it. A fault
+ * names a kind, an end and a channel, and is applied to that end's current link if it is healthy then (else skipped,
+ * not counted): {@code RESET} (both directions fail, bytes in flight lost), {@code SILENT} (both directions silenced,
+ * the writer does not notice), {@code HALF_OPEN} (this end's writes vanish, its reads work), {@code PATH_LOST} (as
+ * silent, and the next 1–4 dials are refused), {@code BOTH_RESET} (both channels at that end). One fault in seven is
+ * followed 1–30 ms later by a reset of the other channel at the same end.
+ *
+ * <p><b>Invariants</b>, checked at the end:
+ * <ul>
+ *   <li>No call is lost while the session lives: a {@code CallTimeoutException} is {@code call lost}; any other
+ *       failure while neither end is terminal is {@code call failed while the session lives}.
+ *   <li>No handler runs twice: at each end every body ran at most once, and every call whose caller got an answer ran
+ *       exactly once at the peer.
+ *   <li>Every caller is answered or told: after the session ended a failure must be {@code DisconnectedException} or
+ *       {@code SessionClosedException}; a caller not finished within {@code callTimeout + 10 s} after the last fault
+ *       is {@code hung}.
+ *   <li>Both hosts settle in agreeing states, both {@code NORMAL} with both links healthy or both
+ *       {@code DISCONNECTED}, unbroken for {@code idleTimeout + probeTimeout + heartbeatInterval} (300 ms, longer than
+ *       detection takes), reached within {@code 2 × (clientBudget + reattachWindow) + 2 s} (9.54 s: overlapping
+ *       faults can chain a deferral before a process's own wait). Ending {@code DISCONNECTED} at both ends is
+ *       allowed: a double fault legitimately ends there.
+ * </ul>
+ *
+ * <p>The seed fixes the workload, the handlers' delays and the fault schedule (kinds, ends, channels, times, refused
+ * dials, follow-up resets). It does not fix thread interleavings or the moment a timer fires: those follow the
+ * machine. So a failing seed replays the same scenario, which usually, not always, fails the same way.
  */
 final class Simulation {
 

@@ -30,6 +30,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  * or starved). A reader answers each PING with a PONG written on its own thread when nothing else is queued
  * ({@code Connection.sendAlone}); against such a peer that write waits, and the reader with it. The stuck link must
  * still be found dead and the channel recovered, with every call answered exactly once.
+ *
+ * <p>Run for each channel over {@link SimNetwork}, stalling the PONG direction: on A the client's PING goes
+ * unanswered (Fig. 6) and the server recovers A (Fig. 7); on B, Fig. 8 at the server and Fig. 5 at the client. The
+ * owner's heartbeat never writes, so a reader stuck in a write cannot stop detection.
  */
 class StalledPeerTest {
 

@@ -10,7 +10,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** The owner thread's ticker rounds, which carry every session's heartbeats and call deadlines. */
+/**
+ * The owner thread's ticker rounds, which carry every session's heartbeats and call deadlines: rounds run when due
+ * until the ticker stops, a wake runs the next round at once, and a stream of spawns cannot starve the rounds. A task
+ * the group no longer takes runs its {@code rejected} callback; a nested group whose owner its parent never starts
+ * has ended and tells everyone waiting (so a session made on a closing server goes {@code DISCONNECTED} instead of
+ * staying {@code CONNECTING}); and a group whose owner has gone tells a later ticker at once.
+ */
 class TaskGroupTest {
 
     @Test

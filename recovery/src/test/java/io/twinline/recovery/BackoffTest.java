@@ -15,6 +15,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+/**
+ * The reconnect loop's pause after the n-th failed try, {@code min(backoffMax, backoffInitial × 2^(n−1))} shortened
+ * at random by up to {@code jitter} of itself: doubling up to the cap, the bounds of the jitter at both extremes of
+ * the random source, no overflow for huge failure counts, and fewer than one failure refused.
+ */
 class BackoffTest {
 
     /** nextDouble() of these is 0 and the largest double below 1: no cut, and the largest cut. */

@@ -32,7 +32,25 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * Every branch of Figs. 5–8, driven through {@link RecoveryProcesses} with a scripted {@link FakeOps} and a
  * {@link FakeClock}. Fig. 5: client, B failed; Fig. 6: client, A failed; Fig. 7: server, A failed; Fig. 8:
- * server, B failed.
+ * server, B failed. Each test's name says its figure and branch:
+ * <ul>
+ *   <li>Fig. 5: block 520 fails → 525, 530 ({@code fig5_probeFails_…}); 520 → 532 → 540/535, at once or after failed
+ *       tries with pauses of 100 ms and 200 ms ({@code fig5_probeSucceeds_…}); 532 fails every try → 525, 530
+ *       ({@code fig5_reconnectFailsEveryTry_…}); the deferral twinline adds to Fig. 5
+ *       ({@code fig5_alreadyRecovering_…}).
+ *   <li>Fig. 6: 635 → 640/655; 635 fails → 645, 650; the limits on 635 (a permanent failure stops the tries at once,
+ *       {@code maxReconnectTries}, {@code recoveryTimeLimit}, a session closed during the reconnect); 615/620
+ *       ({@code fig6_alreadyRecovering_…}, including another process that disconnects).
+ *   <li>Fig. 7: 720 fails → 725, 730; 720 → close A → 745 → 735; the window ends → 725, 730; the deferral
+ *       ({@code fig7_alreadyRecovering_…}).
+ *   <li>Fig. 8: 835/840 → 855; the window ends → 845, 850; 815/820.
+ *   <li>All four: {@code alreadyRecovering_otherProcessMendsChannel_doesNothing} (parameterized, once per figure), and
+ *       nothing to recover while the session is {@code CONNECTING}, {@code DISCONNECTED} or {@code CLOSED}
+ *       ({@code anyFig_…}).
+ * </ul>
+ * A deferral waits at most its bound (the client's {@code recoveryTimeLimit}, the server's {@code reattachWindow});
+ * past it a process still running ends the session ({@code …_otherProcessOverruns…_disconnects}), and a session back
+ * to {@code NORMAL} with this channel still down is recovered now ({@code …_defersThenRecoversIfStillUnhealthy}).
  */
 // A backstop only: the waits below are bounded themselves. A hang must fail the test, not stall the build.
 @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)

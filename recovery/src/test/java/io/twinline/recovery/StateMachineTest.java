@@ -30,6 +30,15 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+/**
+ * The Fig. 4 state machine: transitions (terminal states are never left; a change to the current state tells no
+ * one), {@code tryBeginRecovery} ({@code STARTED} only from {@code NORMAL}, {@code BUSY} while recovering,
+ * {@code NOT_APPLICABLE} otherwise), listeners (each change told once to each listener, in the order the changes
+ * happened, also when they come at once from several threads or from a listener; a listener that throws does not stop
+ * the others and is reported), and the waits: {@code awaitNotRecovering} is true at once when not recovering, false
+ * once its deadline is reached on the fake clock ({@code remaining <= 0}), and true when the state changes or the
+ * session ends; {@code awaitTerminal} waits through non-terminal changes.
+ */
 // A backstop only: every wait below is bounded itself. A hang must fail the test, not stall the build.
 @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class StateMachineTest {
