@@ -155,8 +155,6 @@ final class ClientRuntime implements TwinlineClient {
                         + "window of " + window + "; lower the client's budget or raise the server's window" + raised,
                         null);
             }
-            a.writeLimit(welcome.maxFrameBytes());
-            a.readTimeout(Duration.ZERO);
             InetSocketAddress reattachTo = welcome.advertised().isPresent()
                     ? InetSocketAddress.createUnresolved(welcome.advertisedHost(), welcome.advertisedPort())
                     : spec.server();
@@ -175,7 +173,6 @@ final class ClientRuntime implements TwinlineClient {
             if (!fresh.attach(Channel.B, b)) {
                 throw new ConnectFailedException("session ended while channel B was attached", null);
             }
-            fresh.markEstablished();
             Logger.info("[{}] connected to {}:{}", fresh.id, spec.server().getHostString(), spec.server().getPort());
             return fresh;
         } catch (ConnectFailedException e) {
@@ -248,8 +245,6 @@ final class ClientRuntime implements TwinlineClient {
                     spec.limits().maxFrameBytes()));
             Frame reply = c.readHandshake();
             if (reply instanceof Frame.Attached) {
-                c.writeLimit(session.peer().maxFrameBytes());
-                c.readTimeout(Duration.ZERO);
                 return c;
             }
             c.close();

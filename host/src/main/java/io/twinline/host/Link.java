@@ -26,11 +26,6 @@ final class Link {
     private volatile io.twinline.api.FailureCause failureCause;
     private final CountDownLatch readerExited = new CountDownLatch(1);
     private final ConcurrentHashMap<Long, CompletableFuture<Void>> pings = new ConcurrentHashMap<>();
-    /** While true, new calls leave sending to the replay that is going on (see {@link Requester#linkUp}). */
-    volatile boolean replaying;
-    /** The nonce and send time of the ticker's outstanding heartbeat PING, or 0. */
-    volatile long heartbeatNonce;
-    volatile long heartbeatSentNanos;
     /** The link's reader thread and the scope it forks children into, once it runs. */
     private volatile Thread reader;
     private volatile TaskGroup.Children readerChildren;
@@ -93,9 +88,6 @@ final class Link {
         if (pong != null) {
             pong.complete(null);
         }
-        if (nonce == heartbeatNonce) {
-            heartbeatNonce = 0;
-        }
     }
 
     /**
@@ -103,23 +95,26 @@ final class Link {
      * frame read on the link after the PING went out counts as one: the peer is evidently there, and on a starved
      * host a busy channel's PONG can queue behind the frames that prove it.
      *
-     * @param nowNanos the session clock's time now, on which {@link Connection#lastReadNanos()} is kept
+     * @param clock the session's clock, on which {@link Connection#lastReadNanos()} is kept; the wait ends when it
+     *     has passed {@code timeoutNanos} (it is looked at every 10 ms, so a fake clock moved by a test is seen)
      * @return whether the link answered in time and is still healthy
      */
-    boolean probe(long nowNanos, long timeoutNanos) throws InterruptedException {
+    boolean probe(io.twinline.recovery.Clock clock, long timeoutNanos) throws InterruptedException {
         if (!isHealthy()) {
             return false;
         }
+        long start = clock.nanoTime();
         long nonce = newNonce();
         long sliceNanos = TimeUnit.MILLISECONDS.toNanos(10);
         try {
             CompletableFuture<Void> pong = ping(nonce);
-            for (long waited = 0; waited < timeoutNanos; waited += sliceNanos) {
+            long left;
+            while ((left = start + timeoutNanos - clock.nanoTime()) > 0) {
                 try {
-                    pong.get(Math.min(sliceNanos, timeoutNanos - waited), TimeUnit.NANOSECONDS);
+                    pong.get(Math.min(sliceNanos, left), TimeUnit.NANOSECONDS);
                     return isHealthy();
                 } catch (java.util.concurrent.TimeoutException e) {
-                    if (connection.lastReadNanos() > nowNanos) {
+                    if (connection.lastReadNanos() - start > 0) {
                         return isHealthy();
                     }
                 }

@@ -88,6 +88,8 @@ final class Requester {
     private long floorHint = 1;
     private final AckBuffer acks = new AckBuffer();
     private volatile Link link;
+    /** While true, new calls leave sending to the replay that is going on (see {@link #linkUp}). */
+    private volatile boolean replaying;
     /** Held while a new send link is handed over ({@link #linkUp}). */
     private final Object handOver = new Object();
     private volatile Function<Call, TwinlineException> refusal;
@@ -278,7 +280,7 @@ final class Requester {
     /** Sends the call on the current link unless it was already sent there or a replay will send it. */
     private void trySend(Call call) {
         Link l = link;
-        if (l != null && !l.replaying && l.isHealthy()) {
+        if (l != null && !replaying && l.isHealthy()) {
             sendOn(l, call);
         }
     }
@@ -314,7 +316,7 @@ final class Requester {
     }
 
     private int takeLink(Link l) {
-        l.replaying = true;
+        replaying = true;
         link = l;
         int replayed = 0;
         if (replayEnabled) {
@@ -324,7 +326,7 @@ final class Requester {
                 }
             }
         }
-        l.replaying = false;
+        replaying = false;
         for (Call call : unansweredInIdOrder()) {
             if ((call.sentOn.get() == null || replayEnabled) && sendOn(l, call)) {
                 replayed++;

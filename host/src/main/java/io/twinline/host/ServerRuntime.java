@@ -78,7 +78,7 @@ final class ServerRuntime implements TwinlineServer {
         this.nanoClock = clock::nanoTime;
         this.listener = listener;
         InetSocketAddress bound = listener.address();
-        this.group = TaskGroup.start("server-" + bound.getPort());
+        this.group = TaskGroup.start("server-" + bound.getPort(), clock);
         // Virtual threads are daemons: one platform thread, parked until close, keeps a server-only JVM alive.
         this.keepAlive = Thread.ofPlatform().daemon(false).name("twinline-server-" + bound.getPort() + "-alive")
                 .start(this::parkUntilTerminated);
@@ -350,12 +350,16 @@ final class ServerRuntime implements TwinlineServer {
         }
         String advertisedHost = spec.advertisedAddress().map(InetSocketAddress::getHostString).orElse("");
         int advertisedPort = spec.advertisedAddress().map(InetSocketAddress::getPort).orElse(0);
-        connection.writeHandshake(new Frame.Welcome(session.numericId, session.token,
-                millis(spec.policy().reattachWindow()), millis(spec.policy().heartbeatInterval()),
-                millis(spec.policy().idleTimeout()), spec.limits().maxFrameBytes(), spec.limits().maxInFlight(),
-                advertisedHost, advertisedPort));
-        connection.writeLimit(hello.maxFrameBytes());
-        connection.readTimeout(Duration.ZERO);
+        try {
+            connection.writeHandshake(new Frame.Welcome(session.numericId, session.token,
+                    millis(spec.policy().reattachWindow()), millis(spec.policy().heartbeatInterval()),
+                    millis(spec.policy().idleTimeout()), spec.limits().maxFrameBytes(), spec.limits().maxInFlight(),
+                    advertisedHost, advertisedPort));
+        } catch (IOException e) {
+            // The client never learns of the session: it ends now and gives its slot back.
+            session.abandon(new IOException("WELCOME could not be sent: " + e.getMessage(), e));
+            throw e;
+        }
         Logger.info("[{}] new session from {}", session.id, connection.remoteAddress());
         session.attach(Channel.A, connection);
     }
@@ -389,13 +393,11 @@ final class ServerRuntime implements TwinlineServer {
             return;
         }
         connection.writeHandshake(new Frame.Attached(channel.code()));
-        connection.writeLimit(attach.maxFrameBytes());
-        connection.readTimeout(Duration.ZERO);
+        boolean establishing = session.state() == SessionState.CONNECTING;
         if (!session.attach(channel, connection)) {
             return; // ended meanwhile; the client sees the connection close and gives up on it
         }
-        if (session.state() == SessionState.CONNECTING && channel == Channel.B) {
-            session.markEstablished();
+        if (establishing && session.state() != SessionState.CONNECTING) {
             for (Consumer<Session> l : spec.sessionListeners()) {
                 try {
                     l.accept(session);

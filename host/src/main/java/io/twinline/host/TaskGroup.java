@@ -1,5 +1,6 @@
 package io.twinline.host;
 
+import io.twinline.recovery.Clock;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedTransferQueue;
@@ -30,6 +31,8 @@ final class TaskGroup {
             new java.util.concurrent.atomic.LongAdder();
 
     private final String name;
+    /** The clock the ticker's rounds are planned on. */
+    private final Clock clock;
     private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
     private final AtomicBoolean open = new AtomicBoolean(true);
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -57,13 +60,14 @@ final class TaskGroup {
     private record StartTicker(Ticker ticker, long firstDelayNanos, Runnable abandoned) {
     }
 
-    private TaskGroup(String name) {
+    private TaskGroup(String name, Clock clock) {
         this.name = name;
+        this.clock = clock;
     }
 
-    /** Starts a top-level group, whose owner is a new virtual thread. */
-    static TaskGroup start(String name) {
-        TaskGroup group = new TaskGroup(name);
+    /** Starts a top-level group, whose owner is a new virtual thread, planning its ticker on {@code clock}. */
+    static TaskGroup start(String name, Clock clock) {
+        TaskGroup group = new TaskGroup(name, clock);
         Thread.ofVirtual().name(name + "/owner").start(group::runOwner);
         return group;
     }
@@ -71,10 +75,11 @@ final class TaskGroup {
     /**
      * Starts a group nested in {@code parent}: its owner is a subtask of the parent's scope. If the parent does not
      * start it (it is shutting down, or the fork fails), the group has ended before it began: every task and ticker
-     * given to it is told at once that it will not run, so a session made on a closing server ends at once.
+     * given to it is told at once that it will not run, so a session made on a closing server ends at once. The
+     * group plans its ticker on the parent's clock.
      */
     static TaskGroup startIn(TaskGroup parent, String name) {
-        TaskGroup group = new TaskGroup(name);
+        TaskGroup group = new TaskGroup(name, parent.clock);
         parent.spawn(name + "/owner", group::runOwner, group::ownerGone);
         return group;
     }
@@ -331,7 +336,7 @@ final class TaskGroup {
                 if (ticker == null) {
                     item = queue.take();
                 } else {
-                    long wait = due - System.nanoTime();
+                    long wait = due - clock.nanoTime();
                     // A round that is due runs before any queued task, so a stream of spawns cannot starve it.
                     item = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : null;
                 }
@@ -343,15 +348,15 @@ final class TaskGroup {
                 } else if (item instanceof StartTicker start) {
                     ticking = start;
                     ticker = start.ticker();
-                    due = System.nanoTime() + start.firstDelayNanos();
+                    due = clock.nanoTime() + start.firstDelayNanos();
                 } else if (ticker != null && (item == null || item == WAKE)) {
-                    long now = System.nanoTime();
+                    long now = clock.nanoTime();
                     long next = runTicker(ticker, now - due >= 0 ? now - due : -1);
                     if (next < 0) {
                         ticker = null;
                         ticking = null;
                     } else {
-                        due = System.nanoTime() + next;
+                        due = clock.nanoTime() + next;
                     }
                 }
             }

@@ -53,7 +53,7 @@ class BookkeepingTest {
             var far = listener.accept();
             Connection connection = new Connection(near, 1 << 20, 1 << 20, System::nanoTime);
             link = new Link(Channel.A, connection, generation);
-            connection.writers(() -> {
+            connection.establish(new Connection.Established(1 << 20, Duration.ZERO, () -> {
                 Thread.ofVirtual().start(() -> {
                     try {
                         connection.runWriter();
@@ -62,7 +62,7 @@ class BookkeepingTest {
                     }
                 });
                 return true;
-            });
+            }, null, () -> false));
             farEnd = new DataInputStream(far.input());
         }
 

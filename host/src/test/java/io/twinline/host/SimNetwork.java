@@ -1,6 +1,7 @@
 package io.twinline.host;
 
 import io.twinline.transport.Endpoint;
+import io.twinline.transport.FrameType;
 import io.twinline.transport.Sockets;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,6 +31,23 @@ final class SimNetwork implements Network {
     /** While positive, each dial is refused and the count decreases (a lost path, then found again). */
     final AtomicInteger refuseDials = new AtomicInteger();
 
+    /**
+     * A fault of the wire itself, applied to the REQUEST frames clients send, which shows that the simulation's
+     * invariants bite: a request sent again on a later connection (the requester's replay) is dropped, or given an
+     * id of its own so that the responder cannot know it for a repeat.
+     */
+    enum Mutation {
+        NONE,
+        /** Replayed requests vanish: a call whose first sending was lost is lost. */
+        DROP_REPLAYS,
+        /** Replayed requests arrive under a new id: a call that ran already runs again. */
+        RENUMBER_REPLAYS
+    }
+
+    volatile Mutation mutation = Mutation.NONE;
+    /** Request ids clients sent, with the connection each was first sent on. */
+    private final ConcurrentHashMap<Long, SimEndpoint> firstSentOn = new ConcurrentHashMap<>();
+
     @Override
     public Endpoint dial(InetSocketAddress address, Duration timeout) throws IOException {
         if (refuseDials.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
@@ -43,6 +61,7 @@ final class SimNetwork implements Network {
         Pipe toServer = new Pipe();
         Pipe toClient = new Pipe();
         SimEndpoint client = new SimEndpoint(toClient, toServer, "sim:" + address.getPort(), port);
+        client.mutator = this::mutate;
         SimEndpoint server = new SimEndpoint(toServer, toClient, "sim:" + port, address.getPort());
         client.peer = server;
         server.peer = client;
@@ -255,10 +274,37 @@ final class SimNetwork implements Network {
         }
     }
 
+    /**
+     * Applies {@link #mutation} to one whole frame {@code from} sends (length prefix included): returns the bytes to
+     * send instead, or null to drop it.
+     */
+    private byte[] mutate(SimEndpoint from, byte[] frame) {
+        Mutation m = mutation;
+        if (m == Mutation.NONE || frame.length < 13 || frame[4] != (byte) FrameType.REQUEST.code()) {
+            return frame;
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(frame);
+        long id = b.getLong(5);
+        SimEndpoint first = firstSentOn.putIfAbsent(id, from);
+        if (first == null || first == from) {
+            return frame;
+        }
+        if (m == Mutation.DROP_REPLAYS) {
+            return null;
+        }
+        byte[] renumbered = frame.clone();
+        java.nio.ByteBuffer.wrap(renumbered).putLong(5, id + (1L << 40));
+        return renumbered;
+    }
+
     /** One end of a simulated connection. */
     static final class SimEndpoint implements Endpoint {
         final Pipe in;
         final Pipe out;
+        /** Sees each whole frame this end writes, when set (clients' ends): see {@link Mutation}. */
+        volatile java.util.function.BiFunction<SimEndpoint, byte[], byte[]> mutator;
+        /** Bytes of a frame written in part, while a mutator looks at whole frames. */
+        private final java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
         private final String remote;
         private final int localPort;
         volatile SimEndpoint peer;
@@ -303,9 +349,34 @@ final class SimNetwork implements Network {
 
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
-                    out.write(b, off, len);
+                    if (mutator == null) {
+                        out.write(b, off, len);
+                    } else {
+                        writeFrames(b, off, len);
+                    }
                 }
             };
+        }
+
+        /** Cuts what is written into whole frames and passes each through the mutator. */
+        private synchronized void writeFrames(byte[] b, int off, int len) throws IOException {
+            partial.write(b, off, len);
+            byte[] all = partial.toByteArray();
+            int at = 0;
+            while (all.length - at >= 4) {
+                int length = java.nio.ByteBuffer.wrap(all, at, 4).getInt();
+                if (length < 0 || all.length - at - 4 < length) {
+                    break;
+                }
+                byte[] frame = java.util.Arrays.copyOfRange(all, at, at + 4 + length);
+                byte[] sent = mutator.apply(this, frame);
+                if (sent != null) {
+                    out.write(sent, 0, sent.length);
+                }
+                at += 4 + length;
+            }
+            partial.reset();
+            partial.write(all, at, all.length - at);
         }
 
         @Override

@@ -71,7 +71,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class Simulation {
 
-    /** Switches for the tests that show the invariants bite. */
+    /**
+     * Switches for the tests that show the invariants bite: {@code replay} false drops replayed requests on the
+     * wire, {@code dedup} false renumbers them (see {@link SimNetwork.Mutation}).
+     */
     record Options(boolean replay, boolean dedup, Duration callTimeout) {
         static final Options NORMAL = new Options(true, true, Duration.ofSeconds(8));
     }
@@ -140,6 +143,8 @@ final class Simulation {
 
     Outcome run() throws InterruptedException {
         SimNetwork network = new SimNetwork();
+        network.mutation = !options.replay() ? SimNetwork.Mutation.DROP_REPLAYS
+                : !options.dedup() ? SimNetwork.Mutation.RENUMBER_REPLAYS : SimNetwork.Mutation.NONE;
         CountingHandler atServer = new CountingHandler(seed);
         CountingHandler atClient = new CountingHandler(~seed);
         Limits limits = Limits.defaults().withCloseGrace(Duration.ofMillis(200))
@@ -147,7 +152,7 @@ final class Simulation {
         RecoveryPolicy policy = policy();
         ServerRuntime server = ServerRuntime.start(new ServerSpec(new InetSocketAddress("127.0.0.1", 0),
                 Optional.empty(), Map.of("count", atServer), policy, limits, List.of(),
-                List.of(s -> ((TwinSession) s).dedupEnabled(options.dedup()))), Clock.system(), network);
+                List.of()), Clock.system(), network);
         ClientRuntime client = null;
         int faultsApplied = 0;
         List<Thread> callers = new ArrayList<>();
@@ -160,9 +165,7 @@ final class Simulation {
             client = ClientRuntime.connect(new ClientSpec(server.address(), Map.of("count", atClient), policy, limits,
                     List.of(), false), Clock.system(), network);
             TwinSession clientSide = client.twinSession();
-            clientSide.replayEnabled(options.replay());
             TwinSession serverSide = (TwinSession) server.session(clientSide.id).orElseThrow();
-            serverSide.replayEnabled(options.replay());
 
             int forwardCallers = 1 + random.nextInt(4);
             int reverseCallers = 1 + random.nextInt(4);

@@ -21,7 +21,7 @@ class TaskGroupTest {
 
     @Test
     void roundsRunWhenDueUntilTheTickerStops() throws InterruptedException {
-        TaskGroup group = TaskGroup.start("test-rounds");
+        TaskGroup group = TaskGroup.start("test-rounds", io.twinline.recovery.Clock.system());
         AtomicInteger rounds = new AtomicInteger();
         CountDownLatch stopped = new CountDownLatch(1);
         AtomicInteger abandoned = new AtomicInteger();
@@ -41,7 +41,7 @@ class TaskGroupTest {
 
     @Test
     void aWakeRunsTheNextRoundAtOnceInsteadOfWhenPlanned() throws InterruptedException {
-        TaskGroup group = TaskGroup.start("test-wake");
+        TaskGroup group = TaskGroup.start("test-wake", io.twinline.recovery.Clock.system());
         AtomicInteger rounds = new AtomicInteger();
         CountDownLatch second = new CountDownLatch(1);
         group.startTicker(late -> {
@@ -60,7 +60,7 @@ class TaskGroupTest {
 
     @Test
     void aStreamOfSpawnsDoesNotStarveTheRounds() throws InterruptedException {
-        TaskGroup group = TaskGroup.start("test-starve");
+        TaskGroup group = TaskGroup.start("test-starve", io.twinline.recovery.Clock.system());
         AtomicInteger rounds = new AtomicInteger();
         AtomicInteger abandoned = new AtomicInteger();
         group.startTicker(late -> {
@@ -84,7 +84,7 @@ class TaskGroupTest {
 
     @Test
     void aTaskTheGroupNoLongerTakesRunsItsRejectedInstead() throws InterruptedException {
-        TaskGroup group = TaskGroup.start("test-rejected");
+        TaskGroup group = TaskGroup.start("test-rejected", io.twinline.recovery.Clock.system());
         assertTrue(group.shutdownAndAwait(Duration.ofSeconds(5)));
         AtomicInteger ran = new AtomicInteger();
         AtomicInteger rejected = new AtomicInteger();
@@ -95,7 +95,7 @@ class TaskGroupTest {
 
     @Test
     void aNestedGroupWhoseOwnerNeverStartsEndsAndTellsEveryoneWaiting() throws InterruptedException {
-        TaskGroup parent = TaskGroup.start("test-parent");
+        TaskGroup parent = TaskGroup.start("test-parent", io.twinline.recovery.Clock.system());
         CountDownLatch roundStarted = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         // The parent's owner is held in a ticker round, so the nested owner's task waits in its queue...
@@ -129,9 +129,9 @@ class TaskGroupTest {
     @Test
     void aGroupWhoseOwnerHasGoneTellsALaterTickerAtOnce() throws InterruptedException {
         // Ended by its own shutdown, or never started by a closing parent: either way nobody reads its queue.
-        TaskGroup ended = TaskGroup.start("test-ended");
+        TaskGroup ended = TaskGroup.start("test-ended", io.twinline.recovery.Clock.system());
         assertTrue(ended.shutdownAndAwait(Duration.ofSeconds(5)));
-        TaskGroup parent = TaskGroup.start("test-closing-parent");
+        TaskGroup parent = TaskGroup.start("test-closing-parent", io.twinline.recovery.Clock.system());
         assertTrue(parent.shutdownAndAwait(Duration.ofSeconds(5)));
         TaskGroup neverStarted = TaskGroup.startIn(parent, "test-never-started");
         assertTrue(neverStarted.isTerminated(), "refused by its parent, it has ended before it began");

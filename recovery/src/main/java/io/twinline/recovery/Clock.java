@@ -7,6 +7,14 @@ public interface Clock {
     /** Returns a monotonic time in nanoseconds, as {@link System#nanoTime()}. */
     long nanoTime();
 
+    /**
+     * Returns the wall-clock time in milliseconds since the epoch, as {@link System#currentTimeMillis()}: only for
+     * showing when something happened, never for measuring how long.
+     */
+    default long wallMillis() {
+        return System.currentTimeMillis();
+    }
+
     /** Pauses the calling thread for {@code nanos}; a fake clock advances itself instead. */
     void sleep(long nanos) throws InterruptedException;
 

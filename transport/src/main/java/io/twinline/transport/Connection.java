@@ -180,7 +180,7 @@ public final class Connection implements AutoCloseable {
      * Sets what the writer adds to each batch just before it flushes: frames that can wait for the next batch, such
      * as acknowledgements, ride along instead of costing a write and a wake-up of their own.
      */
-    public void piggyback(java.util.function.Supplier<Frame> frames) {
+    void piggyback(java.util.function.Supplier<Frame> frames) {
         this.piggyback = java.util.Objects.requireNonNull(frames, "frames");
     }
 
@@ -188,13 +188,50 @@ public final class Connection implements AutoCloseable {
      * Sets how the writer tells whether more frames are about to be queued (calls in flight, handlers running), in
      * which case it lets their threads run once before it flushes a batch.
      */
-    public void moreExpected(java.util.function.BooleanSupplier hint) {
+    void moreExpected(java.util.function.BooleanSupplier hint) {
         this.moreExpected = java.util.Objects.requireNonNull(hint, "hint");
     }
 
     /** Sets the peer's frame limit, once the handshake has told it. Before the writer starts. */
-    public void writeLimit(int peerMaxFrameBytes) {
+    void writeLimit(int peerMaxFrameBytes) {
         this.writeCodec = new FrameCodec(peerMaxFrameBytes);
+    }
+
+    /**
+     * How an established connection writes, given once by {@link #establish} when the handshake is done.
+     *
+     * @param peerMaxFrameBytes the largest frame the peer accepts (from its handshake)
+     * @param retireWriterAfter how long the connection must carry only heartbeats before an idle writer thread ends;
+     *     zero ends it whenever the queue is empty (see {@link #retireWriterAfter})
+     * @param writers how a writer thread is started when frames are queued and none runs
+     * @param piggyback what the writer adds to each batch just before it flushes, or null
+     * @param moreExpected whether more frames are about to be queued (see {@link #moreExpected})
+     */
+    public record Established(int peerMaxFrameBytes, java.time.Duration retireWriterAfter, WriterStarter writers,
+                              java.util.function.Supplier<Frame> piggyback,
+                              java.util.function.BooleanSupplier moreExpected) {
+        public Established {
+            java.util.Objects.requireNonNull(retireWriterAfter, "retireWriterAfter");
+            java.util.Objects.requireNonNull(writers, "writers");
+            java.util.Objects.requireNonNull(moreExpected, "moreExpected");
+            if (piggyback == null) {
+                piggyback = () -> null;
+            }
+        }
+    }
+
+    /**
+     * Ends the handshake phase: reads block without a timeout from now on (heartbeats detect silence), frames are
+     * checked against the peer's limit, and a writer is started for anything already queued. Called once, by the
+     * thread that attaches the connection to a session, before its reader starts.
+     */
+    public void establish(Established settings) throws IOException {
+        endpoint.readTimeout(java.time.Duration.ZERO);
+        writeLimit(settings.peerMaxFrameBytes());
+        retireWriterAfter(settings.retireWriterAfter());
+        piggyback(settings.piggyback());
+        moreExpected(settings.moreExpected());
+        writers(settings.writers());
     }
 
     /** Sets the socket's read timeout (handshakes use one; established connections rely on heartbeats). */
@@ -206,7 +243,7 @@ public final class Connection implements AutoCloseable {
      * Sets how a writer thread is started when frames are queued and none runs, and starts one if frames are
      * already queued. Until this is called, frames only queue.
      */
-    public void writers(WriterStarter writerStarter) {
+    void writers(WriterStarter writerStarter) {
         this.starter = java.util.Objects.requireNonNull(writerStarter, "writerStarter");
         if (!queue.isEmpty()) {
             ensureWriter();
@@ -219,7 +256,7 @@ public final class Connection implements AutoCloseable {
      * ends it whenever the queue is empty, for a connection whose senders mostly write their own frames
      * ({@link #sendAndDrain}).
      */
-    public void retireWriterAfter(java.time.Duration idle) {
+    void retireWriterAfter(java.time.Duration idle) {
         this.retireAfterNanos = idle.toNanos();
     }
 
