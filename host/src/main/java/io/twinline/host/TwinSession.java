@@ -34,7 +34,6 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.tinylog.Logger;
 
 /**
  * One session, at either end: its two channels, the Fig. 4 state, the calls in flight both ways, and the threads
