@@ -24,7 +24,6 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import org.tinylog.Logger;
 
 /**
  * A client: dials channel A with HELLO, then channel B with ATTACH, and re-dials a failed channel for the

@@ -101,4 +101,9 @@ public final class HostAccess {
     public static int unanswered(TwinlineClient client) {
         return ((ClientRuntime) client).twinSession().requester().unansweredCount();
     }
+
+    /** Returns the platform logger the library logs through ({@code io.twinline}), for the command's own lines. */
+    public static System.Logger logger() {
+        return Logger.INSTANCE;
+    }
 }

@@ -2,7 +2,6 @@ package io.twinline.host;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.tinylog.Logger;
 
 /**
  * Starts the JDK's socket poller, once per JVM, on the thread that starts a server or client, so that starting it

@@ -32,7 +32,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import org.tinylog.Logger;
 
 /**
  * A running server: the accept loop and every session live in the server's {@link TaskGroup}; each accepted

@@ -25,7 +25,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.tinylog.Logger;
 
 /**
  * The HTTP endpoint of a server or a client on {@code jdk.httpserver}, served on virtual threads. A server's:

@@ -7,7 +7,6 @@ import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.StructuredTaskScope;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.tinylog.Logger;
 
 /**
  * The one place twinline uses {@link StructuredTaskScope} (a preview API in JDK 25, coded to JDK 25's javadoc):

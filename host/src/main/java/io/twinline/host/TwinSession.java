@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.tinylog.Logger;
 
 /**
  * One session, at either end: the {@link Session} its embedder holds, and its lifecycle, from creation to the end

@@ -13,6 +13,7 @@ import io.twinline.host.HostAccess;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
 import java.lang.module.ModuleDescriptor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -25,8 +26,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
-import org.tinylog.Logger;
-import org.tinylog.configuration.Configuration;
 
 /**
  * The {@code twinline} command: {@code server}, {@code client} and {@code demo}. Exit codes: 0 success, 1 failure,
@@ -132,20 +131,13 @@ public final class TwinlineCommand {
                 .orElse("(version unknown: not run as module io.twinline.host)");
     }
 
-    /** One line per event on standard error, session id and channel first (they lead every message). */
+    /** One line per event on standard error, through tinylog ({@link TinylogSetup}). */
     static void configureLogging(String level) throws UsageException {
         String normalized = level.toLowerCase(Locale.ROOT);
         if (!Set.of("trace", "debug", "info", "warn", "error", "off").contains(normalized)) {
             throw new UsageException("--log-level must be one of trace, debug, info, warn, error, off: " + level);
         }
-        if (Configuration.isFrozen()) {
-            return;
-        }
-        Configuration.set("writer", "console");
-        Configuration.set("writer.stream", "err");
-        Configuration.set("writer.level", normalized);
-        Configuration.set("writer.format", "{date:HH:mm:ss.SSS} {level|min-size=5} {message}");
-        Configuration.set("autoshutdown", "false");
+        TinylogSetup.configure(normalized);
     }
 
     // ---- server ----
@@ -189,7 +181,8 @@ public final class TwinlineCommand {
         CountDownLatch stopped = new CountDownLatch(1);
         signals.onSignal("twinline-shutdown", () -> {
             // Not ready first, so a balancer stops sending sessions; the endpoint answers until the server has closed.
-            Logger.info("[server] signal received, draining for {} ms, then closing", drainMs);
+            HostAccess.logger().log(Level.INFO, "[server] signal received, draining for " + drainMs
+                    + " ms, then closing");
             HostAccess.beginDrain(server);
             boolean interrupted = false;
             try {
@@ -203,7 +196,7 @@ public final class TwinlineCommand {
                     status.close();
                 }
             } catch (Exception e) {
-                Logger.warn("[server] closing status endpoint: {}", e.toString());
+                HostAccess.logger().log(Level.WARNING, "[server] closing status endpoint: " + e);
             }
             stopped.countDown();
             if (interrupted) {
