@@ -7,7 +7,6 @@ import io.twinline.transport.MalformedFrameException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.tinylog.Logger;
 
 /**
  * The read loop of one link and the dispatch of what it reads: PING answered at once, PONG to the probe and to

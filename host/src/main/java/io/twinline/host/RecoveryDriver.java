@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.net.SocketException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
-import org.tinylog.Logger;
 
 /**
  * Where every failure of one session's links is reported ({@link #linkFailed}) and where the recovery processes of

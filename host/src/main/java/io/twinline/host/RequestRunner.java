@@ -9,7 +9,6 @@ import io.twinline.transport.ResponseStatus;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import org.tinylog.Logger;
 
 /**
  * Runs the peer's requests of one session: each on its own virtual thread, forked by the receive channel's reader

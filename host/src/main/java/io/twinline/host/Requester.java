@@ -93,8 +93,6 @@ final class Requester {
     /** Held while a new send link is handed over ({@link #linkUp}). */
     private final Object handOver = new Object();
     private volatile Function<Call, TwinlineException> refusal;
-    /** Test-only switch: when off, a re-attached send channel does not re-send unanswered calls. */
-    volatile boolean replayEnabled = true;
 
     /**
      * @param peerMaxFrameBytes the peer's frame limit, which every ACK must fit
@@ -319,16 +317,14 @@ final class Requester {
         replaying = true;
         link = l;
         int replayed = 0;
-        if (replayEnabled) {
-            for (Call call : unansweredInIdOrder()) {
-                if (sendOn(l, call)) {
-                    replayed++;
-                }
+        for (Call call : unansweredInIdOrder()) {
+            if (sendOn(l, call)) {
+                replayed++;
             }
         }
         replaying = false;
         for (Call call : unansweredInIdOrder()) {
-            if ((call.sentOn.get() == null || replayEnabled) && sendOn(l, call)) {
+            if (sendOn(l, call)) {
                 replayed++;
             }
         }

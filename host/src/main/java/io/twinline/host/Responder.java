@@ -52,8 +52,6 @@ final class Responder {
     private int owed;
     private long executed;
     private final Runnable duplicateSuppressed;
-    /** Test-only switch: when off, a re-sent request runs again (to show the simulation catches it). */
-    volatile boolean dedupEnabled = true;
 
     /**
      * @param duplicateSuppressed told of each re-sent request answered or ignored without running again
@@ -73,9 +71,6 @@ final class Responder {
             throws MalformedFrameException {
         Frame.Response cached;
         synchronized (this) {
-            if (!dedupEnabled) {
-                entries.remove(request.id());
-            }
             if (request.id() < floor || isAcknowledged(request.id())) {
                 duplicateSuppressed.run();
                 return;

@@ -12,12 +12,18 @@ import io.twinline.api.SessionState;
  * <p>Readings of the patent that are twinline's own, documented in docs/ARCHITECTURE.md:
  * <ul>
  *   <li>Blocks 615/620 and 815/820 ("stop and let the other process attempt the recovery") are bounded by the
- *       recovery time limit (client) or re-attach window (server). Afterwards, if the session is {@code NORMAL}
- *       and this process's channel is still unhealthy, it recovers that channel now; if the other process is
- *       still running past the bound, the session is {@code DISCONNECTED}.
+ *       other process's own deadline (it names one when it begins and moves it as it learns how long its next
+ *       step may take) plus {@link #OVERRUN_ALLOWANCE_NANOS}. Afterwards, if the session is {@code NORMAL} and this
+ *       process's channel is still unhealthy, it recovers that channel now; if the other process is still running
+ *       past the bound, the session is {@code DISCONNECTED}.
  *   <li>The same deferral is applied to Figs. 5 and 7, whose text has no block for it: without it, two
- *       connections failing together (both reset at once) would always end the session, because the probe of
- *       block 520/720 would hit the channel another process is rebuilding.
+ *       connections failing together would always end the session, because the probe of block 520/720 would hit
+ *       the channel another process is rebuilding.
+ *   <li>A probe at block 520/720 that fails because the other channel has itself failed (its connection reset
+ *       or closed, not merely unanswered) means both channels are down, not that the peer is gone: Fig. 5
+ *       reconnects A and then B, Fig. 7 waits for the client to re-attach both within one window. So both
+ *       channels reset at once end in NORMAL at both ends whenever the peer still holds the session, whichever
+ *       process wins the race to RECOVERING. A probe unanswered on an open channel still disconnects.
  *   <li>Fig. 8's text names "socket 172" as the one the client reconnects; the channel that failed is the one
  *       the client re-attaches, so Fig. 8 waits for channel B.
  *   <li>The client opens every connection; "waits for the client host to reconnect" (Figs. 7, 8) is a wait for
@@ -43,15 +49,26 @@ public final class RecoveryProcesses {
     /** Fig. 5: the client's receive channel (B) failed while listening (block 510). */
     public void clientReceiveChannelFailed(Throwable problem) throws InterruptedException {
         // Fig. 5, block 515: set the state to RECOVERING (or defer to a process already recovering)
-        if (!enterRecovering(Channel.B, problem, policy.recoveryTimeLimit().toNanos())) {
+        if (!enterRecovering(Channel.B, problem,
+                policy.probeTimeout().toNanos() + policy.recoveryTimeLimit().toNanos())) {
             return;
         }
         // Fig. 5, block 520: probe the send channel A
         if (!ops.probe(Channel.A)) {
-            // Fig. 5, blocks 525, 530: the other channel is gone too; close it and disconnect
+            if (ops.isHealthy(Channel.A)) {
+                // Fig. 5, blocks 525, 530: A is open but does not answer; close it and disconnect
+                ops.close(Channel.A);
+                disconnect(Channel.B, "probe of channel A failed during recovery of B", problem, null);
+                return;
+            }
+            // A has failed too (both channels down at once): reconnect it first, as Fig. 6 would, then B
             ops.close(Channel.A);
-            disconnect(Channel.B, "probe of channel A failed during recovery of B", problem, null);
-            return;
+            RecoveryFailedException failure = reconnect(Channel.A, problem);
+            if (failure != null) {
+                ops.close(Channel.B);
+                state.transition(SessionState.DISCONNECTED, failure);
+                return;
+            }
         }
         // Fig. 5, block 532: close the receive channel, then reconnect it
         ops.close(Channel.B);
@@ -89,20 +106,28 @@ public final class RecoveryProcesses {
     public void serverReceiveChannelFailed(Throwable problem) throws InterruptedException {
         long window = policy.reattachWindow().toNanos();
         // Fig. 7, block 715: set the state to RECOVERING (or defer to a process already recovering)
-        if (!enterRecovering(Channel.A, problem, window)) {
+        if (!enterRecovering(Channel.A, problem, policy.probeTimeout().toNanos() + window)) {
             return;
         }
         // Fig. 7, block 720: probe the send channel B
+        boolean bothDown = false;
         if (!ops.probe(Channel.B)) {
-            // Fig. 7, blocks 725, 730: close the send channel and disconnect
+            if (ops.isHealthy(Channel.B)) {
+                // Fig. 7, blocks 725, 730: B is open but does not answer; close it and disconnect
+                ops.close(Channel.B);
+                disconnect(Channel.A, "probe of channel B failed during recovery of A", problem, null);
+                return;
+            }
+            // B has failed too (both channels down at once): the client re-attaches both, within one window
             ops.close(Channel.B);
-            disconnect(Channel.A, "probe of channel B failed during recovery of A", problem, null);
-            return;
+            bothDown = true;
         }
         // Fig. 7: close the receive channel (a half-open client now sees the error and runs Fig. 6) and wait for
         // the client to re-attach it within the window
         ops.close(Channel.A);
-        if (ops.awaitReattach(Channel.A, clock.nanoTime() + window)) {
+        long deadline = clock.nanoTime() + window;
+        state.extendRecoveryDeadline(deadline);
+        if (ops.awaitReattach(Channel.A, deadline) && (!bothDown || ops.awaitReattach(Channel.B, deadline))) {
             // Fig. 7, blocks 745, 735: re-attached in time; normal operation resumes
             state.transition(SessionState.NORMAL, null);
             return;
@@ -121,7 +146,9 @@ public final class RecoveryProcesses {
         }
         ops.close(Channel.B);
         // Fig. 8, blocks 835, 840: wait for the client to re-attach the failed channel (B; see the class javadoc)
-        if (ops.awaitReattach(Channel.B, clock.nanoTime() + window)) {
+        long deadline = clock.nanoTime() + window;
+        state.extendRecoveryDeadline(deadline);
+        if (ops.awaitReattach(Channel.B, deadline)) {
             // Fig. 8, block 855: normal operation resumes
             state.transition(SessionState.NORMAL, null);
             return;
@@ -132,16 +159,25 @@ public final class RecoveryProcesses {
     }
 
     /**
+     * How long past its own deadline the owner of a recovery may take for its last step (closing, the state change,
+     * an attach waiting for the old connection's reader) before a process waiting for it declares it overdue.
+     */
+    public static final long OVERRUN_ALLOWANCE_NANOS = 1_000_000_000L;
+
+    /**
      * Sets {@code RECOVERING} for {@code channel}, or, when another process already holds it, waits for that
-     * process at most {@code boundNanos} (blocks 615/620, 815/820) and then takes over if the session is
-     * {@code NORMAL} and the channel is still unhealthy.
+     * process (blocks 615/620, 815/820) until its own deadline ({@link StateMachine#recoveryDeadlineNanos}, kept up
+     * to date by the owner) plus {@link #OVERRUN_ALLOWANCE_NANOS}, and then takes over if the session is
+     * {@code NORMAL} and the channel is still unhealthy. So a waiter never declares the owner overdue while the
+     * owner is within its own budget, whichever began first.
      *
+     * @param budgetNanos how long the caller expects its own recovery to take, should it become the owner
      * @return whether the caller now owns the recovery of {@code channel}
      */
-    private boolean enterRecovering(Channel channel, Throwable problem, long boundNanos) throws InterruptedException {
-        long deadline = clock.nanoTime() + boundNanos;
+    private boolean enterRecovering(Channel channel, Throwable problem, long budgetNanos)
+            throws InterruptedException {
         while (true) {
-            switch (state.tryBeginRecovery(problem)) {
+            switch (state.tryBeginRecovery(problem, clock.nanoTime() + budgetNanos)) {
                 case STARTED -> {
                     return true;
                 }
@@ -149,8 +185,8 @@ public final class RecoveryProcesses {
                     return false;
                 }
                 case BUSY -> {
-                    if (!state.awaitNotRecovering(deadline)) {
-                        disconnect(channel, "another recovery did not finish within the bound", problem, null);
+                    if (!awaitOwner()) {
+                        disconnect(channel, "another recovery did not finish within its bound", problem, null);
                         return false;
                     }
                     if (state.state() != SessionState.NORMAL || ops.isHealthy(channel)) {
@@ -158,6 +194,20 @@ public final class RecoveryProcesses {
                     }
                     // The other process is done and this channel is still broken: recover it now.
                 }
+            }
+        }
+    }
+
+    /** Waits while another process recovers, until its deadline and the allowance; returns whether it ended. */
+    private boolean awaitOwner() throws InterruptedException {
+        while (true) {
+            long ownerDone = state.recoveryDeadlineNanos();
+            long bound = ownerDone == Long.MAX_VALUE ? Long.MAX_VALUE : ownerDone + OVERRUN_ALLOWANCE_NANOS;
+            if (state.awaitNotRecovering(bound)) {
+                return true;
+            }
+            if (state.recoveryDeadlineNanos() == ownerDone) {
+                return false; // not moved while we waited: the owner is overdue
             }
         }
     }
@@ -170,6 +220,7 @@ public final class RecoveryProcesses {
      */
     private RecoveryFailedException reconnect(Channel channel, Throwable problem) throws InterruptedException {
         long deadline = clock.nanoTime() + policy.recoveryTimeLimit().toNanos();
+        state.extendRecoveryDeadline(deadline);
         RecoveryFailedException failure = null;
         int tries = 0;
         while (true) {

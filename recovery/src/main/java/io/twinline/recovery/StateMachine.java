@@ -54,6 +54,8 @@ public final class StateMachine {
     private final ReentrantLock telling = new ReentrantLock();
     private volatile SessionState state = SessionState.CONNECTING;
     private volatile Throwable terminalCause;
+    /** When the process that owns the recovery expects to be done (clock nanos); guarded by {@code lock}. */
+    private long recoveryDeadlineNanos = Long.MAX_VALUE;
 
     public StateMachine(Clock clock) {
         this.clock = clock;
@@ -98,8 +100,18 @@ public final class StateMachine {
         return true;
     }
 
-    /** Atomically NORMAL → RECOVERING (Fig. 5 block 515, Fig. 6 block 625, Fig. 7 block 715, Fig. 8 block 825). */
+    /** As {@link #tryBeginRecovery(Throwable, long)} for an owner that names no deadline. */
     public Begin tryBeginRecovery(Throwable cause) {
+        return tryBeginRecovery(cause, Long.MAX_VALUE);
+    }
+
+    /**
+     * Atomically NORMAL → RECOVERING (Fig. 5 block 515, Fig. 6 block 625, Fig. 7 block 715, Fig. 8 block 825).
+     *
+     * @param deadlineNanos when the caller, if it becomes the owner, expects to be done: a process waiting for it
+     *     (Fig. 6 block 620, Fig. 8 block 820) declares it overdue only after this ({@link #recoveryDeadlineNanos})
+     */
+    public Begin tryBeginRecovery(Throwable cause, long deadlineNanos) {
         lock.lock();
         try {
             if (state == SessionState.RECOVERING) {
@@ -108,6 +120,7 @@ public final class StateMachine {
             if (state != SessionState.NORMAL) {
                 return Begin.NOT_APPLICABLE;
             }
+            recoveryDeadlineNanos = deadlineNanos;
             state = SessionState.RECOVERING;
             untold.addLast(new Change(SessionState.NORMAL, SessionState.RECOVERING, cause));
             changed.signalAll();
@@ -116,6 +129,32 @@ public final class StateMachine {
         }
         tellListeners();
         return Begin.STARTED;
+    }
+
+    /**
+     * Moves the running recovery's deadline to {@code deadlineNanos}: its owner, having learnt how long its next step
+     * may take (a reconnect, a wait for a re-attach), says so here. No effect unless the session is recovering.
+     */
+    public void extendRecoveryDeadline(long deadlineNanos) {
+        lock.lock();
+        try {
+            if (state == SessionState.RECOVERING) {
+                recoveryDeadlineNanos = deadlineNanos;
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** When the owner of the running recovery expects to be done, or {@link Long#MAX_VALUE} if it named no time. */
+    public long recoveryDeadlineNanos() {
+        lock.lock();
+        try {
+            return recoveryDeadlineNanos;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**

@@ -84,6 +84,7 @@ class RecoveryProcessesTest {
     private static final Duration LIMIT = Duration.ofSeconds(10);
     private static final Duration WINDOW = Duration.ofSeconds(20);
     private static final Duration WAIT = Duration.ofSeconds(5); // real-time bound on joins; never reached when green
+    private static final Duration ALLOWANCE = Duration.ofNanos(RecoveryProcesses.OVERRUN_ALLOWANCE_NANOS);
 
     private final FakeClock clock = new FakeClock();
     private final FakeOps ops = new FakeOps(clock);
@@ -108,9 +109,9 @@ class RecoveryProcessesTest {
 
     @Test
     void fig5_probeFails_closesSendChannelAndDisconnects() throws Exception {
-        ops.probeAnswers(A, false);
+        ops.probeAnswers(A, false).healthy(A, true);
         processes().clientReceiveChannelFailed(problem);
-        assertEquals(List.of("probe A", "close A"), ops.calls());
+        assertEquals(List.of("probe A", "isHealthy A", "close A"), ops.calls());
         assertDisconnected(B);
         assertPauses();
     }
@@ -159,10 +160,48 @@ class RecoveryProcessesTest {
     @Test
     void fig5_alreadyRecovering_otherProcessOverrunsBound_disconnects() throws Exception {
         Thread process = startDeferring(Fig.FIG5);
-        clock.advance(LIMIT.plusMillis(1));
+        clock.advance(LIMIT.plus(ALLOWANCE).plusMillis(1));
         assertFinished(process);
         assertEquals(List.of(), ops.calls());
         assertDisconnectedWhileDeferring(B);
+    }
+
+    /** Both channels reset at once: B's process finds A failed too, not silent, and reconnects A, then B. */
+    @Test
+    void fig5_sendChannelFailedToo_reconnectsBoth_normal() throws Exception {
+        ops.probeAnswers(A, false).healthy(A, false).reconnectSucceeds().reconnectSucceeds();
+        processes().clientReceiveChannelFailed(problem);
+        assertEquals(List.of("probe A", "isHealthy A", "close A", "reconnect A", "close B", "reconnect B"),
+                ops.calls());
+        assertRecovered();
+    }
+
+    @Test
+    void fig5_sendChannelFailedToo_itsReconnectFails_disconnects() throws Exception {
+        ops.probeAnswers(A, false).healthy(A, false).reconnectFails(new PermanentFailureException("unknown session"));
+        processes().clientReceiveChannelFailed(problem);
+        assertEquals(List.of("probe A", "isHealthy A", "close A", "reconnect A", "close B"), ops.calls());
+        assertEquals(DISCONNECTED, state.state());
+    }
+
+    /**
+     * The owner (here Fig. 5, whose budget is the probe timeout and the recovery time limit) began before this
+     * waiter; the waiter's own bound from its start passes while the owner is still inside its budget. The waiter
+     * keeps waiting, and the owner's success ends the recovery in NORMAL.
+     */
+    @Test
+    void fig6_waiterDoesNotDeclareAnOwnerOverdueWithinTheOwnersBudget() throws Exception {
+        Duration ownerBudget = policy.probeTimeout().plus(LIMIT);
+        ops.healthy(A, true);
+        Thread process = startDeferring(Fig.FIG6, ownerBudget);
+        int reads = clock.reads();
+        clock.advance(LIMIT.plusMillis(1)); // past start + LIMIT, within the owner's deadline
+        assertTrue(clock.awaitReads(reads + 2, WAIT), "the waiter looked at the clock again");
+        assertEquals(RECOVERING, state.state(), "the waiter did not declare the owner overdue");
+        otherProcessSucceeds();
+        assertFinished(process);
+        assertEquals(NORMAL, state.state());
+        assertEquals(List.of("isHealthy A"), ops.calls());
     }
 
     // ---- Fig. 6: client, send channel A ----------------------------------------------------------------
@@ -268,7 +307,7 @@ class RecoveryProcessesTest {
     @Test
     void fig6_alreadyRecovering_otherProcessOverrunsBound_disconnects() throws Exception {
         Thread process = startDeferring(Fig.FIG6);
-        clock.advance(LIMIT.plusMillis(1));
+        clock.advance(LIMIT.plus(ALLOWANCE).plusMillis(1));
         assertFinished(process);
         assertEquals(List.of(), ops.calls());
         assertDisconnectedWhileDeferring(A);
@@ -278,9 +317,9 @@ class RecoveryProcessesTest {
 
     @Test
     void fig7_probeFails_closesSendChannelAndDisconnects() throws Exception {
-        ops.probeAnswers(B, false);
+        ops.probeAnswers(B, false).healthy(B, true);
         processes().serverReceiveChannelFailed(problem);
-        assertEquals(List.of("probe B", "close B"), ops.calls());
+        assertEquals(List.of("probe B", "isHealthy B", "close B"), ops.calls());
         assertDisconnected(A);
     }
 
@@ -317,10 +356,20 @@ class RecoveryProcessesTest {
     @Test
     void fig7_alreadyRecovering_otherProcessOverrunsWindow_disconnects() throws Exception {
         Thread process = startDeferring(Fig.FIG7);
-        clock.advance(WINDOW.plusMillis(1));
+        clock.advance(WINDOW.plus(ALLOWANCE).plusMillis(1));
         assertFinished(process);
         assertEquals(List.of(), ops.calls());
         assertDisconnectedWhileDeferring(A);
+    }
+
+    /** Both channels reset at once: A's process finds B failed too and waits for the client to re-attach both. */
+    @Test
+    void fig7_sendChannelFailedToo_waitsForBothReattaches_normal() throws Exception {
+        ops.probeAnswers(B, false).healthy(B, false).reattach(A, true, false).reattach(B, true, false);
+        processes().serverReceiveChannelFailed(problem);
+        assertEquals(List.of("probe B", "isHealthy B", "close B", "close A", "awaitReattach A", "awaitReattach B"),
+                ops.calls());
+        assertRecovered();
     }
 
     // ---- Fig. 8: server, send channel B ----------------------------------------------------------------
@@ -358,7 +407,7 @@ class RecoveryProcessesTest {
     @Test
     void fig8_alreadyRecovering_otherProcessOverrunsWindow_disconnects_815_820() throws Exception {
         Thread process = startDeferring(Fig.FIG8);
-        clock.advance(WINDOW.plusMillis(1));
+        clock.advance(WINDOW.plus(ALLOWANCE).plusMillis(1));
         assertFinished(process);
         assertEquals(List.of(), ops.calls());
         assertDisconnectedWhileDeferring(B);
@@ -441,7 +490,14 @@ class RecoveryProcessesTest {
      * then again inside the state machine's wait.
      */
     private Thread startDeferring(Fig fig) throws InterruptedException {
-        assertEquals(StateMachine.Begin.STARTED, state.tryBeginRecovery(otherProblem));
+        // The other process is the owner, with the deadline a process of the same end would name.
+        Duration ownerBudget = fig == Fig.FIG5 || fig == Fig.FIG6 ? LIMIT : WINDOW;
+        return startDeferring(fig, ownerBudget);
+    }
+
+    private Thread startDeferring(Fig fig, Duration ownerBudget) throws InterruptedException {
+        assertEquals(StateMachine.Begin.STARTED,
+                state.tryBeginRecovery(otherProblem, clock.now() + ownerBudget.toNanos()));
         transitions.clear();
         ops.holdHealthChecks();
         int reads = clock.reads();
