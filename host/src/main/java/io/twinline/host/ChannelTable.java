@@ -35,14 +35,6 @@ final class ChannelTable {
     record Replacement(Link fresh, Link old) {
     }
 
-    /** How {@link #closeAll} closes the links ({@link #closeWithGoodbye} is the orderly way). */
-    enum Ending {
-        /** Close at once with an orderly FIN (the session ended). */
-        CLOSE,
-        /** Close with a TCP reset (a process that dies; fault injection). */
-        RESET
-    }
-
     /**
      * Installs {@code connection} as {@code channel}'s link. The link it replaces is failed and closed here, before
      * this returns; the caller waits for that link's reader to stop before starting the new one's.
@@ -113,11 +105,8 @@ final class ChannelTable {
         return first;
     }
 
-    /**
-     * Closes every link and refuses every later {@link #install}. Idempotent: later calls close nothing more, except
-     * that {@link Ending#RESET} always resets what is current.
-     */
-    void closeAll(Ending ending) {
+    /** Closes every link at once (the session ended) and refuses every later {@link #install}. Idempotent. */
+    void closeAll() {
         List<Link> current = new ArrayList<>(2);
         synchronized (lock) {
             closed = true;
@@ -127,14 +116,7 @@ final class ChannelTable {
                 }
             }
         }
-        switch (ending) {
-            case CLOSE -> current.forEach(l -> fail(l, FailureCause.OTHER));
-            case RESET -> current.forEach(l -> {
-                l.markFailed(FailureCause.OTHER);
-                l.connection.abort();
-                l.close();
-            });
-        }
+        current.forEach(l -> fail(l, FailureCause.OTHER));
     }
 
     /**

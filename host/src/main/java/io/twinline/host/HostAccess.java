@@ -18,22 +18,27 @@ public final class HostAccess {
     }
 
     /**
-     * Injects {@code fault} into {@code session} from this end.
+     * Has every server and client made from now on in this JVM open its connections through a network that can
+     * break them ({@link #inject}); until a fault is injected, bytes pass straight through.
+     */
+    public static void enableFaults() {
+        TwinlineProviderImpl.useNetwork(new FaultyNetwork(Network.TCP));
+    }
+
+    /**
+     * Injects {@code fault} into {@code session} from this end: resets, silences or half-opens the connection of
+     * the fault's channel, as a network would.
      *
      * @return whether the channel had a healthy connection to hit
+     * @throws IllegalStateException if the session's runtime was made before {@link #enableFaults()}
      */
     public static boolean inject(Session session, Fault fault) {
         Link link = ((TwinSession) session).link(fault.channel);
         if (link == null || !link.isHealthy()) {
             return false;
         }
-        switch (fault) {
-            case RESET_A, RESET_B -> link.connection.abort();
-            case SILENT_A, SILENT_B -> {
-                link.connection.dropWrites(true);
-                link.connection.dropReads(true);
-            }
-            case HALF_OPEN_A -> link.connection.dropWrites(true);
+        if (!FaultyNetwork.inject(link.connection.endpoint(), fault)) {
+            throw new IllegalStateException("faults are injected only into runtimes made after enableFaults()");
         }
         return true;
     }

@@ -191,19 +191,6 @@ final class ServerRuntime implements TwinlineServer {
         Logger.info("[server] closed");
     }
 
-    /**
-     * Test hook: the server process dies. The listener and every connection are reset, with no GOODBYE; sessions
-     * then end as their own processes decide. Waits for every thread.
-     */
-    void crash() {
-        closed.set(true);
-        listener.close();
-        for (TwinSession s : sessions.values()) {
-            s.crash();
-        }
-        awaitGroup();
-    }
-
     private void awaitGroup() {
         if (!group.shutdownAndAwait(spec.limits().closeGrace().plusSeconds(3))) {
             Logger.error("[server] threads did not end after close");

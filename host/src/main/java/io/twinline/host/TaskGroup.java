@@ -25,9 +25,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class TaskGroup {
     private static final Object SHUTDOWN = new Object();
     private static final Object WAKE = new Object();
-    /** Threads of every group in this JVM that have not yet returned; tests check it falls back after close. */
-    private static final java.util.concurrent.atomic.LongAdder LIVE_THREADS =
-            new java.util.concurrent.atomic.LongAdder();
 
     private final String name;
     /** The clock the ticker's rounds are planned on. */
@@ -273,25 +270,16 @@ final class TaskGroup {
         }
     }
 
-    /** Returns how many threads of all task groups (owners and tasks) are running now. */
-    static int liveThreads() {
-        return LIVE_THREADS.intValue();
-    }
-
     private void runChild(Runnable task) {
-        LIVE_THREADS.increment();
         try {
             task.run();
         } catch (Throwable t) {
             Logger.error(t, "[{}] child task ended with an uncaught exception", name);
-        } finally {
-            LIVE_THREADS.decrement();
         }
     }
 
     private void runTask(Task task) {
         Thread.currentThread().setName(task.threadName());
-        LIVE_THREADS.increment();
         running.add(Thread.currentThread());
         try {
             if (cancelRequested) {
@@ -304,7 +292,6 @@ final class TaskGroup {
             Logger.error(t, "[{}] task {} ended with an uncaught exception", name, task.threadName());
         } finally {
             running.remove(Thread.currentThread());
-            LIVE_THREADS.decrement();
         }
     }
 
@@ -325,7 +312,6 @@ final class TaskGroup {
 
     private void runOwnerBound() {
         Thread.currentThread().setName(name + "/owner");
-        LIVE_THREADS.increment();
         StartTicker ticking = null;
         try (var scope = StructuredTaskScope.open(new KeepGoing(), cf -> cf.withName(name))) {
             Ticker ticker = null;
@@ -373,7 +359,6 @@ final class TaskGroup {
                     Logger.error(e, "[{}] telling that the ticker stopped failed", name);
                 }
             }
-            LIVE_THREADS.decrement();
             ownerGone(); // and whatever was queued after the loop ended is told it will not run
         }
     }

@@ -444,7 +444,7 @@ final class TwinSession implements Session {
                     : new SessionClosedException(id, "session closed before call " + call.id + " to '" + call.route
                             + "' was answered; whether it ran at the peer is unknown"));
         }
-        table.closeAll(ChannelTable.Ending.CLOSE);
+        table.closeAll();
         group.shutdown();
         Thread.ofVirtual().name(threadPrefix() + "/ended").start(() -> {
             try {
@@ -468,14 +468,6 @@ final class TwinSession implements Session {
     /** Ends a session still CONNECTING whose handshake failed (its WELCOME could not be sent), at once. */
     void abandon(IOException why) {
         state.transition(SessionState.DISCONNECTED, why);
-    }
-
-    /** Resets both connections and ends without telling the peer, as a process that dies would. */
-    void crash() {
-        closing.set(true);
-        table.closeAll(ChannelTable.Ending.RESET);
-        state.transition(SessionState.DISCONNECTED, new IOException("process crashed (test hook)"));
-        awaitEnd();
     }
 
     // ---- links ----

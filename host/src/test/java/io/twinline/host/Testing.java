@@ -20,6 +20,16 @@ import java.util.function.BooleanSupplier;
 
 /** Shared pieces of the host tests: a fast policy, standard handlers, bounded waits. */
 final class Testing {
+    /**
+     * Every runtime the tests make through the api opens its connections here, so faults come from the network's
+     * side ({@link HostAccess#inject}, {@link FaultyNetwork#crashServers}); bytes pass straight through otherwise.
+     */
+    static final FaultyNetwork NETWORK = new FaultyNetwork(Network.TCP);
+
+    static {
+        TwinlineProviderImpl.useNetwork(NETWORK);
+    }
+
     private Testing() {
     }
 

@@ -65,8 +65,6 @@ public final class Connection implements AutoCloseable {
     private volatile long lastReadNanos;
     private volatile long lastWriteNanos;
     private volatile boolean closed;
-    private volatile boolean dropWrites;
-    private volatile boolean dropReads;
     private volatile java.util.function.Supplier<Frame> piggyback = () -> null;
     private volatile java.util.function.BooleanSupplier moreExpected = () -> false;
 
@@ -151,15 +149,10 @@ public final class Connection implements AutoCloseable {
      * @throws MalformedFrameException if the peer sent something that is not a frame
      */
     public Frame read() throws IOException {
-        while (true) {
-            input.awaitInput(); // an idle reader parks here, not deep in the decoder
-            Frame frame = readCodec.read(in);
-            if (dropReads) {
-                continue; // test hook: this side has gone deaf without closing the socket
-            }
-            lastReadNanos = nanoClock.getAsLong();
-            return frame;
-        }
+        input.awaitInput(); // an idle reader parks here, not deep in the decoder
+        Frame frame = readCodec.read(in);
+        lastReadNanos = nanoClock.getAsLong();
+        return frame;
     }
 
     /**
@@ -430,9 +423,6 @@ public final class Connection implements AutoCloseable {
     }
 
     private void write(Object item) throws IOException {
-        if (dropWrites) {
-            return; // test hook: this side's writes vanish without closing the socket
-        }
         if (item instanceof Frame frame) {
             writeCodec.write(frame, out);
         } else {
@@ -562,18 +552,9 @@ public final class Connection implements AutoCloseable {
         return endpoint.localPort();
     }
 
-    /** Returns the endpoint underneath, for fault injection in tests. */
+    /** Returns the endpoint underneath (a fault injector's way to the connection it breaks). */
     public Endpoint endpoint() {
         return endpoint;
     }
 
-    /** Test hook: while on, everything written is silently discarded; the socket stays open. */
-    public void dropWrites(boolean on) {
-        dropWrites = on;
-    }
-
-    /** Test hook: while on, everything read is silently discarded; the socket stays open. */
-    public void dropReads(boolean on) {
-        dropReads = on;
-    }
 }

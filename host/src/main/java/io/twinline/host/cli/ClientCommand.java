@@ -92,6 +92,9 @@ final class ClientCommand {
         RecoveryPolicy policy = TwinlineCommand.policy(args);
         Workload.Stop stop = new Workload.Stop();
         AtomicBoolean closing = new AtomicBoolean();
+        if (args.flag("faults")) {
+            HostAccess.enableFaults(); // connections through a network that can break them
+        }
         try (TwinlineClient client = Twinline.client()
                 .server(server)
                 .recoveryPolicy(policy)

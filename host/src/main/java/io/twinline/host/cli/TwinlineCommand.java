@@ -297,6 +297,9 @@ public final class TwinlineCommand {
             RecoveryPolicy policy = demoPolicy();
             List<String> verdict = new ArrayList<>();
             int exit;
+            if (faults) {
+                HostAccess.enableFaults(); // both ends' connections through a network that can break them
+            }
             try (TwinlineServer server = Twinline.server().bind("127.0.0.1", 0)
                     .recoveryPolicy(policy)
                     .handle(Ledger.ADD, serverLedger.add)
