@@ -1,0 +1,347 @@
+package io.twinline.host;
+
+import static io.twinline.host.Testing.utf8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.twinline.api.Channel;
+import io.twinline.api.ConnectFailedException;
+import io.twinline.api.Handler;
+import io.twinline.api.Limits;
+import io.twinline.api.RecoveryPolicy;
+import io.twinline.api.SessionClosedException;
+import io.twinline.api.SessionState;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineServer;
+import io.twinline.api.spi.ClientSpec;
+import io.twinline.api.spi.ServerSpec;
+import io.twinline.recovery.Backoff;
+import io.twinline.recovery.Clock;
+import io.twinline.transport.Connection;
+import io.twinline.transport.Endpoint;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The session core's lifecycle bounds and the races issue #14 found, each driven to the point where it used to
+ * go wrong: a table closed with the session refuses a late link (race 2); sessions draw backoff jitter apart
+ * (race 6); a handler that ignores interrupts does not hold its session's end (race 7); a session whose WELCOME
+ * cannot be written, or whose channel B never comes, gives its slot back within one handshake timeout (race 8);
+ * channel B failing at once after it was attached is recovered, not the end of a session (race 9).
+ */
+class SessionCoreTest {
+
+    @Test
+    void aTableClosedWithItsSessionRefusesALateLinkAndClosesIt() throws IOException {
+        ChannelTable table = new ChannelTable();
+        Connection early = connection();
+        assertTrue(table.install(Channel.A, early) != null);
+        table.closeAll();
+        assertTrue(early.isClosed(), "the installed link was closed with the table");
+        Connection late = connection();
+        assertNull(table.install(Channel.B, late), "an install after the end is refused");
+        assertTrue(late.isClosed(), "and its connection closed, not left to nobody");
+        assertNull(table.current(Channel.B));
+    }
+
+    @Test
+    void sessionsDrawTheirBackoffJitterApartWhicheverThreadAsks() throws Exception {
+        RecoveryPolicy policy = RecoveryPolicy.defaults().withBackoff(Duration.ofMillis(100), Duration.ofSeconds(10),
+                1.0);
+        Backoff first = TwinSession.newBackoff(policy);
+        Backoff second = TwinSession.newBackoff(policy);
+        // Recovery processes run on fresh virtual threads, never on the thread that made the session.
+        long a = CompletableFuture.supplyAsync(() -> first.pauseNanos(5), r -> Thread.ofVirtual().start(r))
+                .get(5, TimeUnit.SECONDS);
+        long b = CompletableFuture.supplyAsync(() -> second.pauseNanos(5), r -> Thread.ofVirtual().start(r))
+                .get(5, TimeUnit.SECONDS);
+        assertNotEquals(a, b, "two sessions cut off together pick different pauses");
+    }
+
+    @Test
+    void aSessionStillConnectingEndsOneHandshakeTimeoutAfterItBegan() {
+        ManualClock clock = new ManualClock();
+        Limits limits = Limits.defaults().withHandshakeTimeout(Duration.ofSeconds(4));
+        long created = clock.nanoTime();
+        TwinSession session = new TwinSession(1, new byte[16], TwinSession.Role.SERVER, RecoveryPolicy.defaults(),
+                limits, new TwinSession.PeerLimits(1 << 20, 64), Map.of(), clock, new Metrics(), null, null, null);
+        try {
+            session.tick(created + Duration.ofSeconds(4).toNanos());
+            assertEquals(SessionState.CONNECTING, session.state(), "still within the handshake timeout");
+            session.tick(created + Duration.ofSeconds(4).toNanos() + 1);
+            assertEquals(SessionState.DISCONNECTED, session.state());
+            assertTrue(session.terminalCause().getMessage().contains("not attached within PT4S"),
+                    session.terminalCause().getMessage());
+        } finally {
+            session.close();
+        }
+    }
+
+    @Test
+    void aWelcomeThatCannotBeWrittenGivesTheSlotBackAtOnce() throws Exception {
+        // The first connection the server accepts cannot be written to; the second is a normal one.
+        AtomicInteger accepted = new AtomicInteger();
+        Network network = new EndpointDecorator(Network.TCP, (n, e) -> n == 1 ? new UnwritableEndpoint(e) : e,
+                accepted);
+        Limits limits = Limits.defaults().withMaxSessions(1).withHandshakeTimeout(Duration.ofSeconds(10));
+        ServerRuntime server = ServerRuntime.start(new ServerSpec(new InetSocketAddress("127.0.0.1", 0),
+                Optional.empty(), Map.of("echo", Testing.ECHO), Testing.fastPolicy(), limits, List.of(), List.of()),
+                Clock.system(), network);
+        try {
+            assertThrows(ConnectFailedException.class, () -> connect(server, limits).close());
+            // Within the handshake timeout (well before the 2 x 10 s a stranded session used to hold it), the one
+            // slot is free again and a client gets in.
+            TwinlineClient client = null;
+            long until = System.nanoTime() + Duration.ofSeconds(8).toNanos();
+            while (client == null && System.nanoTime() < until) {
+                try {
+                    client = connect(server, limits);
+                } catch (ConnectFailedException e) {
+                    assertTrue(e.getMessage().contains("SERVER_FULL"), e.getMessage());
+                    Thread.sleep(50);
+                }
+            }
+            assertTrue(client != null, "the slot of the session whose WELCOME failed was given back");
+            assertEquals("hi", Testing.text(client.call("echo", utf8("hi"))));
+            client.close();
+        } finally {
+            server.close();
+        }
+    }
+
+    private static TwinlineClient connect(ServerRuntime server, Limits limits) {
+        return ClientRuntime.connect(new ClientSpec(server.address(), Map.of(), Testing.fastPolicy(), limits,
+                List.of(), false), Clock.system(), Network.TCP);
+    }
+
+    @Test
+    void aHandlerThatIgnoresInterruptsDoesNotHoldItsSessionsEnd() throws Exception {
+        AtomicBoolean release = new AtomicBoolean();
+        CountDownLatch running = new CountDownLatch(1);
+        Handler stubborn = (session, body) -> {
+            running.countDown();
+            while (!release.get()) {
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException ignored) {
+                    // the point of this handler: interrupts do not stop it
+                }
+            }
+            return body;
+        };
+        Limits limits = Limits.defaults().withCloseGrace(Duration.ofMillis(200));
+        TwinlineServer server = Testing.server().limits(limits).handle("stubborn", stubborn).start();
+        try {
+            TwinlineClient client = Testing.client(server).limits(limits).connect();
+            CompletableFuture<byte[]> call = CompletableFuture.supplyAsync(
+                    () -> client.call("stubborn", utf8("x")), r -> Thread.ofVirtual().start(r));
+            assertTrue(running.await(5, TimeUnit.SECONDS));
+            client.close();
+            assertThrows(Exception.class, () -> call.get(5, TimeUnit.SECONDS));
+            Testing.await(Duration.ofSeconds(10), "the server let the session go while its handler still runs",
+                    () -> ((ServerRuntime) server).allSessions().isEmpty());
+            assertFalse(release.get());
+        } finally {
+            release.set(true);
+            server.close();
+        }
+    }
+
+    @Test
+    void channelBFailingRightAfterItWasAttachedIsRecoveredNotTheEnd() throws Exception {
+        // The second connection the server accepts is channel B: its first read after the handshake is reset.
+        AtomicInteger accepted = new AtomicInteger();
+        CountDownLatch connected = new CountDownLatch(1);
+        Network network = new EndpointDecorator(Network.TCP,
+                (n, e) -> n == 2 ? new ResetOnSecondRead(e, connected) : e, accepted);
+        List<String> serverTransitions = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ServerRuntime server = ServerRuntime.start(new ServerSpec(new InetSocketAddress("127.0.0.1", 0),
+                Optional.empty(), Map.of("echo", Testing.ECHO), Testing.fastPolicy(), Limits.defaults(),
+                List.of((s, from, to, cause) -> serverTransitions.add(from + ">" + to)), List.of()),
+                Clock.system(), network);
+        try (TwinlineClient client = connect(server, Limits.defaults())) {
+            connected.countDown();
+            Testing.await(Duration.ofSeconds(10), () -> "recovered at the server: " + serverTransitions,
+                    () -> serverTransitions.contains("RECOVERING>NORMAL"));
+            assertEquals("hi", Testing.text(client.call("echo", utf8("hi"))));
+            assertFalse(serverTransitions.contains("CONNECTING>DISCONNECTED"), serverTransitions.toString());
+            assertEquals(SessionState.NORMAL, client.session().state());
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void aSessionClosedMeanwhileRefusesNewCallsClearly() {
+        TwinlineServer server = Testing.server().start();
+        try (TwinlineClient client = Testing.client(server).connect()) {
+            client.close();
+            assertThrows(SessionClosedException.class, () -> client.call("echo", utf8("late")));
+        } finally {
+            server.close();
+        }
+    }
+
+    private static Connection connection() throws IOException {
+        SimNetwork net = new SimNetwork();
+        var listener = net.listen(new InetSocketAddress("127.0.0.1", 0));
+        var near = net.dial(listener.address(), Duration.ofSeconds(1));
+        listener.accept();
+        return new Connection(near, 1 << 16, 1 << 16, System::nanoTime);
+    }
+
+    /** Wraps the endpoints a server accepts, numbered from 1. */
+    private record EndpointDecorator(Network inner, java.util.function.BiFunction<Integer, Endpoint, Endpoint> wrap,
+                                     AtomicInteger accepted) implements Network {
+        @Override
+        public Endpoint dial(InetSocketAddress address, Duration timeout) throws IOException {
+            return inner.dial(address, timeout);
+        }
+
+        @Override
+        public Listener listen(InetSocketAddress address) throws IOException {
+            Listener l = inner.listen(address);
+            return new Listener() {
+                @Override
+                public Endpoint accept() throws IOException {
+                    return wrap.apply(accepted.incrementAndGet(), l.accept());
+                }
+
+                @Override
+                public InetSocketAddress address() {
+                    return l.address();
+                }
+
+                @Override
+                public void close() {
+                    l.close();
+                }
+            };
+        }
+    }
+
+    /** Passes everything through but the parts a subclass changes. */
+    private static class Passing implements Endpoint {
+        final Endpoint inner;
+
+        Passing(Endpoint inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public InputStream input() throws IOException {
+            return inner.input();
+        }
+
+        @Override
+        public OutputStream output() throws IOException {
+            return inner.output();
+        }
+
+        @Override
+        public void readTimeout(Duration timeout) throws IOException {
+            inner.readTimeout(timeout);
+        }
+
+        @Override
+        public void shutdownOutput() throws IOException {
+            inner.shutdownOutput();
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+
+        @Override
+        public void abort() {
+            inner.abort();
+        }
+
+        @Override
+        public String remote() {
+            return inner.remote();
+        }
+
+        @Override
+        public int localPort() {
+            return inner.localPort();
+        }
+    }
+
+    /** Every write fails, as on a connection reset before the server answers. */
+    private static final class UnwritableEndpoint extends Passing {
+        UnwritableEndpoint(Endpoint inner) {
+            super(inner);
+        }
+
+        @Override
+        public OutputStream output() {
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    throw new SocketException("simulated: broken pipe");
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    throw new SocketException("simulated: broken pipe");
+                }
+            };
+        }
+    }
+
+    /** The first read (the handshake) passes; the next, once the client is connected, is reset. */
+    private static final class ResetOnSecondRead extends Passing {
+        private final CountDownLatch connected;
+        private final AtomicInteger reads = new AtomicInteger();
+
+        ResetOnSecondRead(Endpoint inner, CountDownLatch connected) {
+            super(inner);
+            this.connected = connected;
+        }
+
+        @Override
+        public InputStream input() throws IOException {
+            InputStream in = inner.input();
+            return new InputStream() {
+                @Override
+                public int read() throws IOException {
+                    byte[] one = new byte[1];
+                    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    if (reads.incrementAndGet() > 1) {
+                        try {
+                            connected.await(10, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        inner.abort();
+                        throw new SocketException("simulated: connection reset");
+                    }
+                    return in.read(b, off, len);
+                }
+            };
+        }
+    }
+}
