@@ -124,9 +124,9 @@ class PollerStartTest {
     /**
      * What the fence buys, in a JVM whose poller has not started (this one's has): after the fenced start, the first
      * socket round trips of many virtual threads record no {@code jdk.VirtualThreadPinned} event for the poller's
-     * initializer (JFR, every pinned event recorded). Without the holders (one carrier asked for) most such JVMs
-     * record one. The child says whether every other carrier was held; a run where they could not all be held says
-     * nothing and is skipped.
+     * initializer (JFR, every pinned event recorded). Without the holders (one carrier asked for) a sub-poller
+     * may run on the free carrier while the initializer runs, and this test then fails. The child says whether
+     * every other carrier was held; a run where they could not all be held says nothing and is skipped.
      */
     @Test
     void afterTheFencedStartNoThreadWaitsPinnedForThePollersInitializer(@TempDir Path dir) throws Exception {
