@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** {@link Connection#preloadClasses}: classes a virtual thread would otherwise load, holding its carrier, on first use. */
+/** {@link Connection#preloadClasses}: what a virtual thread would otherwise load on first use, holding its carrier. */
 class ConnectionPreloadTest {
     static final List<String> initialized = new ArrayList<>();
 
