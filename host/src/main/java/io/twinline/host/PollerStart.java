@@ -2,6 +2,7 @@ package io.twinline.host;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Starts the JDK's socket poller, once per JVM, on the thread that starts a server or client, so that starting it
@@ -10,17 +11,26 @@ import java.util.concurrent.TimeUnit;
  * <p>JDK 25 on Linux waits for sockets with "sub-poller" virtual threads, which the static initializer of
  * {@code sun.nio.ch.Poller} starts on the first blocking socket operation of any virtual thread. A sub-poller
  * that runs on another carrier before that initializer has returned calls back into the class and waits for it,
- * pinned: JFR recorded this as a {@code jdk.VirtualThreadPinned} event ("Waited for initialization of
- * sun.nio.ch.Poller by another thread") in most benchmark JVMs (PERFORMANCE.md, "Pinned"). Here the initializer
- * runs on a virtual thread while a spinning virtual thread holds each of the scheduler's other carriers, so the
- * sub-pollers it starts can run only once it has returned.
+ * pinned ({@code jdk.VirtualThreadPinned}: "Waited for initialization of sun.nio.ch.Poller by another thread").
+ * Here the initializer runs on a virtual thread while a spinning virtual thread holds each of the scheduler's other
+ * carriers, so the sub-pollers it starts can run only once it has returned.
  *
  * <p>Best effort and bounded: when the scheduler has fewer free carriers than expected, the initializer runs
  * unfenced after {@link #HOLD_WAIT_NANOS}, and no carrier is held longer than {@link #HOLD_LIMIT_NANOS}. A carrier
  * the scheduler added beside its parallelism (to make up for a pinned thread) is not held, so the fence can lose
  * there; at start-up there is none.
+ *
+ * <p>Safe on a JDK that works differently, because all it does is initialize early a class that twinline's first
+ * socket operation on a virtual thread would initialize anyway, and it never throws. Without
+ * {@code sun.nio.ch.Poller} (another JDK or platform) it does nothing, not even start the holders, and says so at
+ * DEBUG. An initializer that fails is logged at DEBUG and fails again, as it would have, at that first socket
+ * operation. An initializer that waits for the threads it starts waits at most {@link #HOLD_LIMIT_NANOS}, when the
+ * holders let their carriers go. A JDK whose initializer starts no threads gains nothing and loses, once, the
+ * holders' spin for as long as the initializer runs.
  */
 final class PollerStart {
+    /** The class whose initializer starts the JDK's pollers. */
+    static final String POLLER_CLASS = "sun.nio.ch.Poller";
     /** How long to wait for the holders to run; at start-up they start within microseconds. */
     static final long HOLD_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** The longest a holder spins; the poller's initializer takes well under a millisecond. */
@@ -35,8 +45,28 @@ final class PollerStart {
     static synchronized void once() {
         if (!started) {
             started = true;
-            runAlone(PollerStart::initializePoller, schedulerCarriers(), HOLD_WAIT_NANOS, HOLD_LIMIT_NANOS);
+            initializeFenced(POLLER_CLASS, null);
         }
+    }
+
+    /**
+     * Initializes {@code className} of {@code loader} ({@code null}: the JDK's own) inside the fence of
+     * {@link #runAlone}. Does nothing else when there is no such class, and never throws: a class that is missing or
+     * whose initializer fails is logged at DEBUG.
+     *
+     * @return whether the class is initialized now
+     */
+    static boolean initializeFenced(String className, ClassLoader loader) {
+        Class<?> c;
+        try {
+            c = Class.forName(className, false, loader); // loaded, not initialized: its initializer has not run
+        } catch (ClassNotFoundException | LinkageError e) {
+            Logger.debug("[twinline] socket poller not started ahead of time: no {} ({})", className, e.toString());
+            return false;
+        }
+        var initialized = new AtomicBoolean();
+        runAlone(() -> initialized.set(initialize(c)), schedulerCarriers(), HOLD_WAIT_NANOS, HOLD_LIMIT_NANOS);
+        return initialized.get();
     }
 
     /**
@@ -88,12 +118,14 @@ final class PollerStart {
         }
     }
 
-    private static void initializePoller() {
+    private static boolean initialize(Class<?> c) {
         try {
-            Class.forName("sun.nio.ch.Poller", true, null);
+            Class.forName(c.getName(), true, c.getClassLoader());
+            return true;
         } catch (ClassNotFoundException | LinkageError e) {
-            // Another JDK, without this class or with a different poller: nothing to start ahead of time.
+            // The first socket operation meets the same failure, where it is reported.
             Logger.debug("[twinline] socket poller not started ahead of time: {}", e.toString());
+            return false;
         }
     }
 

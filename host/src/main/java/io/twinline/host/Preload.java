@@ -1,30 +1,39 @@
 package io.twinline.host;
 
 import io.twinline.transport.Connection;
-import java.util.concurrent.CompletableFuture;
+import java.util.List;
 
 /**
- * Loads and initializes the classes a session needs, on the thread that starts a server or client (usually a
- * platform thread): a virtual thread that loads or initializes a class is pinned to its carrier meanwhile, and the
- * first handshakes of a busy server would all wait on the same class. JFR counted such pins as most of the
- * {@code jdk.VirtualThreadPinned} events of a benchmark run (PERFORMANCE.md). Cheap when they are loaded already.
- * Starts the JDK's socket poller first, for the same reason ({@link PollerStart}).
+ * Loads and initializes the classes a session needs, on the thread that starts a server or client, before any
+ * session exists: a virtual thread that loads or initializes a class holds its carrier meanwhile, and a runtime's
+ * first handshakes and calls would otherwise all load the same classes at once, each waiting for the others with
+ * its carrier held. Starts the JDK's socket poller first, for the same reason ({@link PollerStart}).
+ *
+ * <p>Cheap to repeat (every runtime start calls it): see {@link Connection#preloadClasses}.
  */
 final class Preload {
+    /**
+     * Besides the transport's own classes: the session's classes, and the JDK classes that its handshake, its first
+     * calls in both directions and its first state change initialize. Each is preloaded with its whole nest.
+     */
+    static final List<Class<?>> SESSION_CLASSES = List.of(TwinSession.class, Link.class, Requester.class,
+            Responder.class, AckBuffer.class, TaskGroup.class, Metrics.class,
+            io.twinline.recovery.StateMachine.class, io.twinline.recovery.Backoff.class,
+            io.twinline.api.SessionState.class,
+            // CompletableFuture's nest includes the Signaller that each waiting caller makes.
+            java.util.concurrent.CompletableFuture.class, java.util.concurrent.Semaphore.class,
+            java.util.concurrent.locks.ReentrantLock.class, java.util.concurrent.CopyOnWriteArrayList.class,
+            java.util.concurrent.atomic.AtomicReference.class, java.util.concurrent.atomic.AtomicReferenceArray.class,
+            java.util.concurrent.atomic.AtomicLongArray.class, java.util.function.LongSupplier.class,
+            java.util.function.LongConsumer.class, java.security.MessageDigest.class,
+            // Initialized by a client's first connect; clients of one JVM may connect at once.
+            java.net.ProxySelector.class);
+
     private Preload() {
     }
 
     static void sessionClasses() {
         PollerStart.once();
-        // CompletableFuture: a thousand callers waiting at once met its Signaller still initializing (JFR).
-        // The rest: what a server's first HELLO loaded on its handshake thread (JFR's jdk.ClassLoad), where a class
-        // loader's lock for one name was once met by a client dialling in the same JVM, pinning the thread.
-        Connection.preloadClasses(TwinSession.class, Link.class, Requester.class, Responder.class, AckBuffer.class,
-                TaskGroup.class, CompletableFuture.class, io.twinline.recovery.StateMachine.class,
-                io.twinline.recovery.Backoff.class, io.twinline.api.SessionState.class,
-                java.util.concurrent.Semaphore.class, java.util.concurrent.locks.ReentrantLock.class,
-                java.util.concurrent.CopyOnWriteArrayList.class, java.util.concurrent.atomic.AtomicReferenceArray.class,
-                java.util.function.LongSupplier.class, java.util.function.LongConsumer.class,
-                java.security.MessageDigest.class);
+        Connection.preloadClasses(SESSION_CLASSES.toArray(Class<?>[]::new));
     }
 }

@@ -69,15 +69,14 @@ final class Requester {
     private final Object idLock = new Object();
     private final AtomicLong lastId = new AtomicLong();
     /**
-     * Calls sent or about to be, by id. A hash map: a sorted one (a skip list) was 16 % of the CPU time of the
-     * 1,024-caller benchmark. The order it gave is needed only by {@link #floor} (kept by {@link #floorHint}) and by
-     * the replay (which sorts a snapshot, at most {@code maxInFlight} calls).
+     * Calls sent or about to be, by id. A hash map, not a sorted one: every call puts and every response removes
+     * here, so these must cost the same whatever the number in flight. Id order is needed only by {@link #floor}
+     * (kept by {@link #floorHint}) and by the replay (which sorts a snapshot, at most {@code maxInFlight} calls).
      */
     private volatile ConcurrentHashMap<Long, Call> unanswered = new ConcurrentHashMap<>();
     /**
      * The most calls in flight at once since {@link #unanswered} was last replaced (guarded by {@link #idLock}): a
-     * hash table never shrinks, so once empty after a burst it is replaced ({@link #shrinkIfIdle}), as the nodes of
-     * the sorted map were freed.
+     * hash table never shrinks, so once empty after a burst it is replaced ({@link #shrinkIfIdle}).
      */
     private int inFlightHighWater;
     /**
@@ -149,8 +148,8 @@ final class Requester {
             trySend(call);
         }
         try {
-            // An untimed wait: the session's ticker ends it at the deadline (expireCalls). A timed wait would cost
-            // every call a timer registration and cancellation, which was a third of the time of a call at 64 callers.
+            // An untimed wait: the session's ticker ends it at the deadline (expireCalls). A timed wait would put a
+            // timer registration and its cancellation on every call's path; one ticker serves all calls instead.
             Frame.Response response = call.response.get();
             return unwrap(call, response);
         } catch (InterruptedException e) {

@@ -106,10 +106,15 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * Loads and initializes the classes every connection needs at once, and {@code alsoThese}, each with its
-     * nested and anonymous classes, on the calling thread. A virtual thread that loads or initializes a class is
-     * pinned to its carrier meanwhile (and the first handshakes of a busy server all wait on the same class), so
+     * Loads and initializes, on the calling thread, the classes every connection needs and {@code alsoThese}, each
+     * with every member of its nest ({@link Class#getNestMembers()}: nested, local and anonymous classes, and
+     * javac's holders of an enum switch's map). A virtual thread that loads or initializes a class holds its carrier
+     * meanwhile, and the first handshakes and calls of a runtime would all do so at once on the same classes, so
      * runtimes call this when they start.
+     *
+     * <p>Safe to call again: a class already initialized costs a look-up in its loader's table, and the nest is read
+     * from the class file, so no name is guessed and no missing class is searched for. A member that cannot be
+     * loaded is left out of the nest by the JDK and is then loaded on first use, as without this call.
      */
     public static void preloadClasses(Class<?>... alsoThese) {
         initialize(alsoThese);
@@ -121,23 +126,12 @@ public final class Connection implements AutoCloseable {
 
     private static void initialize(Class<?>... classes) {
         for (Class<?> c : classes) {
-            try {
-                Class.forName(c.getName(), true, c.getClassLoader());
-            } catch (ClassNotFoundException e) {
-                throw new IllegalStateException(e); // cannot happen: the class is at hand
-            }
-            // A nested class loads on first use, which may be a session's first call (Requester's Call was).
-            initialize(c.getDeclaredClasses());
-            // So do anonymous classes and javac's holders of a switch's enum map ($1, $2, ...: not declared
-            // members; Requester's $2 was met by a first response).
-            for (int i = 1; ; i++) {
-                Class<?> anonymous;
+            for (Class<?> member : c.getNestMembers()) {
                 try {
-                    anonymous = Class.forName(c.getName() + "$" + i, true, c.getClassLoader());
+                    Class.forName(member.getName(), true, member.getClassLoader());
                 } catch (ClassNotFoundException e) {
-                    break; // javac numbers them without gaps
+                    throw new IllegalStateException(e); // cannot happen: the JDK has just loaded it
                 }
-                initialize(anonymous);
             }
         }
     }

@@ -5,9 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** {@link Connection#preloadClasses}: classes a virtual thread would otherwise load, pinned, on first use. */
+/** {@link Connection#preloadClasses}: what a virtual thread would otherwise load on first use, holding its carrier. */
 class ConnectionPreloadTest {
     static final List<String> initialized = new ArrayList<>();
 
@@ -35,12 +36,35 @@ class ConnectionPreloadTest {
                 }
             };
         }
+
+        /** javac compiles this switch to a lookup in a holder class of its own, {@code ConnectionPreloadTest$1}. */
+        static int code(Shade shade) {
+            switch (shade) {
+                case LIGHT:
+                    return 1;
+                case DARK:
+                    return 2;
+                default:
+                    return 0;
+            }
+        }
     }
 
     @Test
-    void aPreloadedClassHasItsNestedAndAnonymousClassesInitializedToo() {
+    void aPreloadedClassHasItsWholeNestInitialized() {
         assertTrue(initialized.isEmpty(), "nothing initialized before the preload");
         Connection.preloadClasses(Outer.class);
-        assertEquals(List.of("Outer", "Nested", "Deeper", "Anonymous"), initialized);
+        // Shade is another class's nest: initialized here only by the holder of Outer's switch map, which reads
+        // Shade.values() in its initializer.
+        assertEquals(Set.of("Outer", "Nested", "Deeper", "Anonymous", "Shade"), Set.copyOf(initialized));
+    }
+}
+
+/** An enum outside the test's nest, switched on by {@link ConnectionPreloadTest.Outer#code}. */
+enum Shade {
+    LIGHT, DARK;
+
+    static {
+        ConnectionPreloadTest.initialized.add("Shade");
     }
 }
