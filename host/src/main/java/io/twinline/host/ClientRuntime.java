@@ -84,6 +84,9 @@ final class ClientRuntime implements TwinlineClient {
         }
     }
 
+    /** The shortest heartbeat worth setting: the session's ticker runs at most once per 10 ms. */
+    private static final Duration FASTEST_HEARTBEAT = Duration.ofMillis(10);
+
     /**
      * Fits this client's heartbeat settings to the server's, as announced in WELCOME (PROTOCOL §7.6), so that
      * neither end's idle timeout runs out between the other's heartbeats, which would fail and recover a channel
@@ -93,13 +96,10 @@ final class ClientRuntime implements TwinlineClient {
      * the one-way delay and a pause; the defaults (1 s and 3 s on both ends) need no change. Each change is logged
      * at WARN. A value of 0 (not announced) changes nothing. No heartbeat is lowered below 10 ms, a ticker round.
      */
-    /** The shortest heartbeat worth setting: the session's ticker runs at most once per 10 ms. */
-    private static final Duration FASTEST_HEARTBEAT = Duration.ofMillis(10);
-
     static RecoveryPolicy matchServer(RecoveryPolicy own, Duration serverHeartbeat, Duration serverIdleTimeout,
                                       String sessionId) {
         RecoveryPolicy matched = own;
-        // In nanoseconds: Duration's own multipliedBy and dividedBy go through BigDecimal (see TwinSession.attach).
+        // In nanoseconds: Duration's multipliedBy and dividedBy go through BigDecimal, which nothing else loads.
         Duration fastEnough = Duration.ofNanos(serverIdleTimeout.toNanos() / 2);
         if (fastEnough.isPositive() && fastEnough.compareTo(FASTEST_HEARTBEAT) < 0) {
             Logger.warn("[{}] the server's idle timeout of {} is too short for any heartbeat (the ticker's round is "

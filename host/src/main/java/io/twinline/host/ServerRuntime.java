@@ -45,9 +45,9 @@ final class ServerRuntime implements TwinlineServer {
     private final ServerSpec spec;
     private final Clock clock;
     /**
-     * The clock as each connection reads it, made once here: a method reference is linked the first time it runs,
-     * which resolves its interface under the class loader's lock for that name, and a server's first handshakes
-     * and a client dialling in the same JVM met on that lock with their threads pinned (JFR).
+     * The clock as each connection reads it, made once here, on the starting thread: a method reference is linked
+     * the first time it is evaluated, under a class loader lock, and a virtual thread waiting on that lock is
+     * pinned to its carrier.
      */
     private final java.util.function.LongSupplier nanoClock;
     private final Metrics metrics = new Metrics();
