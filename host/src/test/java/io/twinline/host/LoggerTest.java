@@ -107,7 +107,7 @@ class LoggerTest {
             LogRecord failed = awaitRecord("the DEBUG line", line);
             assertEquals(line + "second", failed.getMessage());
             assertEquals(Level.FINE, failed.getLevel(), "System.Logger's DEBUG is java.util.logging's FINE");
-            assertEquals(TwinSession.class.getName(), failed.getSourceClassName());
+            assertEquals(RequestRunner.class.getName(), failed.getSourceClassName());
         }
     }
 
