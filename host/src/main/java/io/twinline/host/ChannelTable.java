@@ -107,6 +107,11 @@ final class ChannelTable {
 
     /** Closes every link at once (the session ended) and refuses every later {@link #install}. Idempotent. */
     void closeAll() {
+        closeTable().forEach(l -> fail(l, FailureCause.OTHER));
+    }
+
+    /** Marks the table closed, so every later {@link #install} is refused, and returns the links it held. */
+    private List<Link> closeTable() {
         List<Link> current = new ArrayList<>(2);
         synchronized (lock) {
             closed = true;
@@ -116,7 +121,7 @@ final class ChannelTable {
                 }
             }
         }
-        current.forEach(l -> fail(l, FailureCause.OTHER));
+        return current;
     }
 
     /**
@@ -124,15 +129,7 @@ final class ChannelTable {
      * link closed (waiting up to {@code flushMillis} per link for its writer) and later installs refused.
      */
     void closeWithGoodbye(Frame.Goodbye goodbye, long flushMillis) {
-        List<Link> current = new ArrayList<>(2);
-        synchronized (lock) {
-            closed = true;
-            for (Link l : snapshot()) {
-                if (l != null) {
-                    current.add(l);
-                }
-            }
-        }
+        List<Link> current = closeTable();
         for (Link l : current) {
             if (l.isHealthy()) {
                 l.connection.send(goodbye);
@@ -148,22 +145,22 @@ final class ChannelTable {
     /** Bytes sent on every link this session had, the current ones included. */
     long bytesSent() {
         synchronized (lock) {
-            long sum = retiredBytesSent;
-            for (Link l : snapshot()) {
-                sum += l == null ? 0 : l.connection.bytesSent();
-            }
-            return sum;
+            return retiredBytesSent + sumOfCurrent(Connection::bytesSent);
         }
     }
 
     /** Bytes received on every link this session had, the current ones included. */
     long bytesReceived() {
         synchronized (lock) {
-            long sum = retiredBytesReceived;
-            for (Link l : snapshot()) {
-                sum += l == null ? 0 : l.connection.bytesReceived();
-            }
-            return sum;
+            return retiredBytesReceived + sumOfCurrent(Connection::bytesReceived);
         }
+    }
+
+    private long sumOfCurrent(java.util.function.ToLongFunction<Connection> count) {
+        long sum = 0;
+        for (Link l : snapshot()) {
+            sum += l == null ? 0 : count.applyAsLong(l.connection);
+        }
+        return sum;
     }
 }
