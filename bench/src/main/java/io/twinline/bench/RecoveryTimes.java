@@ -31,6 +31,7 @@ public final class RecoveryTimes {
         RecoveryPolicy policy = RecoveryPolicy.defaults();
         AtomicLong recoveredAt = new AtomicLong();
         AtomicLong recoveringAt = new AtomicLong();
+        HostAccess.enableFaults(); // the faults are the network's: runtimes made from here on can be broken
         try (TwinlineServer server = Twinline.server().bind("127.0.0.1", 0).handle("echo", (s, b) -> b).start();
              TwinlineClient client = Twinline.client().server("127.0.0.1", server.address().getPort())
                      .handle("echo", (s, b) -> b)

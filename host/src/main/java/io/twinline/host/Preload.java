@@ -17,8 +17,10 @@ final class Preload {
      * calls in both directions and its first state change initialize. Each is preloaded with its whole nest.
      */
     static final List<Class<?>> SESSION_CLASSES = List.of(TwinSession.class, Link.class, Requester.class,
-            Responder.class, AckBuffer.class, TaskGroup.class, Metrics.class,
+            Responder.class, AckBuffer.class, TaskGroup.class, Metrics.class, ChannelTable.class, Liveness.class,
+            RecoveryDriver.class, ChannelReader.class, RequestRunner.class,
             io.twinline.recovery.StateMachine.class, io.twinline.recovery.Backoff.class,
+            io.twinline.recovery.RecoveryProcesses.class, java.util.SplittableRandom.class,
             io.twinline.api.SessionState.class,
             // CompletableFuture's nest includes the Signaller that each waiting caller makes.
             java.util.concurrent.CompletableFuture.class, java.util.concurrent.Semaphore.class,

@@ -34,9 +34,10 @@ import org.junit.jupiter.api.Timeout;
  * (which also runs this class's three other tests). The long soak raises the count instead:
  * {@code -Dtwinline.sim.schedules=50000}.
  *
- * <p>The invariants bite: with the replay of unanswered calls switched off at both ends (and a 1.5 s call timeout) a
- * schedule among the first 300 must report {@code call lost}; with the server's de-duplication switched off, one
- * must report a handler that ran twice. Seed 42 must describe the same schedule twice, and pass.
+ * <p>The invariants bite: with the network dropping every request the client sends again on a later connection
+ * (its replay; {@link SimNetwork.Mutation#DROP_REPLAYS}, and a 1.5 s call timeout) a schedule among the first 300
+ * must report {@code call lost}; with the network renumbering those requests so the server cannot know them for
+ * repeats ({@link SimNetwork.Mutation#RENUMBER_REPLAYS}), one must report a handler that ran twice. Seed 42 must describe the same schedule twice, and pass.
  */
 class SimulationTest {
     private static final long BASE_SEED = Long.getLong("twinline.sim.base", 0x7A1_11E5L);
@@ -103,13 +104,13 @@ class SimulationTest {
         }
     }
 
-    /** With replay switched off, a call sent on a connection that then dies is never answered: found. */
+    /** With replayed requests dropped on the wire, a call sent on a connection that then dies is lost: found. */
     @Test
     void invariantsBiteWithoutReplay() throws InterruptedException {
         assertFindsViolation(new Simulation.Options(false, true, Duration.ofMillis(1500)), "call lost");
     }
 
-    /** With de-duplication switched off, a re-sent call runs a second time: found. */
+    /** With replayed requests renumbered on the wire, a call that ran already runs a second time: found. */
     @Test
     void invariantsBiteWithoutDeduplication() throws InterruptedException {
         assertFindsViolation(new Simulation.Options(true, false, Duration.ofSeconds(8)), "times for");
