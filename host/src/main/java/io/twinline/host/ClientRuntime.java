@@ -22,8 +22,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A client: dials channel A with HELLO, then channel B with ATTACH, and re-dials a failed channel for the
@@ -36,7 +34,7 @@ final class ClientRuntime implements TwinlineClient {
     /** The clock as each connection reads it, made once here (see ServerRuntime's). */
     private final java.util.function.LongSupplier nanoClock;
     private final Network network;
-    private final Metrics metrics = new Metrics();
+    private final Metrics metrics;
     private volatile TwinSession session;
     private volatile boolean closed;
 
@@ -44,6 +42,7 @@ final class ClientRuntime implements TwinlineClient {
         this.spec = spec;
         this.clock = clock;
         this.nanoClock = clock::nanoTime;
+        this.metrics = new Metrics(clock);
         this.network = network;
     }
 
@@ -272,7 +271,7 @@ final class ClientRuntime implements TwinlineClient {
 
     /** Opens a new session after a disconnect, with backoff, until it works or the client is closed. */
     private void replaceSession() {
-        Backoff backoff = new Backoff(spec.policy(), ThreadLocalRandom.current());
+        Backoff backoff = TwinSession.newBackoff(spec.policy());
         int failures = 0;
         while (!closed) {
             try {
@@ -292,7 +291,7 @@ final class ClientRuntime implements TwinlineClient {
                 failures++;
                 Logger.info("[client] new session failed (try {}): {}", failures, e.getMessage());
                 try {
-                    TimeUnit.NANOSECONDS.sleep(backoff.pauseNanos(Math.min(failures, 30)));
+                    clock.sleep(backoff.pauseNanos(Math.min(failures, 30)));
                 } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
                     return;

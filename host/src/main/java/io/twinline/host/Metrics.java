@@ -63,9 +63,18 @@ final class Metrics implements ByteMeter {
     private final LongAdder bytesSent = new LongAdder();
     private final LongAdder bytesReceived = new LongAdder();
     private final TransitionLog recent = new TransitionLog(100);
-    private final long startedNanos = System.nanoTime();
+    private final io.twinline.recovery.Clock clock;
+    private final long startedNanos;
 
+    /** Counters on the real clock (uptime). */
     Metrics() {
+        this(io.twinline.recovery.Clock.system());
+    }
+
+    /** Counters whose uptime and transition times are read from {@code clock}, the runtime's. */
+    Metrics(io.twinline.recovery.Clock clock) {
+        this.clock = clock;
+        this.startedNanos = clock.nanoTime();
         fill(slots);
         fill(sessionsEnded);
         fill(rejected);
@@ -135,7 +144,7 @@ final class Metrics implements ByteMeter {
 
     /** Seconds since this runtime started counting. */
     double uptimeSeconds() {
-        return (System.nanoTime() - startedNanos) / 1e9;
+        return (clock.nanoTime() - startedNanos) / 1e9;
     }
 
     @Override

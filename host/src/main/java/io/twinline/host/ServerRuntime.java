@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -50,7 +51,7 @@ final class ServerRuntime implements TwinlineServer {
      * pinned to its carrier.
      */
     private final java.util.function.LongSupplier nanoClock;
-    private final Metrics metrics = new Metrics();
+    private final Metrics metrics;
     private final Network.Listener listener;
     private final TaskGroup group;
     /** How long, and for how many bytes, a rejected connection is drained before it is closed (see reject). */
@@ -75,6 +76,7 @@ final class ServerRuntime implements TwinlineServer {
         this.spec = spec;
         this.clock = clock;
         this.nanoClock = clock::nanoTime;
+        this.metrics = new Metrics(clock);
         this.listener = listener;
         InetSocketAddress bound = listener.address();
         this.group = TaskGroup.start("server-" + bound.getPort(), clock);
@@ -137,6 +139,11 @@ final class ServerRuntime implements TwinlineServer {
     @Override
     public io.twinline.api.MetricsSnapshot metrics() {
         return metrics.snapshot(allSessions());
+    }
+
+    /** The clock the server and its sessions run on. */
+    Clock clock() {
+        return clock;
     }
 
     /** Whether the server's threads still run: false once it has closed (or crashed). */
@@ -223,7 +230,7 @@ final class ServerRuntime implements TwinlineServer {
                 failuresInARow++;
                 Logger.error("[server] accept failed ({} in a row): {}", failuresInARow, e.toString());
                 try {
-                    Thread.sleep(Math.min(1000, 10L << Math.min(failuresInARow, 6)));
+                    clock.sleep(TimeUnit.MILLISECONDS.toNanos(Math.min(1000, 10L << Math.min(failuresInARow, 6))));
                 } catch (InterruptedException ie) {
                     return;
                 }
@@ -240,9 +247,14 @@ final class ServerRuntime implements TwinlineServer {
         // The socket read timeout bounds each read; this bounds the whole handshake, so a peer trickling a byte at
         // a time cannot hold the connection.
         java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        long deadline = clock.nanoTime() + spec.limits().handshakeTimeout().toNanos();
         Thread watchdog = Thread.ofVirtual().name("server/handshake-deadline").start(() -> {
             try {
-                Thread.sleep(spec.limits().handshakeTimeout());
+                // On the server's clock, looked at every 100 ms at most, so a clock a test moves is seen.
+                long left;
+                while ((left = deadline - clock.nanoTime()) > 0) {
+                    TimeUnit.NANOSECONDS.sleep(Math.min(left, WATCHDOG_SLICE_NANOS));
+                }
                 if (done.compareAndSet(false, true)) {
                     Logger.info("[server] handshake with {} not done within {}, closing", socket.remote(),
                             spec.limits().handshakeTimeout());
@@ -258,6 +270,8 @@ final class ServerRuntime implements TwinlineServer {
             watchdog.interrupt();
         }
     }
+
+    private static final long WATCHDOG_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private void handshakeSteps(Endpoint socket, java.util.concurrent.atomic.AtomicBoolean done) {
         Connection connection = null;

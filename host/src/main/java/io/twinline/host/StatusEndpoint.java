@@ -195,7 +195,7 @@ final class StatusEndpoint implements AutoCloseable {
         json.field("version", version());
         json.field("ready", server.isAcceptingSessions());
         json.fieldRaw("uptime_seconds", String.format(Locale.ROOT, "%.1f", server.counters().uptimeSeconds()));
-        json.field("now_ms", System.currentTimeMillis());
+        json.field("now_ms", server.clock().wallMillis());
         json.key("totals").open('{');
         json.field("calls_made", m.callsMadeTotal());
         json.field("calls_handled", m.callsHandledTotal());

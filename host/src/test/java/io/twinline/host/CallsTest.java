@@ -140,7 +140,7 @@ class CallsTest {
     @Test
     void idleSessionKeepsBeatingWhileTheServersWritersComeAndGo() throws Exception {
         assertEquals("warm", text(client.call("echo", utf8("warm"))));
-        Thread.sleep(1_500);
+        Testing.awaitHeartbeats(15, server, client); // idle for fifteen heartbeats
         assertEquals(SessionState.NORMAL, client.session().state());
         assertEquals(0, HostAccess.metrics(client).get("channel_failures"));
         assertEquals(0, HostAccess.metrics(server).get("channel_failures"));

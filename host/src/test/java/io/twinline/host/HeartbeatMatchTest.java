@@ -91,7 +91,11 @@ class HeartbeatMatchTest {
              TwinlineClient client = Twinline.client().server("127.0.0.1", server.address().getPort())
                      .recoveryPolicy(clientPolicy).connect()) {
             assertEquals("up", text(client.call("echo", utf8("up"))));
-            Thread.sleep(2000);
+            // Long enough for either end's idle timeout to have run out twice over, had the heartbeats not fitted.
+            long shortestHeartbeat = Math.min(serverPolicy.heartbeatInterval().toMillis(),
+                    clientPolicy.heartbeatInterval().toMillis());
+            long shortestIdle = Math.min(serverPolicy.idleTimeout().toMillis(), clientPolicy.idleTimeout().toMillis());
+            Testing.awaitHeartbeats((int) (2 * Math.ceil((double) shortestIdle / shortestHeartbeat)), server, client);
             assertEquals(0L, HostAccess.metrics(server).get("channel_failures"), "server-side channel failures");
             assertEquals(0L, HostAccess.metrics(client).get("channel_failures"), "client-side channel failures");
             assertEquals(SessionState.NORMAL, client.session().state());

@@ -188,6 +188,62 @@ class SessionCoreTest {
         }
     }
 
+    /**
+     * The server's re-attach window runs on the server's clock: with that clock standing still the server waits for
+     * channel B however long the client takes to give up, and it ends the session once the clock is moved past
+     * the window (and the allowance of a recovery that another process waits for).
+     */
+    @Test
+    void theReattachWindowIsKeptOnTheServersClock() throws Exception {
+        ManualClock clock = new ManualClock();
+        Duration window = Duration.ofSeconds(2);
+        RecoveryPolicy serverPolicy = Testing.fastPolicy().withReattachWindow(window);
+        RecoveryPolicy clientPolicy = Testing.fastPolicy().withRecoveryTimeLimit(Duration.ofSeconds(1));
+        ServerRuntime server = ServerRuntime.start(new ServerSpec(new InetSocketAddress("127.0.0.1", 0),
+                Optional.empty(), Map.of("echo", Testing.ECHO), serverPolicy, Limits.defaults(), List.of(), List.of()),
+                clock, Network.TCP);
+        AtomicBoolean refuse = new AtomicBoolean();
+        FaultyNetwork faults = new FaultyNetwork(Network.TCP);
+        Network clientNetwork = new Network() {
+            @Override
+            public Endpoint dial(InetSocketAddress address, Duration timeout) throws IOException {
+                if (refuse.get()) {
+                    throw new java.net.ConnectException("simulated: no route");
+                }
+                return faults.dial(address, timeout);
+            }
+
+            @Override
+            public Listener listen(InetSocketAddress address) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        try (ClientRuntime client = ClientRuntime.connect(new ClientSpec(server.address(), Map.of(), clientPolicy,
+                Limits.defaults(), List.of(), false), Clock.system(), clientNetwork)) {
+            TwinSession serverSide = server.allSessions().getFirst();
+            refuse.set(true);
+            assertTrue(HostAccess.inject(client.session(), io.twinline.host.Fault.RESET_B));
+            Testing.await(Duration.ofSeconds(10), "the client gave up", () -> client.session().state()
+                    == SessionState.DISCONNECTED);
+            Testing.await(Duration.ofSeconds(10), "the server saw both channels go",
+                    () -> !serverSide.link(Channel.A).isHealthy() && !serverSide.link(Channel.B).isHealthy());
+            assertEquals(SessionState.RECOVERING, serverSide.state(), "the window has not passed on its clock");
+            clock.advance(window.plusNanos(RecoveryProcessesAllowance.NANOS).plusMillis(1));
+            Testing.await(Duration.ofSeconds(10), "the server ended the session after the window",
+                    () -> serverSide.state() == SessionState.DISCONNECTED);
+            assertTrue(serverSide.terminalCause().getMessage().contains("did not re-attach within PT2S")
+                    || serverSide.terminalCause().getMessage().contains("did not finish within its bound"),
+                    serverSide.terminalCause().getMessage());
+        } finally {
+            server.close();
+        }
+    }
+
+    /** The allowance a waiting recovery gives its owner, from the recovery module. */
+    private static final class RecoveryProcessesAllowance {
+        static final long NANOS = io.twinline.recovery.RecoveryProcesses.OVERRUN_ALLOWANCE_NANOS;
+    }
+
     @Test
     void aSessionClosedMeanwhileRefusesNewCallsClearly() {
         TwinlineServer server = Testing.server().start();

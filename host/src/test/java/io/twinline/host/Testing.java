@@ -124,6 +124,30 @@ final class Testing {
         }
     }
 
+    /** The bytes of a PING or a PONG frame on the wire: length, type and nonce. */
+    static final int HEARTBEAT_FRAME_BYTES = 4 + 1 + 8;
+
+    /**
+     * Waits until each runtime has received at least {@code frames} more heartbeat frames' worth of bytes than it
+     * had when this was called: instead of sleeping for a while and then finding that nothing failed (which passes
+     * on a machine too slow to have run a heartbeat in the meantime), a test waits for the heartbeats themselves.
+     */
+    static void awaitHeartbeats(int frames, Object... runtimes) {
+        long[] before = new long[runtimes.length];
+        for (int i = 0; i < runtimes.length; i++) {
+            before[i] = HostAccess.metrics(runtimes[i]).get("bytes_received");
+        }
+        await(Duration.ofSeconds(60), frames + " heartbeats received at each end", () -> {
+            for (int i = 0; i < runtimes.length; i++) {
+                if (HostAccess.metrics(runtimes[i]).get("bytes_received") - before[i]
+                        < (long) frames * HEARTBEAT_FRAME_BYTES) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
     /** The server-side twin of a client's session. */
     static TwinSession serverSide(TwinlineServer server, Session clientSession) {
         return (TwinSession) server.session(clientSession.id()).orElseThrow(
