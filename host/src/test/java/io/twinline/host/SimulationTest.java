@@ -18,9 +18,11 @@ import org.junit.jupiter.api.Timeout;
  * Thousands of seeded fault schedules through {@link Simulation}, part of {@code mvn -B verify}. Seeds are
  * {@code twinline.sim.base} + 0, 1, 2, …. System properties (with {@code -D} on the Maven command line):
  * <ul>
- *   <li>{@code twinline.sim.schedules} (default 1500): how many schedules the normal run covers;
+ *   <li>{@code twinline.sim.schedules} (default 10000): how many schedules the normal run covers;
  *   <li>{@code twinline.sim.seed}: replay one seed only (the failure message prints the command);
- *   <li>{@code twinline.sim.parallel} (default 16): schedules run at once (each is mostly waiting on timers);
+ *   <li>{@code twinline.sim.parallel} (default 96): schedules run at once. Each is mostly waiting on its timers
+ *       (heartbeats of 30 ms, slow handlers, backoff), so many share two cores; the load makes heartbeats late and
+ *       recoveries spurious, which the invariants must survive too;
  *   <li>{@code twinline.sim.verbose} (default false): print the schedule and final states of every schedule whose
  *       client ended {@code DISCONNECTED}; with {@code twinline.sim.seed}, also that seed's schedule, final states and
  *       violations;
@@ -46,8 +48,8 @@ class SimulationTest {
     @Timeout(value = 24, unit = TimeUnit.HOURS) // a soak (-Dtwinline.sim.schedules) runs long; each schedule bounds its own waits
     void invariantsHoldForEverySchedule() throws InterruptedException {
         Long only = Long.getLong("twinline.sim.seed");
-        int schedules = only != null ? 1 : Integer.getInteger("twinline.sim.schedules", 1500);
-        int parallel = Integer.getInteger("twinline.sim.parallel", 16);
+        int schedules = only != null ? 1 : Integer.getInteger("twinline.sim.schedules", 10_000);
+        int parallel = Integer.getInteger("twinline.sim.parallel", 96);
         ConcurrentLinkedQueue<Simulation.Outcome> failed = new ConcurrentLinkedQueue<>();
         AtomicLong calls = new AtomicLong();
         AtomicLong faults = new AtomicLong();
