@@ -147,8 +147,10 @@ final class Simulation {
                 : !options.dedup() ? SimNetwork.Mutation.RENUMBER_REPLAYS : SimNetwork.Mutation.NONE;
         CountingHandler atServer = new CountingHandler(seed);
         CountingHandler atClient = new CountingHandler(~seed);
+        // The handshake is not what the schedules test: its timeout leaves room for a JVM still warming up with
+        // dozens of schedules starting at once on two cores.
         Limits limits = Limits.defaults().withCloseGrace(Duration.ofMillis(200))
-                .withHandshakeTimeout(Duration.ofMillis(500));
+                .withHandshakeTimeout(Duration.ofSeconds(5));
         RecoveryPolicy policy = policy();
         ServerRuntime server = ServerRuntime.start(new ServerSpec(new InetSocketAddress("127.0.0.1", 0),
                 Optional.empty(), Map.of("count", atServer), policy, limits, List.of(),

@@ -120,8 +120,13 @@ class ConnectionWriterTest {
         connection.send(new Frame.Request(1, "r", new byte[] {7}));
         Frame first = codec.read(farIn);
         assertEquals(1, assertInstanceOf(Frame.Request.class, first).id());
-        Thread.sleep(50);
-        assertEquals(1, running.get(), "the writer of a busy connection waits for more");
+        // Parked for more frames (not merely not yet ended): a writer that retired would have returned instead.
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (lastWriter.getState() != Thread.State.WAITING && lastWriter.isAlive() && System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+        assertEquals(Thread.State.WAITING, lastWriter.getState(), "the writer of a busy connection waits for more");
+        assertEquals(1, running.get());
         connection.send(new Frame.Ping(3));
         assertEquals(new Frame.Ping(3), codec.read(farIn));
         assertEquals(1, starts.get());
