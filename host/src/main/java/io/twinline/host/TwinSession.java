@@ -672,6 +672,10 @@ final class TwinSession implements Session {
         return state.terminalCause();
     }
 
+    RecoveryDriver recovery() {
+        return recovery;
+    }
+
     Requester requester() {
         return requester;
     }
