@@ -244,6 +244,33 @@ class SessionCoreTest {
         static final long NANOS = io.twinline.recovery.RecoveryProcesses.OVERRUN_ALLOWANCE_NANOS;
     }
 
+    /**
+     * The attach that gives a session its second channel makes it NORMAL before that channel's reader runs, so a
+     * channel B that is reset at once is recovered (the server waits for the client to re-attach it) instead of
+     * ending a session still CONNECTING. The previous order (attach B, start its reader, then mark the session
+     * established) ended it whenever the reader saw the reset first, which this test waits for.
+     */
+    @Test
+    void aSessionIsEstablishedBeforeItsSecondChannelIsRead() throws Exception {
+        TwinSession session = new TwinSession(9, new byte[16], TwinSession.Role.SERVER, Testing.fastPolicy(),
+                Limits.defaults(), new TwinSession.PeerLimits(1 << 20, 64), Map.of(), Clock.system(), new Metrics(),
+                null, null, null);
+        try {
+            assertTrue(session.attach(Channel.A, connection()));
+            SimNetwork net = new SimNetwork();
+            var listener = net.listen(new InetSocketAddress("127.0.0.1", 0));
+            var near = net.dial(listener.address(), Duration.ofSeconds(1));
+            listener.accept().abort(); // the client's side of B is reset before the server reads a byte of it
+            assertTrue(session.attach(Channel.B, new Connection(near, 1 << 16, 1 << 16, System::nanoTime)));
+            Link b = session.link(Channel.B);
+            Testing.await(Duration.ofSeconds(5), "B's reader saw the reset", () -> !b.isHealthy());
+            assertNotEquals(SessionState.DISCONNECTED, session.state(), String.valueOf(session.terminalCause()));
+            assertNotEquals(SessionState.CONNECTING, session.state());
+        } finally {
+            session.close();
+        }
+    }
+
     @Test
     void aSessionClosedMeanwhileRefusesNewCallsClearly() {
         TwinlineServer server = Testing.server().start();
