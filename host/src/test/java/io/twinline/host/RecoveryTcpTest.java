@@ -153,7 +153,7 @@ class RecoveryTcpTest {
     @Test
     void channelAResetMidTrafficRecovers() throws Exception {
         Link before = clientSide.link(Channel.A);
-        before.connection.abort();
+        assertTrue(HostAccess.inject(clientSide, Fault.RESET_A));
         assertRecoveredExactlyOnce();
         assertNotSame(before, clientSide.link(Channel.A));
     }
@@ -161,15 +161,15 @@ class RecoveryTcpTest {
     @Test
     void channelBResetByTheServerRecovers() throws Exception {
         Link before = serverSide.link(Channel.B);
-        before.connection.abort();
+        assertTrue(HostAccess.inject(serverSide, Fault.RESET_B));
         assertRecoveredExactlyOnce();
         assertNotSame(before, serverSide.link(Channel.B));
     }
 
     @RepeatedTest(3)
     void bothChannelsResetAtOnceRecoverAtBothEnds() throws Exception {
-        clientSide.link(Channel.A).connection.abort();
-        clientSide.link(Channel.B).connection.abort();
+        assertTrue(HostAccess.inject(clientSide, Fault.RESET_A));
+        assertTrue(HostAccess.inject(clientSide, Fault.RESET_B));
         Testing.await(Duration.ofSeconds(15), () -> "both ends NORMAL with both channels up (client "
                 + clientSide.state() + " " + links(clientSide) + ", server " + serverSide.state() + " "
                 + links(serverSide) + ")", () -> healthy(clientSide) && healthy(serverSide));
@@ -204,13 +204,10 @@ class RecoveryTcpTest {
 
     @Test
     void secondFaultDuringRecoveryEndsInAgreement() throws Exception {
-        clientSide.link(Channel.A).connection.abort();
+        assertTrue(HostAccess.inject(clientSide, Fault.RESET_A));
         Testing.await(Duration.ofSeconds(5), "client recovering or already back", () -> clientTransitions
                 .contains("NORMAL>RECOVERING"));
-        Link b = serverSide.link(Channel.B);
-        if (b != null) {
-            b.connection.abort();
-        }
+        HostAccess.inject(serverSide, Fault.RESET_B); // unless B is already down
         assertRecoveredOrBothDisconnected();
     }
 

@@ -32,8 +32,8 @@ import org.junit.jupiter.api.Test;
  * and adds the amount to its ledger. Every 10,000 to 30,000 calls (and at least 20 ms apart) a killer thread picks the
  * client's channel A or B at random and, if its link is healthy, resets it with {@code ss -K sport = :<the client's
  * local port>}. If {@code ss} cannot be started, exits non-zero, or exits 0 without the link failing within 0.5 s, it
- * resets the link in-process with {@code Connection.abort()} instead. {@code ss -K} needs root and a kernel built with
- * {@code CONFIG_INET_DIAG_DESTROY}; without root, iproute2 6.1's {@code ss} prints {@code SOCK_DESTROY answers:
+ * resets the link in-process through the network ({@code HostAccess.inject}, a reset by {@code FaultyNetwork})
+ * instead. {@code ss -K} needs root and a kernel built with {@code CONFIG_INET_DIAG_DESTROY}; without root, iproute2 6.1's {@code ss} prints {@code SOCK_DESTROY answers:
  * Operation not permitted} and still exits 0, which is why the link is checked.
  *
  * <p>Requires: at least 8 resets, no failed call, every call answered each way, every index run exactly once at each
@@ -149,14 +149,15 @@ class ResetSoakTest {
                     } catch (InterruptedException e) {
                         return;
                     }
-                    Link link = clientSide.link(random.nextBoolean() ? Channel.A : Channel.B);
+                    Channel channel = random.nextBoolean() ? Channel.A : Channel.B;
+                    Link link = clientSide.link(channel);
                     if (link == null || !link.isHealthy()) {
                         continue;
                     }
                     if (killFromOutside(link.connection.localPort()) && becomesUnhealthy(link)) {
                         outside.incrementAndGet();
                     } else {
-                        link.connection.abort();
+                        HostAccess.inject(clientSide, channel == Channel.A ? Fault.RESET_A : Fault.RESET_B);
                         inside.incrementAndGet();
                     }
                 }

@@ -489,11 +489,6 @@ public final class Connection implements AutoCloseable {
         outputDone.countDown(); // nothing more will be written: a flushAndClose waiting elsewhere may go on
     }
 
-    /** Closes with a TCP reset (SO_LINGER 0) instead of an orderly FIN: a fault injector's hard kill. */
-    public void abort() {
-        endpoint.abort();
-        close();
-    }
 
     public boolean isClosed() {
         return closed;
