@@ -91,27 +91,20 @@ final class FaultyNetwork implements Network {
     }
 
     /** One connection whose directions can be silenced. */
-    private final class FaultyEndpoint implements Endpoint {
-        private final Endpoint inner;
+    private final class FaultyEndpoint extends ForwardingEndpoint {
         /** Bytes written vanish; the writer does not notice (a black-holed path). */
         volatile boolean dropWrites;
         /** Bytes that arrive are thrown away; the reader waits for more (a path lost the other way). */
         volatile boolean dropReads;
 
         FaultyEndpoint(Endpoint inner) {
-            this.inner = inner;
+            super(inner);
         }
 
         @Override
         public InputStream input() throws IOException {
             InputStream in = inner.input();
-            return new InputStream() {
-                @Override
-                public int read() throws IOException {
-                    byte[] one = new byte[1];
-                    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-                }
-
+            return new ChunkInput() {
                 @Override
                 public int read(byte[] b, int off, int len) throws IOException {
                     while (true) {
@@ -157,16 +150,6 @@ final class FaultyNetwork implements Network {
         }
 
         @Override
-        public void readTimeout(Duration timeout) throws IOException {
-            inner.readTimeout(timeout);
-        }
-
-        @Override
-        public void shutdownOutput() throws IOException {
-            inner.shutdownOutput();
-        }
-
-        @Override
         public void close() {
             accepted.remove(this);
             inner.close();
@@ -176,16 +159,6 @@ final class FaultyNetwork implements Network {
         public void abort() {
             accepted.remove(this);
             inner.abort();
-        }
-
-        @Override
-        public String remote() {
-            return inner.remote();
-        }
-
-        @Override
-        public int localPort() {
-            return inner.localPort();
         }
     }
 }

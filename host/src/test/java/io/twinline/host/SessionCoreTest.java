@@ -320,57 +320,8 @@ class SessionCoreTest {
         }
     }
 
-    /** Passes everything through but the parts a subclass changes. */
-    private static class Passing implements Endpoint {
-        final Endpoint inner;
-
-        Passing(Endpoint inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public InputStream input() throws IOException {
-            return inner.input();
-        }
-
-        @Override
-        public OutputStream output() throws IOException {
-            return inner.output();
-        }
-
-        @Override
-        public void readTimeout(Duration timeout) throws IOException {
-            inner.readTimeout(timeout);
-        }
-
-        @Override
-        public void shutdownOutput() throws IOException {
-            inner.shutdownOutput();
-        }
-
-        @Override
-        public void close() {
-            inner.close();
-        }
-
-        @Override
-        public void abort() {
-            inner.abort();
-        }
-
-        @Override
-        public String remote() {
-            return inner.remote();
-        }
-
-        @Override
-        public int localPort() {
-            return inner.localPort();
-        }
-    }
-
     /** Every write fails, as on a connection reset before the server answers. */
-    private static final class UnwritableEndpoint extends Passing {
+    private static final class UnwritableEndpoint extends ForwardingEndpoint {
         UnwritableEndpoint(Endpoint inner) {
             super(inner);
         }
@@ -392,7 +343,7 @@ class SessionCoreTest {
     }
 
     /** The first read (the handshake) passes; the next, once the client is connected, is reset. */
-    private static final class ResetOnSecondRead extends Passing {
+    private static final class ResetOnSecondRead extends ForwardingEndpoint {
         private final CountDownLatch connected;
         private final AtomicInteger reads = new AtomicInteger();
 
@@ -404,13 +355,7 @@ class SessionCoreTest {
         @Override
         public InputStream input() throws IOException {
             InputStream in = inner.input();
-            return new InputStream() {
-                @Override
-                public int read() throws IOException {
-                    byte[] one = new byte[1];
-                    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-                }
-
+            return new ChunkInput() {
                 @Override
                 public int read(byte[] b, int off, int len) throws IOException {
                     if (reads.incrementAndGet() > 1) {
