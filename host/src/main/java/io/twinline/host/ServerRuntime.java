@@ -350,6 +350,12 @@ final class ServerRuntime implements TwinlineServer {
         }
         String advertisedHost = spec.advertisedAddress().map(InetSocketAddress::getHostString).orElse("");
         int advertisedPort = spec.advertisedAddress().map(InetSocketAddress::getPort).orElse(0);
+        // Channel A is attached before WELCOME tells the client the session's id, so the client's ATTACH of B,
+        // which may be handled on another thread the moment WELCOME is out, always finds A attached and makes the
+        // session NORMAL there.
+        if (!session.attach(Channel.A, connection)) {
+            return; // ended meanwhile (the server is closing); the connection is closed
+        }
         try {
             connection.writeHandshake(new Frame.Welcome(session.numericId, session.token,
                     millis(spec.policy().reattachWindow()), millis(spec.policy().heartbeatInterval()),
@@ -361,7 +367,6 @@ final class ServerRuntime implements TwinlineServer {
             throw e;
         }
         Logger.info("[{}] new session from {}", session.id, connection.remoteAddress());
-        session.attach(Channel.A, connection);
     }
 
     private void attach(Connection connection, Frame.Attach attach) throws IOException {

@@ -256,6 +256,29 @@ class SessionCoreTest {
         }
     }
 
+    /**
+     * The server tells its session listeners of every session established. Channel A is attached before WELCOME
+     * goes out, so the client's ATTACH of B, handled on another thread as soon as WELCOME is out, always finds A
+     * there and establishes the session where the listeners are told (it could once find A not yet attached, and
+     * the session became NORMAL with no listener told).
+     */
+    @Test
+    void theServerTellsItsListenersOfEverySession() throws Exception {
+        List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        TwinlineServer server = Testing.server().onSession(s -> told.add(s.id())).start();
+        try {
+            for (int i = 0; i < 50; i++) {
+                try (TwinlineClient client = Testing.client(server).connect()) {
+                    String id = client.session().id();
+                    Testing.await(Duration.ofSeconds(5), "the server told of " + id, () -> told.contains(id));
+                }
+            }
+            assertEquals(50, told.size());
+        } finally {
+            server.close();
+        }
+    }
+
     @Test
     void aSessionClosedMeanwhileRefusesNewCallsClearly() {
         TwinlineServer server = Testing.server().start();
