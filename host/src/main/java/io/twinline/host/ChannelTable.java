@@ -86,13 +86,6 @@ final class ChannelTable {
         return new Link[] {links.get(0), links.get(1)};
     }
 
-    /** The highest generation installed so far. */
-    long generation() {
-        synchronized (lock) {
-            return generation;
-        }
-    }
-
     /**
      * Fails {@code link} for {@code cause} and closes it.
      *

@@ -36,11 +36,6 @@ final class Link {
         this.generation = generation;
     }
 
-    /** Marks the link failed; returns {@code true} only for the first caller, who reports the failure. */
-    boolean markFailed() {
-        return failed.compareAndSet(false, true);
-    }
-
     /**
      * Marks the link failed for {@code cause}; returns {@code true} only for the first caller, who reports the
      * failure, and whose cause the link keeps.

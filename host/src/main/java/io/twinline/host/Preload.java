@@ -20,7 +20,7 @@ final class Preload {
             Responder.class, AckBuffer.class, TaskGroup.class, Metrics.class, ChannelTable.class, Liveness.class,
             RecoveryDriver.class, ChannelReader.class, RequestRunner.class,
             io.twinline.recovery.StateMachine.class, io.twinline.recovery.Backoff.class,
-            io.twinline.recovery.RecoveryProcesses.class, java.util.SplittableRandom.class,
+            io.twinline.recovery.RecoveryProcesses.class, java.security.SecureRandom.class,
             io.twinline.api.SessionState.class,
             // CompletableFuture's nest includes the Signaller that each waiting caller makes.
             java.util.concurrent.CompletableFuture.class, java.util.concurrent.Semaphore.class,

@@ -162,23 +162,16 @@ final class TwinSession implements Session {
     }
 
     /**
-     * A backoff of its own for each session, whose jitter is drawn from a generator seeded for this session and
-     * safe to use from any thread: recovery processes run on threads of their own, and sessions cut off together
-     * must not pick the same pauses.
+     * A backoff of its own for each session, whose jitter comes from a generator seeded for this session and safe
+     * to use from any thread ({@link java.util.Random}): a session's two recovery processes run on threads of their
+     * own, and sessions cut off together, in one process or many, must not pick the same pauses.
      */
     static Backoff newBackoff(RecoveryPolicy policy) {
-        return new Backoff(policy, new java.util.SplittableRandom(SEEDS.nextLong()).split());
+        return new Backoff(policy, new java.util.Random(SEEDS.nextLong()));
     }
 
-    private static final java.util.SplittableRandom SEEDS_SOURCE = new java.util.SplittableRandom(
-            new java.security.SecureRandom().nextLong());
-    /** Seeds of sessions' generators; {@code SplittableRandom} is not thread-safe, so its use is locked. */
-    private static final java.util.random.RandomGenerator SEEDS = new java.util.random.RandomGenerator() {
-        @Override
-        public synchronized long nextLong() {
-            return SEEDS_SOURCE.nextLong();
-        }
-    };
+    /** Where sessions' seeds come from: thread-safe, and different in every process. */
+    private static final java.security.SecureRandom SEEDS = new java.security.SecureRandom();
 
     /** Thread names carry the session and the end, so a dump of a process holding both ends stays readable. */
     private String threadPrefix() {
@@ -336,7 +329,7 @@ final class TwinSession implements Session {
     }
 
     /** Waits for every thread of the session; interrupts them if they overrun. */
-    void awaitEnd() {
+    private void awaitEnd() {
         if (!group.shutdownAndAwait(limits.closeGrace().plusSeconds(2))) {
             Logger.error("[{}] threads did not end after close", id);
         }

@@ -98,7 +98,7 @@ class BookkeepingTest {
         Wire newer = new Wire(6);
         Requester requester = new Requester("s-t", 4, 1 << 20, System::nanoTime);
         requester.linkUp(newer.link);
-        older.link.markFailed(); // as attach does to the link the newer one replaced
+        older.link.markFailed(io.twinline.api.FailureCause.OTHER); // as attach does to the link the newer one replaced
         older.link.close();
         assertEquals(0, requester.linkUp(older.link), "nothing replayed on a link that is not the current one");
         CompletableFuture<byte[]> answer = callAsync(requester, "after", Duration.ofSeconds(30));
