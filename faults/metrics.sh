@@ -3,11 +3,13 @@
 # --faults and --metrics run on loopback. While calls flow both ways and the client's own faults are recovered,
 # both /metrics outputs are scraped twice a second and each is checked with `promtool check metrics`. After the
 # client has finished, the server's call counters must agree with the client's final line (every call counted
-# once, however often it was re-sent), and a drain must turn /ready to 503 while /health stays 200.
+# once, however often it was re-sent), and a drain must turn /ready to 503 while /health stays 200. The client
+# runs for 7 s, so its half-open A (the fourth fault, at 0.8 s intervals), whose unanswered calls are always
+# replayed, is recovered and scraped before it ends.
 #
 # Needs the image (mvn -B package -DskipTests), curl and promtool (Debian's prometheus package); as root it
 # installs what is missing.
-#   faults/metrics.sh            (about 15 s; logs and scrapes in faults/out/)
+#   faults/metrics.sh            (about 20 s; logs and scrapes in faults/out/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMG=image/target/twinline/bin/twinline
@@ -45,7 +47,7 @@ for _ in $(seq 1 100); do
 done
 [ "$(get $STATUS/ready /dev/null)" = 200 ] || fail "the server never became ready (see $OUT/metrics-server.log)"
 
-"$IMG" client --connect 127.0.0.1:$PORT --calls 300000 --concurrency 16 --reverse-calls 9000 --payload 256 \
+"$IMG" client --connect 127.0.0.1:$PORT --seconds 7 --concurrency 16 --reverse-calls 9000 --payload 256 \
     --faults --fault-interval-ms 800 --metrics 127.0.0.1:$CLIENT_METRICS "${POLICY[@]}" \
     >"$OUT/metrics-client.log" 2>&1 &
 client_pid=$!
