@@ -15,11 +15,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * <ul>
  *   <li>a PING goes out on the send channel once it has been idle (nothing read or written) for 15/16 of the
  *       heartbeat interval, and one at a time;
- *   <li>the send channel fails ({@link FailureCause#PING_UNANSWERED}) when that PING is unanswered after
- *       {@code probeTimeout + lag};
- *   <li>the receive channel fails ({@link FailureCause#SILENT}) when nothing was read on it for
+ *   <li>the send channel fails ({@link FailureCause#PING_UNANSWERED}) when that PING is unanswered and no byte
+ *       has been read on it for {@code probeTimeout + lag} since the PING was sent;
+ *   <li>the receive channel fails ({@link FailureCause#SILENT}) when no byte was read on it for
  *       {@code idleTimeout + lag}.
  * </ul>
+ * "Read" counts bytes as they arrive, not whole frames ({@link io.twinline.transport.Connection#lastReadNanos()}):
+ * a link delivering a long frame slowly is making progress, and is alive.
  * Stretching the bounds by the owner's own lag keeps a starved process from blaming its peer for its own delay.
  */
 final class Liveness {
@@ -111,10 +113,14 @@ final class Liveness {
         // so the round one interval later sends the next one rather than waking again just after.
         long due = interval - interval / 16;
         if (hb != null) {
-            long answerDue = hb.sentNanos() + policy.probeTimeout().toNanos() + schedulingLagNanos;
+            // Bytes read after the PING went out answer it as well as its PONG would: the peer is there and sending,
+            // and on a slow link its PONG may wait behind the bytes that prove it.
+            long lastRead = send.connection.lastReadNanos();
+            long since = lastRead - hb.sentNanos() > 0 ? lastRead : hb.sentNanos();
+            long answerDue = since + policy.probeTimeout().toNanos() + schedulingLagNanos;
             if (nowNanos > answerDue) {
                 actions.failed(send, FailureCause.PING_UNANSWERED,
-                        new IOException("PING not answered within " + policy.probeTimeout()));
+                        new IOException("PING not answered and nothing read within " + policy.probeTimeout()));
                 return Long.MAX_VALUE;
             }
             return answerDue - nowNanos + 1;

@@ -90,6 +90,47 @@ class LivenessTest {
     }
 
     @Test
+    void bytesArrivingAfterThePingAnswerItLikeAPong() {
+        // A slow link delivering one long frame: no PONG gets through, but bytes keep arriving.
+        Link send = table.current(Channel.A);
+        Duration sent = HEARTBEAT;
+        liveness.tick(at(sent), BOUND);
+        Duration arrived = sent.plus(PROBE).minusMillis(100);
+        clock.advance(arrived);
+        send.connection.countSilenceFromNow(); // bytes read at t0 + arrived
+        liveness.tick(at(sent.plus(PROBE).plusMillis(1)), BOUND);
+        assertEquals(List.of("ping A"), actions, "progress after the PING keeps the link alive");
+        liveness.tick(at(arrived.plus(PROBE)), BOUND);
+        assertEquals(List.of("ping A"), actions);
+        liveness.tick(at(arrived.plus(PROBE).plusNanos(1)), BOUND);
+        assertEquals(List.of("ping A", "failed A PING_UNANSWERED"), actions,
+                "a probe timeout after the last progress with no PONG, the link has failed");
+    }
+
+    @Test
+    void bytesReadBeforeThePingDoNotAnswerIt() {
+        Link send = table.current(Channel.A);
+        clock.advance(HEARTBEAT.minusMillis(1));
+        send.connection.countSilenceFromNow(); // progress just before the PING is due
+        long pingAt = clock.nanoTime() + HEARTBEAT.toNanos();
+        liveness.tick(pingAt, BOUND);
+        assertEquals(List.of("ping A"), actions);
+        liveness.tick(pingAt + PROBE.toNanos() + 1, BOUND);
+        assertEquals(List.of("ping A", "failed A PING_UNANSWERED"), actions);
+    }
+
+    @Test
+    void aReceiveChannelDeliveringSlowlyIsNotSilent() {
+        Link receive = table.current(Channel.B);
+        clock.advance(IDLE.minusMillis(10));
+        receive.connection.countSilenceFromNow(); // part of a long frame arrives
+        liveness.tick(at(IDLE.plusMillis(1)), BOUND);
+        assertTrue(actions.stream().noneMatch(a -> a.startsWith("failed B")), actions.toString());
+        liveness.tick(at(IDLE.minusMillis(10).plus(IDLE).plusNanos(1)), BOUND);
+        assertTrue(actions.contains("failed B SILENT"), actions.toString());
+    }
+
+    @Test
     void aPongEndsTheWaitForIt() {
         liveness.tick(at(HEARTBEAT), BOUND);
         liveness.onPong(table.current(Channel.A), nonces.getFirst());

@@ -62,7 +62,6 @@ public final class Connection implements AutoCloseable {
     private volatile long lastDataWriteNanos;
     /** Counted down once the writer will write no more: after FLUSH_AND_CLOSE, CLOSE_NOW or a write error. */
     private final CountDownLatch outputDone = new CountDownLatch(1);
-    private volatile long lastReadNanos;
     private volatile long lastWriteNanos;
     private volatile boolean closed;
     private volatile java.util.function.Supplier<Frame> piggyback = () -> null;
@@ -94,13 +93,12 @@ public final class Connection implements AutoCloseable {
         this.endpoint = endpoint;
         this.readCodec = new FrameCodec(readLimit);
         this.writeCodec = new FrameCodec(writeLimit);
-        this.input = new ElasticInput(endpoint.input(), BUFFER_BYTES, meter);
+        this.input = new ElasticInput(endpoint.input(), BUFFER_BYTES, meter, nanoClock);
         this.in = new DataInputStream(input);
         this.pooledOut = new PooledOutput(endpoint.output(), meter);
         this.out = new DataOutputStream(pooledOut);
         this.nanoClock = nanoClock;
         long now = nanoClock.getAsLong();
-        this.lastReadNanos = now;
         this.lastWriteNanos = now;
         this.lastDataWriteNanos = now;
     }
@@ -144,9 +142,7 @@ public final class Connection implements AutoCloseable {
      */
     public Frame read() throws IOException {
         input.awaitInput(); // an idle reader parks here, not deep in the decoder
-        Frame frame = readCodec.read(in);
-        lastReadNanos = nanoClock.getAsLong();
-        return frame;
+        return readCodec.read(in);
     }
 
     /**
@@ -504,16 +500,19 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * Counts the connection's silence from now, as if a frame had just been read: for a connection whose peer owed
+     * Counts the connection's silence from now, as if bytes had just been read: for a connection whose peer owed
      * nothing until now (a session's channel A while channel B was being attached).
      */
     public void countSilenceFromNow() {
-        lastReadNanos = nanoClock.getAsLong();
+        input.progressNow();
     }
 
-    /** Returns when the last frame was read, on the connection's clock. */
+    /**
+     * Returns when bytes last arrived on the connection, on the connection's clock: any bytes, not only a frame's
+     * last, so a long frame arriving slowly shows progress all along (PROTOCOL §7). Creation time at first.
+     */
     public long lastReadNanos() {
-        return lastReadNanos;
+        return input.lastProgressNanos();
     }
 
     /** Returns when the writer last flushed, on the connection's clock. */

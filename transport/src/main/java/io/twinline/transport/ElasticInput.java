@@ -20,7 +20,10 @@ final class ElasticInput extends InputStream {
     private final InputStream in;
     private final int maxBytes;
     private final ByteMeter meter;
+    private final java.util.function.LongSupplier clock;
     private volatile long total;
+    /** When the last read from the stream below returned bytes, on {@link #clock}. */
+    private volatile long lastProgressNanos;
     private byte[] buffer = new byte[MIN_BYTES];
     private int pos;
     private int count;
@@ -30,17 +33,35 @@ final class ElasticInput extends InputStream {
     private boolean shrink;
 
     ElasticInput(InputStream in, int maxBytes) {
-        this(in, maxBytes, ByteMeter.NONE);
+        this(in, maxBytes, ByteMeter.NONE, System::nanoTime);
     }
 
-    /** @param meter told of every byte read from {@code in} */
-    ElasticInput(InputStream in, int maxBytes, ByteMeter meter) {
+    /**
+     * @param meter told of every byte read from {@code in}
+     * @param clock read after each read from {@code in} that returns bytes ({@link #lastProgressNanos()})
+     */
+    ElasticInput(InputStream in, int maxBytes, ByteMeter meter, java.util.function.LongSupplier clock) {
         if (maxBytes < MIN_BYTES) {
             throw new IllegalArgumentException("maxBytes below " + MIN_BYTES + ": " + maxBytes);
         }
         this.in = in;
         this.maxBytes = maxBytes;
         this.meter = meter;
+        this.clock = clock;
+        this.lastProgressNanos = clock.getAsLong();
+    }
+
+    /**
+     * Returns when a read from the stream below last returned bytes (creation time at first): progress, however
+     * far the frame those bytes belong to is from complete.
+     */
+    long lastProgressNanos() {
+        return lastProgressNanos;
+    }
+
+    /** Counts from now, as if bytes had just arrived. */
+    void progressNow() {
+        lastProgressNanos = clock.getAsLong();
     }
 
     /** Returns the bytes read from the stream below so far. */
@@ -51,6 +72,7 @@ final class ElasticInput extends InputStream {
     private void counted(int n) {
         if (n > 0) {
             total += n; // one reader at a time: no lost update
+            lastProgressNanos = clock.getAsLong();
             meter.received(n);
         }
     }

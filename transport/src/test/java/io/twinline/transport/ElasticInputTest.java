@@ -118,4 +118,23 @@ class ElasticInputTest {
         assertEquals(4_000, source.lastRequested, "asked the source for the caller's length, no copy in between");
         assertEquals(0, in.buffered());
     }
+
+    @Test
+    void everyReadThatReturnsBytesIsProgressThoughTheFrameIsIncomplete() throws IOException {
+        long[] now = {1_000};
+        Source source = new Source(random(100_000, 3), 10);
+        ElasticInput in = new ElasticInput(source, 8192, ByteMeter.NONE, () -> now[0]);
+        assertEquals(1_000, in.lastProgressNanos(), "creation counts as progress");
+        now[0] = 2_000;
+        byte[] body = new byte[50_000]; // one long frame body, arriving 10 bytes per read
+        int got = in.read(body, 0, 5);
+        assertEquals(5, got);
+        assertEquals(2_000, in.lastProgressNanos());
+        now[0] = 3_000;
+        assertEquals(5, in.read(body, 0, 5)); // the other half of that read's 10 bytes: nothing new arrived
+        assertEquals(2_000, in.lastProgressNanos(), "bytes served from the buffer are not progress");
+        now[0] = 4_000;
+        assertEquals(10, in.read(body, 0, body.length)); // a large read goes straight to the source
+        assertEquals(4_000, in.lastProgressNanos(), "bytes of a frame still far from complete count");
+    }
 }
