@@ -6,13 +6,22 @@ import java.time.Duration;
  * Hard limits that keep memory bounded and bad peers harmless. Immutable and validated; start from
  * {@link #defaults()}.
  *
- * @param maxFrameBytes the largest frame accepted, in bytes; a longer length closes the connection before anything
- *     is allocated. The two ends announce theirs in the handshake: a request must fit in the peer's with its route
- *     and a 10-byte header, a response with a 10-byte header (a larger one reaches the caller as a
- *     {@link RemoteFailureException})
+ * @param maxMessageBytes the longest request or response body accepted, in bytes; a peer that announces a longer one
+ *     has its connection closed before the body is kept. The two ends announce theirs in the handshake: a request
+ *     body must fit the peer's (else the call is refused at once), a response body the caller's (a larger one
+ *     reaches the caller as a {@link RemoteFailureException}). Bodies travel in chunks of at most 64 KiB whatever
+ *     this is
  * @param maxInFlight the most unanswered calls per direction per session; a caller past it blocks until a slot
  *     frees. The two ends announce theirs in the handshake and each direction uses the smaller. Also bounds the
  *     peer's cache of unacknowledged responses
+ * @param maxInFlightBytes the most request body bytes unanswered at once per direction per session (at least
+ *     {@code maxMessageBytes}); a caller past it waits, within its timeout, until earlier calls are answered. The
+ *     two ends announce theirs in the handshake and each direction uses the smaller; a peer that sends more is
+ *     closed as malformed. With {@code maxInFlight} it bounds the calls kept for replay and the requests a responder
+ *     holds
+ * @param maxCachedBytes the response body bytes a responder keeps for the peer's replay (answered, not yet
+ *     acknowledged) past which it starts no new request until acknowledgements bring it back under; the requests
+ *     wait, in order. Not announced: it bounds this side's memory only
  * @param maxSessions the most sessions a server holds, counting an ended one until its threads have finished
  *     (up to {@code closeGrace}); HELLO past it is REJECTED with {@code SERVER_FULL}, however many HELLOs
  *     arrive at the same moment
@@ -22,21 +31,28 @@ import java.time.Duration;
  * @param closeGrace how long an orderly close waits for calls in flight to be answered before GOODBYE
  */
 public record Limits(
-        int maxFrameBytes,
+        int maxMessageBytes,
         int maxInFlight,
+        int maxInFlightBytes,
+        long maxCachedBytes,
         int maxSessions,
         Duration handshakeTimeout,
         Duration callTimeout,
         Duration closeGrace) {
 
-    /** The smallest frame limit accepted: room for the handshake frames and a small call. */
-    public static final int MIN_FRAME_BYTES = 1024;
+    /** The smallest message limit accepted: room for a small call and a failure's description. */
+    public static final int MIN_MESSAGE_BYTES = 1024;
 
     private static final Limits DEFAULTS = new Limits(
             // 16 MiB: large payloads fit; a hostile length costs at most this much per connection.
             16 << 20,
             // Enough for a thousand concurrent callers per session without queueing them.
             1024,
+            // Four maximal bodies, or a thousand of 64 KiB: what a session may hold of the peer's requests and keep of
+            // its own for replay, per direction.
+            64 << 20,
+            // As much of this side's answers kept for the peer's replay.
+            64L << 20,
             // 10,000 sessions need 20,000 sockets: the open-file limit of a typical server process.
             10_000,
             // A handshake is one round trip; five seconds drops silent or slow connections early.
@@ -47,18 +63,26 @@ public record Limits(
     /**
      * Validates every field.
      *
-     * @throws IllegalArgumentException if {@code maxFrameBytes} is below {@link #MIN_FRAME_BYTES}, if
-     *     {@code maxInFlight} or {@code maxSessions} is below 1, if {@code handshakeTimeout} or {@code callTimeout}
+     * @throws IllegalArgumentException if {@code maxMessageBytes} is below {@link #MIN_MESSAGE_BYTES}, if
+     *     {@code maxInFlight} or {@code maxSessions} is below 1, if {@code maxInFlightBytes} is below
+     *     {@code maxMessageBytes} or {@code maxCachedBytes} below 1, if {@code handshakeTimeout} or {@code callTimeout}
      *     is not positive, or if {@code closeGrace} is negative; the message names the field and shows the value
      * @throws NullPointerException if a duration is null
      */
     public Limits {
-        if (maxFrameBytes < MIN_FRAME_BYTES) {
+        if (maxMessageBytes < MIN_MESSAGE_BYTES) {
             throw new IllegalArgumentException(
-                    "maxFrameBytes must be at least " + MIN_FRAME_BYTES + ": " + maxFrameBytes);
+                    "maxMessageBytes must be at least " + MIN_MESSAGE_BYTES + ": " + maxMessageBytes);
         }
         if (maxInFlight < 1) {
             throw new IllegalArgumentException("maxInFlight must be at least 1: " + maxInFlight);
+        }
+        if (maxInFlightBytes < maxMessageBytes) {
+            throw new IllegalArgumentException("maxInFlightBytes must be at least maxMessageBytes (" + maxMessageBytes
+                    + "): " + maxInFlightBytes);
+        }
+        if (maxCachedBytes < 1) {
+            throw new IllegalArgumentException("maxCachedBytes must be at least 1: " + maxCachedBytes);
         }
         if (maxSessions < 1) {
             throw new IllegalArgumentException("maxSessions must be at least 1: " + maxSessions);
@@ -72,7 +96,8 @@ public record Limits(
     }
 
     /**
-     * Returns the defaults: 16 MiB frames, 1,024 calls in flight, 10,000 sessions, a 5 s handshake timeout, a 30 s
+     * Returns the defaults: 16 MiB messages, 1,024 calls and 64 MiB of request bodies in flight, 64 MiB of responses
+     * kept for replay, 10,000 sessions, a 5 s handshake timeout, a 30 s
      * call timeout and a 2 s close grace.
      *
      * @return the default limits
@@ -82,14 +107,15 @@ public record Limits(
     }
 
     /**
-     * Returns these limits with another frame limit.
+     * Returns these limits with another message limit; {@code maxInFlightBytes} is raised to it if lower.
      *
-     * @param value the largest frame accepted, in bytes
+     * @param value the longest request or response body accepted, in bytes
      * @return the new limits
-     * @throws IllegalArgumentException if {@code value} is below {@link #MIN_FRAME_BYTES}
+     * @throws IllegalArgumentException if {@code value} is below {@link #MIN_MESSAGE_BYTES}
      */
-    public Limits withMaxFrameBytes(int value) {
-        return new Limits(value, maxInFlight, maxSessions, handshakeTimeout, callTimeout, closeGrace);
+    public Limits withMaxMessageBytes(int value) {
+        return new Limits(value, maxInFlight, Math.max(value, maxInFlightBytes), maxCachedBytes, maxSessions,
+                handshakeTimeout, callTimeout, closeGrace);
     }
 
     /**
@@ -100,7 +126,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is below 1
      */
     public Limits withMaxInFlight(int value) {
-        return new Limits(maxFrameBytes, value, maxSessions, handshakeTimeout, callTimeout, closeGrace);
+        return new Limits(maxMessageBytes, value, maxInFlightBytes, maxCachedBytes, maxSessions, handshakeTimeout,
+                callTimeout, closeGrace);
     }
 
     /**
@@ -111,7 +138,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is below 1
      */
     public Limits withMaxSessions(int value) {
-        return new Limits(maxFrameBytes, maxInFlight, value, handshakeTimeout, callTimeout, closeGrace);
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, value, handshakeTimeout,
+                callTimeout, closeGrace);
     }
 
     /**
@@ -123,7 +151,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is zero or negative
      */
     public Limits withHandshakeTimeout(Duration value) {
-        return new Limits(maxFrameBytes, maxInFlight, maxSessions, value, callTimeout, closeGrace);
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, maxSessions, value,
+                callTimeout, closeGrace);
     }
 
     /**
@@ -135,7 +164,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is zero or negative
      */
     public Limits withCallTimeout(Duration value) {
-        return new Limits(maxFrameBytes, maxInFlight, maxSessions, handshakeTimeout, value, closeGrace);
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, maxSessions,
+                handshakeTimeout, value, closeGrace);
     }
 
     /**
@@ -147,6 +177,31 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is negative
      */
     public Limits withCloseGrace(Duration value) {
-        return new Limits(maxFrameBytes, maxInFlight, maxSessions, handshakeTimeout, callTimeout, value);
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, maxSessions,
+                handshakeTimeout, callTimeout, value);
+    }
+
+    /**
+     * Returns these limits with another budget of request bytes in flight.
+     *
+     * @param value the most request body bytes unanswered at once per direction per session
+     * @return the new limits
+     * @throws IllegalArgumentException if {@code value} is below {@code maxMessageBytes}
+     */
+    public Limits withMaxInFlightBytes(int value) {
+        return new Limits(maxMessageBytes, maxInFlight, value, maxCachedBytes, maxSessions, handshakeTimeout,
+                callTimeout, closeGrace);
+    }
+
+    /**
+     * Returns these limits with another budget of responses kept for replay.
+     *
+     * @param value the response bytes kept, past which no new request starts until acknowledgements come
+     * @return the new limits
+     * @throws IllegalArgumentException if {@code value} is below 1
+     */
+    public Limits withMaxCachedBytes(long value) {
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, value, maxSessions, handshakeTimeout,
+                callTimeout, closeGrace);
     }
 }

@@ -13,15 +13,25 @@ class LimitsTest {
 
     @Test
     void defaultsAreTheDocumentedValues() {
-        assertEquals(new Limits(16 * 1024 * 1024, 1024, 10_000, Duration.ofSeconds(5), Duration.ofSeconds(30),
-                Duration.ofSeconds(2)), DEFAULTS);
+        assertEquals(new Limits(16 * 1024 * 1024, 1024, 64 * 1024 * 1024, 64L * 1024 * 1024, 10_000,
+                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(2)), DEFAULTS);
     }
 
     @Test
-    void withMaxFrameBytesRefusesLessThanTheMinimum() {
-        refused("maxFrameBytes must be at least 1024: 1023",
-                () -> DEFAULTS.withMaxFrameBytes(Limits.MIN_FRAME_BYTES - 1));
-        assertEquals(1024, DEFAULTS.withMaxFrameBytes(Limits.MIN_FRAME_BYTES).maxFrameBytes());
+    void theBudgetOfBytesInFlightHoldsAtLeastOneMessage() {
+        refused("maxInFlightBytes must be at least maxMessageBytes (16777216): 16777215",
+                () -> DEFAULTS.withMaxInFlightBytes((16 << 20) - 1));
+        refused("maxCachedBytes must be at least 1: 0", () -> DEFAULTS.withMaxCachedBytes(0));
+        assertEquals(128 << 20, DEFAULTS.withMaxMessageBytes(128 << 20).maxInFlightBytes(),
+                "a message limit above the budget raises the budget with it");
+        assertEquals(64 << 20, DEFAULTS.withMaxMessageBytes(1024).maxInFlightBytes());
+    }
+
+    @Test
+    void withMaxMessageBytesRefusesLessThanTheMinimum() {
+        refused("maxMessageBytes must be at least 1024: 1023",
+                () -> DEFAULTS.withMaxMessageBytes(Limits.MIN_MESSAGE_BYTES - 1));
+        assertEquals(1024, DEFAULTS.withMaxMessageBytes(Limits.MIN_MESSAGE_BYTES).maxMessageBytes());
     }
 
     @Test

@@ -60,7 +60,7 @@ final class ChannelReader {
      * {@link Link#readerExited()} marks the end of the loop, which a re-attach of the channel waits for.
      */
     void run(Link link) {
-        Frame.Request first = readUntilFailure(link, null, null);
+        NeedsScope first = readUntilFailure(link, null, null);
         if (first != null) {
             AtomicBoolean bodyRan = new AtomicBoolean();
             try {
@@ -72,7 +72,8 @@ final class ChannelReader {
             } catch (RuntimeException | Error e) {
                 if (!bodyRan.get()) {
                     // No scope (out of memory): the request read is dropped with the link; the requester's
-                    // replay after the re-attach sends it again, and it runs once.
+                    // replay after the re-attach sends it again, and it runs once. (Requests that waited for an ACK
+                    // stay counted as running: the session is failing anyway.)
                     Logger.error(e, "[{}/{}] reader could not open its scope", sessionId, link.channel);
                     recovery.linkFailed(link, FailureCause.OTHER,
                             new IOException("reader could not open its scope: " + e, e));
@@ -84,20 +85,26 @@ final class ChannelReader {
         }
     }
 
+    /** Work the reader found before it had a scope for handlers: done first once the scope is open. */
+    private interface NeedsScope {
+        void run(TaskGroup.Children children) throws MalformedFrameException;
+    }
+
     /**
      * Reads and dispatches frames until the link fails or the peer says GOODBYE.
      *
      * @param children the scope for handlers, or null while there is none
-     * @param pending a request read before the scope was opened, dispatched first
-     * @return without a scope, the first REQUEST read (the caller opens the scope and calls again); otherwise null
+     * @param pending work found before the scope was opened, done first
+     * @return without a scope, the first work that needs one (the caller opens the scope and calls again); otherwise
+     *     null
      */
-    private Frame.Request readUntilFailure(Link link, TaskGroup.Children children, Frame.Request pending) {
+    private NeedsScope readUntilFailure(Link link, TaskGroup.Children children, NeedsScope pending) {
         if (children != null) {
             link.readerStarted(children);
         }
         boolean loopEnded = true;
         try {
-            Frame.Request first = readFrames(link, children, pending);
+            NeedsScope first = readFrames(link, children, pending);
             if (first != null) {
                 loopEnded = false;
                 return first;
@@ -122,12 +129,12 @@ final class ChannelReader {
         return null;
     }
 
-    private Frame.Request readFrames(Link link, TaskGroup.Children children, Frame.Request pending)
+    private NeedsScope readFrames(Link link, TaskGroup.Children children, NeedsScope pending)
             throws IOException {
         Connection connection = link.connection;
         boolean sendSide = link.channel == role.sendChannel;
         if (pending != null) {
-            requests.dispatch(pending, children);
+            pending.run(children);
         }
         while (true) {
             Frame frame = connection.read();
@@ -143,11 +150,20 @@ final class ChannelReader {
                 case Frame.Response r when sendSide -> requester.onResponse(r);
                 case Frame.Request r when !sendSide -> {
                     if (children == null) {
-                        return r; // the first request: its handler needs the scope
+                        return c -> requests.dispatch(r, c); // the first request: its handler needs the scope
                     }
                     requests.dispatch(r, children);
                 }
-                case Frame.Ack a when !sendSide -> responder.onAck(a);
+                case Frame.Ack a when !sendSide -> {
+                    java.util.List<Frame.Request> ready = responder.onAck(a);
+                    if (!ready.isEmpty()) {
+                        NeedsScope start = c -> ready.forEach(r -> requests.start(r, c));
+                        if (children == null) {
+                            return start; // requests that waited for this ACK: their handlers need the scope
+                        }
+                        start.run(children);
+                    }
+                }
                 case Frame.Goodbye g -> {
                     goodbyes.peerSaidGoodbye(link, sendSide, g.reason());
                     return null;

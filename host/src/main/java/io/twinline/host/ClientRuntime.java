@@ -130,8 +130,8 @@ final class ClientRuntime implements TwinlineClient {
         TwinSession fresh = null;
         try {
             a = dial(spec.server(), handshake);
-            a.writeHandshake(new Frame.Hello(FrameCodec.VERSION, spec.limits().maxFrameBytes(),
-                    spec.limits().maxInFlight()));
+            a.writeHandshake(new Frame.Hello(FrameCodec.VERSION, spec.limits().maxMessageBytes(),
+                    spec.limits().maxInFlight(), spec.limits().maxInFlightBytes()));
             Frame reply = answerToHello(a, handshake);
             if (reply instanceof Frame.Rejected r) {
                 throw new ConnectFailedException("server " + Network.hostPort(spec.server()) + " rejected the session: "
@@ -157,7 +157,8 @@ final class ClientRuntime implements TwinlineClient {
                     ? InetSocketAddress.createUnresolved(welcome.advertisedHost(), welcome.advertisedPort())
                     : spec.server();
             fresh = new TwinSession(welcome.sessionId(), welcome.token(), TwinSession.Role.CLIENT, policy,
-                    spec.limits(), new TwinSession.PeerLimits(welcome.maxFrameBytes(), welcome.maxInFlight()),
+                    spec.limits(), new TwinSession.PeerLimits(welcome.maxMessageBytes(), welcome.maxInFlight(),
+                            welcome.maxInFlightBytes()),
                     spec.handlers(), clock, metrics, null,
                     (session, channel, deadline) -> attachChannel(reattachTo, session, channel, deadline),
                     this::sessionEnded);
@@ -215,7 +216,7 @@ final class ClientRuntime implements TwinlineClient {
     private Connection dial(InetSocketAddress address, Duration timeout) throws IOException {
         Endpoint endpoint = network.dial(address, timeout);
         try {
-            Connection c = new Connection(endpoint, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
+            Connection c = new Connection(endpoint, spec.limits().maxMessageBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
                     nanoClock, metrics);
             c.readTimeout(timeout);
             return c;
@@ -240,7 +241,7 @@ final class ClientRuntime implements TwinlineClient {
         Connection c = dial(target, timeout);
         try {
             c.writeHandshake(new Frame.Attach(FrameCodec.VERSION, session.numericId, session.token, channel.code(),
-                    spec.limits().maxFrameBytes()));
+                    spec.limits().maxMessageBytes()));
             Frame reply = c.readHandshake();
             if (reply instanceof Frame.Attached) {
                 return c;

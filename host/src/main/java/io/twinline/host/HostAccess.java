@@ -83,13 +83,13 @@ public final class HostAccess {
     }
 
     /**
-     * Returns the largest body a call to {@code route} on {@code session} may carry: what fits the frame limit its
-     * peer announced (HELLO or WELCOME) with the REQUEST frame's header and the route. A larger body fails the call
-     * at once with {@link IllegalArgumentException}.
+     * Returns the largest body a call on {@code session} may carry: the message limit its peer announced (HELLO or
+     * WELCOME), or the session's budget of request bytes in flight if smaller. A larger body fails the call at once
+     * with {@link IllegalArgumentException}.
      */
     public static int largestBody(Session session, String route) {
-        return ((TwinSession) session).peer().maxFrameBytes() - FrameCodec.REQUEST_OVERHEAD
-                - route.getBytes(StandardCharsets.UTF_8).length;
+        TwinSession s = (TwinSession) session;
+        return Math.min(s.peer().maxMessageBytes(), s.requester().bytesBudget());
     }
 
     /** Why dialling or listening failed, in words: {@code address already in use}, {@code unknown host x}. */

@@ -23,19 +23,19 @@ final class RequestRunner {
     private final String sessionId;
     private final TwinSession.Role role;
     private final Map<String, Handler> handlers;
-    private final int peerMaxFrameBytes;
+    private final int peerMaxMessageBytes;
     private final Responder responder;
     private final ChannelTable table;
     private final Metrics.SessionCounts counts;
     private final RecoveryDriver recovery;
 
-    RequestRunner(Session session, TwinSession.Role role, Map<String, Handler> handlers, int peerMaxFrameBytes,
+    RequestRunner(Session session, TwinSession.Role role, Map<String, Handler> handlers, int peerMaxMessageBytes,
                   Responder responder, ChannelTable table, Metrics.SessionCounts counts, RecoveryDriver recovery) {
         this.session = session;
         this.sessionId = session.id();
         this.role = role;
         this.handlers = handlers;
-        this.peerMaxFrameBytes = peerMaxFrameBytes;
+        this.peerMaxMessageBytes = peerMaxMessageBytes;
         this.responder = responder;
         this.table = table;
         this.counts = counts;
@@ -45,8 +45,12 @@ final class RequestRunner {
     /** Forks the handler of a new request (or answers a repeated one from the cache); on the reader's thread. */
     void dispatch(Frame.Request request, TaskGroup.Children children)
             throws io.twinline.transport.MalformedFrameException {
-        responder.onRequest(request, r -> children.spawn(null, () -> run(r), () -> responder.notStarted(r.id())),
-                this::resend);
+        responder.onRequest(request, r -> start(r, children), this::resend);
+    }
+
+    /** Forks the handler of a request the responder has counted as running; on the reader's thread. */
+    void start(Frame.Request request, TaskGroup.Children children) {
+        children.spawn(null, () -> run(request), () -> responder.notStarted(request.id(), request.body().length));
     }
 
     /** On the request's own thread. */
@@ -71,10 +75,10 @@ final class RequestRunner {
                 if (result == null) {
                     status = ResponseStatus.HANDLER_FAILED;
                     body = "handler returned null".getBytes(StandardCharsets.UTF_8);
-                } else if (result.length + 1 + 8 + 1 > peerMaxFrameBytes) {
+                } else if (result.length > peerMaxMessageBytes) {
                     status = ResponseStatus.HANDLER_FAILED;
-                    body = ("response of " + result.length + " bytes exceeds the peer's frame limit")
-                            .getBytes(StandardCharsets.UTF_8);
+                    body = ("response of " + result.length + " bytes exceeds the peer's message limit of "
+                            + peerMaxMessageBytes + " bytes").getBytes(StandardCharsets.UTF_8);
                 } else {
                     status = ResponseStatus.OK;
                     body = result;
@@ -91,7 +95,7 @@ final class RequestRunner {
             case NO_SUCH_ROUTE -> CallOutcome.NO_SUCH_ROUTE;
             default -> CallOutcome.HANDLER_FAILED;
         }), 1);
-        Frame.Response response = responder.complete(request.id(), status, body);
+        Frame.Response response = responder.complete(request.id(), request.body().length, status, body);
         Link l = table.current(role.receiveChannel);
         if (l != null && l.isHealthy()) {
             // This thread is done with the request: if no writer runs, it writes the response itself rather than
@@ -128,8 +132,7 @@ final class RequestRunner {
             } else {
                 Logger.debug("[{}] handler for '{}' failed: {}", sessionId, route, message);
             }
-            // The message must fit the peer's frame with the RESPONSE header (type, id, status).
-            return truncateUtf8(message, Math.min(4096, peerMaxFrameBytes - 10));
+            return truncateUtf8(message, Math.min(4096, peerMaxMessageBytes));
         } catch (Throwable again) {
             return HANDLER_FAILED_BODY;
         }

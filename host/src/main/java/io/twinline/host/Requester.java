@@ -5,7 +5,6 @@ import io.twinline.api.CallTimeoutException;
 import io.twinline.api.NoSuchRouteException;
 import io.twinline.api.RemoteFailureException;
 import io.twinline.api.TwinlineException;
-import io.twinline.transport.Connection;
 import io.twinline.transport.FrameCodec;
 import io.twinline.transport.Frame;
 import io.twinline.transport.ResponseStatus;
@@ -38,7 +37,7 @@ import java.util.function.LongSupplier;
 final class Requester {
 
     /** One call until its response arrives. Encoded by the writer thread straight from its parts. */
-    static final class Call implements Connection.Writable {
+    static final class Call implements Frame.Message {
         final long id;
         /** When the caller stops waiting, on the session's clock. */
         final long deadline;
@@ -56,8 +55,18 @@ final class Requester {
         }
 
         @Override
-        public void writeTo(FrameCodec codec, DataOutputStream out) throws IOException {
-            codec.writeRequest(id, routeBytes, body, out);
+        public long id() {
+            return id;
+        }
+
+        @Override
+        public byte[] body() {
+            return body;
+        }
+
+        @Override
+        public void writeHead(FrameCodec codec, DataOutputStream out, int chunk) throws IOException {
+            codec.writeRequestHead(id, routeBytes, body, chunk, out);
         }
     }
 
@@ -66,6 +75,14 @@ final class Requester {
     private final int maxInFlight;
     private final int ackIdsPerFrame;
     private final Semaphore slots;
+    /**
+     * Request body bytes of the calls holding a slot may total at most this budget's size (the smaller of the two
+     * ends' {@code maxInFlightBytes}). Fair, so a large call is not passed over for ever by small ones.
+     */
+    private final Semaphore bytes;
+    private final int bytesBudget;
+    /** Body bytes of the responses read since the last ACK went out: many of them are acknowledged at once. */
+    private final AtomicLong unackedResponseBytes = new AtomicLong();
     private final Object idLock = new Object();
     private final AtomicLong lastId = new AtomicLong();
     /**
@@ -94,11 +111,13 @@ final class Requester {
     private volatile Function<Call, TwinlineException> refusal;
 
     /**
-     * @param peerMaxFrameBytes the peer's frame limit, which every ACK must fit
+     * @param maxInFlightBytes the most request body bytes unanswered at once
      * @param nanoClock the session's clock, which the ticker's {@link #expireCalls} also reads
      */
-    Requester(String sessionId, int maxInFlight, int peerMaxFrameBytes, LongSupplier nanoClock) {
-        this.ackIdsPerFrame = FrameCodec.ackIdsWithin(peerMaxFrameBytes);
+    Requester(String sessionId, int maxInFlight, int maxInFlightBytes, LongSupplier nanoClock) {
+        this.ackIdsPerFrame = FrameCodec.ackIdsWithin(FrameCodec.FRAME_LIMIT);
+        this.bytesBudget = maxInFlightBytes;
+        this.bytes = new Semaphore(maxInFlightBytes, true);
         this.sessionId = sessionId;
         this.nanoClock = nanoClock;
         this.maxInFlight = maxInFlight;
@@ -108,17 +127,20 @@ final class Requester {
     /**
      * Makes one call and waits for its answer.
      *
-     * @param frameLimit the peer's frame limit, which the request must fit
+     * @param messageLimit the longest body the peer accepts, which the request must fit
      */
-    byte[] call(String route, byte[] body, Duration timeout, int frameLimit) {
+    byte[] call(String route, byte[] body, Duration timeout, int messageLimit) {
         byte[] routeBytes = route.getBytes(StandardCharsets.UTF_8);
         if (routeBytes.length == 0 || routeBytes.length > 255) {
             throw new IllegalArgumentException("route must be 1 to 255 UTF-8 bytes: '" + route + "'");
         }
-        long frameBytes = (long) FrameCodec.REQUEST_OVERHEAD + routeBytes.length + body.length;
-        if (frameBytes > frameLimit) {
-            throw new IllegalArgumentException("request of " + body.length + " bytes exceeds the peer's frame limit of "
-                    + frameLimit + " bytes");
+        if (body.length > messageLimit) {
+            throw new IllegalArgumentException("request of " + body.length + " bytes exceeds the peer's message limit"
+                    + " of " + messageLimit + " bytes");
+        }
+        if (body.length > bytesBudget) {
+            throw new IllegalArgumentException("request of " + body.length + " bytes exceeds the session's budget of "
+                    + bytesBudget + " request bytes in flight");
         }
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive: " + timeout);
@@ -127,6 +149,19 @@ final class Requester {
         refuseIfEnded(route);
         try {
             if (!slots.tryAcquire(waitNanos(timeout), TimeUnit.NANOSECONDS)) {
+                throw new CallTimeoutException(sessionId, route, timeout, false);
+            }
+            boolean room = false;
+            try {
+                // Within what is left of the same timeout: the caller waits for a slot and for room, not each in turn.
+                room = body.length == 0 || bytes.tryAcquire(body.length, deadline - nanoClock.getAsLong(),
+                        TimeUnit.NANOSECONDS);
+            } finally {
+                if (!room) {
+                    slots.release();
+                }
+            }
+            if (!room) {
                 throw new CallTimeoutException(sessionId, route, timeout, false);
             }
         } catch (InterruptedException e) {
@@ -286,7 +321,7 @@ final class Requester {
     private static boolean sendOn(Link l, Call call) {
         Link previous = call.sentOn.get();
         if (previous != l && call.sentOn.compareAndSet(previous, l)) {
-            l.connection.send(call);
+            l.connection.sendMessage(call);
             return previous != null;
         }
         return false;
@@ -315,6 +350,9 @@ final class Requester {
     private int takeLink(Link l) {
         replaying = true;
         link = l;
+        // The repeated ACK first: it goes in the control lane, ahead of the replay, so the responder frees what it
+        // kept for acknowledged calls before the replayed requests can find its cache full (PROTOCOL §6.1 R6).
+        repeatAcks(l);
         int replayed = 0;
         for (Call call : unansweredInIdOrder()) {
             if (sendOn(l, call)) {
@@ -327,7 +365,6 @@ final class Requester {
                 replayed++;
             }
         }
-        repeatAcks(l);
         return replayed;
     }
 
@@ -386,14 +423,30 @@ final class Requester {
         }
     }
 
+    /**
+     * Whether the call {@code id} is still unanswered: the send channel's reader keeps the body of a response
+     * arriving in parts only then.
+     */
+    boolean isUnanswered(long id) {
+        return unanswered.containsKey(id);
+    }
+
     /** Called by the send channel's reader for each RESPONSE. */
     void onResponse(Frame.Response response) {
         Call call = unanswered.remove(response.id());
         acks.add(response.id());
+        unackedResponseBytes.addAndGet(response.body().length);
         if (call != null) {
-            slots.release();
+            release(call);
             call.response.complete(response);
         }
+    }
+
+    private void release(Call call) {
+        if (call.body.length > 0) {
+            bytes.release(call.body.length);
+        }
+        slots.release();
     }
 
     /**
@@ -402,9 +455,18 @@ final class Requester {
      */
     static final int ACKS_BEFORE_FLUSH = 64;
 
-    /** Called by the send channel's reader after each response: sends the acks alone if many have gathered. */
+    /**
+     * How many response body bytes may be read before their acknowledgement goes out on its own: the responder keeps
+     * each response until it is acknowledged, and counts them against its own budget.
+     */
+    static final long ACK_BYTES_BEFORE_FLUSH = 1 << 20;
+
+    /**
+     * Called by the send channel's reader after each response: sends the acks alone if many, or many bytes' worth,
+     * have gathered.
+     */
     void maybeFlushAcks(Link l) {
-        if (acks.size() >= ACKS_BEFORE_FLUSH) {
+        if (acks.size() >= ACKS_BEFORE_FLUSH || unackedResponseBytes.get() >= ACK_BYTES_BEFORE_FLUSH) {
             flushAcks(l);
         }
     }
@@ -414,6 +476,7 @@ final class Requester {
      * as the requests being flushed (no frame of its own, no wake-up of its own), or {@code null}.
      */
     Frame.Ack pendingAck() {
+        unackedResponseBytes.set(0);
         long[] ids = acks.drain(ackIdsPerFrame);
         return ids == null ? null : new Frame.Ack(floor(), ids);
     }
@@ -424,6 +487,7 @@ final class Requester {
 
     /** Sends every gathered ack now, with the floor (every id below it is answered). */
     void flushAcks(Link l) {
+        unackedResponseBytes.set(0);
         long[] ids = acks.drain(ackIdsPerFrame);
         while (ids != null) {
             l.connection.send(new Frame.Ack(floor(), ids));
@@ -473,7 +537,7 @@ final class Requester {
 
     private void fail(Call call, TwinlineException e) {
         if (unanswered.remove(call.id, call)) {
-            slots.release();
+            release(call);
             call.response.completeExceptionally(e);
         }
     }
@@ -489,6 +553,16 @@ final class Requester {
 
     int maxInFlight() {
         return maxInFlight;
+    }
+
+    /** The most request body bytes in flight at once. */
+    int bytesBudget() {
+        return bytesBudget;
+    }
+
+    /** Request body bytes of the calls holding a slot now. */
+    long bytesInFlight() {
+        return bytesBudget - bytes.availablePermits();
     }
 
     long callsMade() {

@@ -18,8 +18,10 @@ final class Responder {
 
     /** What the responder knows of one request id at or above the floor, until it is acknowledged. */
     private static final class Entry {
-        /** {@code null} while the handler runs; the response once done. */
+        /** {@code null} while the handler runs (or waits to); the response once done. */
         Frame.Response response;
+        /** The request, while it waits to be started because too many responses are kept; else null. */
+        Frame.Request waiting;
     }
 
     /** Starts a handler for a request; the host runs it on its own virtual thread. */
@@ -28,6 +30,14 @@ final class Responder {
     }
 
     private final int maxInFlight;
+    private final long maxInFlightBytes;
+    private final long maxCachedBytes;
+    /** Body bytes of the requests running or waiting to start: the peer's budget of bytes in flight bounds them. */
+    private long heldBytes;
+    /** Body bytes of the responses kept for the peer's replay (done, not yet acknowledged). */
+    private long cachedBytes;
+    /** Requests waiting, in arrival order, for the kept responses to fall under {@link #maxCachedBytes}. */
+    private final java.util.ArrayDeque<Frame.Request> waiting = new java.util.ArrayDeque<>();
     /**
      * By id. A hash map, not a sorted one: every request puts and every ACK removes here, so these must cost the
      * same whatever the number kept; the one ordered operation, dropping what an ACK's floor passed, walks the ids
@@ -55,18 +65,47 @@ final class Responder {
     private final Runnable duplicateSuppressed;
 
     /**
+     * @param maxInFlightBytes the request body bytes the peer may have running or waiting here at once (this side's
+     *     announced budget)
+     * @param maxCachedBytes the response bytes kept for replay past which new requests wait to start
      * @param duplicateSuppressed told of each re-sent request answered or ignored without running again
      */
-    Responder(int maxInFlight, Runnable duplicateSuppressed) {
+    Responder(int maxInFlight, long maxInFlightBytes, long maxCachedBytes, Runnable duplicateSuppressed) {
         this.maxInFlight = maxInFlight;
+        this.maxInFlightBytes = maxInFlightBytes;
+        this.maxCachedBytes = maxCachedBytes;
         this.duplicateSuppressed = duplicateSuppressed;
     }
 
     /**
-     * A REQUEST arrived. Starts its handler the first time the id is seen; re-sends the cached response for a
-     * finished one (through {@code resend}); ignores one that is running or was acknowledged.
+     * Whether a request with this id would be run: not below the floor, not acknowledged, not known. A body of a
+     * request that would not is dropped as it arrives ({@link io.twinline.transport.Connection.Bodies}).
+     */
+    synchronized boolean isNew(long id) {
+        return id >= floor && !isAcknowledged(id) && !entries.containsKey(id);
+    }
+
+    /**
+     * Refuses a body about to arrive in parts if, with the {@code arrivingBytes} arriving besides it and the requests
+     * held here, it would pass this side's budget of request bytes in flight.
+     */
+    synchronized void admit(long id, int length, long arrivingBytes) throws MalformedFrameException {
+        checkBudget(id, length + arrivingBytes);
+    }
+
+    private void checkBudget(long id, long more) throws MalformedFrameException {
+        if (heldBytes + more > maxInFlightBytes) {
+            throw new MalformedFrameException("peer exceeded its budget of " + maxInFlightBytes
+                    + " request bytes in flight: request " + id + " would make " + (heldBytes + more));
+        }
+    }
+
+    /**
+     * A REQUEST arrived. Starts its handler the first time the id is seen, unless more than {@code maxCachedBytes}
+     * of responses are kept (it then waits for acknowledgements, see {@link #onAck}); re-sends the cached response
+     * for a finished one (through {@code resend}); ignores one that is running, waiting or acknowledged.
      *
-     * @throws MalformedFrameException if the peer has more requests running than the announced limit allows
+     * @throws MalformedFrameException if the peer has more requests in flight than the announced limits allow
      */
     void onRequest(Frame.Request request, Starter starter, Consumer<Frame.Response> resend)
             throws MalformedFrameException {
@@ -78,7 +117,12 @@ final class Responder {
             }
             Entry entry = entries.get(request.id());
             if (entry == null) {
-                if (running >= maxInFlight) {
+                if (request.body() == Frame.DROPPED) {
+                    // Its body was dropped as a duplicate's, and the request was forgotten meanwhile (a handler that
+                    // never started while the session ended): there is nothing to run.
+                    return;
+                }
+                if (running + waiting.size() >= maxInFlight) {
                     throw new MalformedFrameException("peer exceeded its limit of " + maxInFlight
                             + " requests in flight");
                 }
@@ -86,8 +130,16 @@ final class Responder {
                     throw new MalformedFrameException("peer left " + entries.size()
                             + " responses unacknowledged (limit " + cacheLimit() + ")");
                 }
-                entries.put(request.id(), new Entry());
+                checkBudget(request.id(), request.body().length);
+                entry = new Entry();
+                entries.put(request.id(), entry);
                 entriesHighWater = Math.max(entriesHighWater, entries.size());
+                heldBytes += request.body().length;
+                if (cachedBytes >= maxCachedBytes || !waiting.isEmpty()) {
+                    entry.waiting = request;
+                    waiting.add(request);
+                    return;
+                }
                 running++;
                 owed++;
                 executed++;
@@ -96,7 +148,7 @@ final class Responder {
                 duplicateSuppressed.run();
                 cached = entry.response;
                 if (cached == null) {
-                    return; // running: its response goes out when ready
+                    return; // running or waiting: its response goes out when ready
                 }
             }
         }
@@ -110,22 +162,30 @@ final class Responder {
     /**
      * A handler finished: keep its response until acknowledged.
      *
+     * @param requestBytes the body length of the request it answers
      * @return the response to send now
      */
-    Frame.Response complete(long id, ResponseStatus status, byte[] body) {
+    Frame.Response complete(long id, int requestBytes, ResponseStatus status, byte[] body) {
         Frame.Response response = new Frame.Response(id, status, body);
         synchronized (this) {
             running--;
+            heldBytes -= requestBytes;
             Entry entry = entries.get(id);
             if (entry != null) {
                 entry.response = response;
+                cachedBytes += body.length;
             }
         }
         return response;
     }
 
-    /** An ACK arrived: forget what it covers. */
-    void onAck(Frame.Ack ack) {
+    /**
+     * An ACK arrived: forget what it covers, then take the requests that waited for it, in order, while the kept
+     * responses stay under {@code maxCachedBytes}.
+     *
+     * @return the requests to start now (counted as running), oldest first; usually none
+     */
+    java.util.List<Frame.Request> onAck(Frame.Ack ack) {
         synchronized (this) {
             if (ack.floor() > floor) {
                 long advance = ack.floor() - floor;
@@ -140,7 +200,7 @@ final class Responder {
             for (long id : ack.ids()) {
                 Entry entry = entries.get(id);
                 if (entry != null && entry.response != null) {
-                    entries.remove(id);
+                    forget(id, entry);
                     if (id - floor < Integer.MAX_VALUE) {
                         acknowledged.set((int) (id - floor));
                     }
@@ -151,6 +211,35 @@ final class Responder {
                 entries = new HashMap<>();
                 entriesHighWater = 0;
             }
+            return takeWaiting();
+        }
+    }
+
+    private java.util.List<Frame.Request> takeWaiting() {
+        java.util.List<Frame.Request> start = java.util.List.of();
+        while (!waiting.isEmpty() && cachedBytes < maxCachedBytes) {
+            Frame.Request next = waiting.poll();
+            Entry entry = entries.get(next.id());
+            if (entry == null || entry.waiting != next) {
+                heldBytes -= next.body().length; // forgotten while it waited (only a peer that breaks the protocol)
+                continue;
+            }
+            entry.waiting = null;
+            running++;
+            owed++;
+            executed++;
+            if (start.isEmpty()) {
+                start = new java.util.ArrayList<>();
+            }
+            start.add(next);
+        }
+        return start;
+    }
+
+    private void forget(long id, Entry entry) {
+        entries.remove(id);
+        if (entry.response != null) {
+            cachedBytes -= entry.response.body().length;
         }
     }
 
@@ -162,10 +251,21 @@ final class Responder {
     private void dropBelowFloor(long from) {
         if (floor - from <= entries.size()) {
             for (long id = from; id < floor; id++) {
-                entries.remove(id);
+                Entry entry = entries.get(id);
+                if (entry != null) {
+                    forget(id, entry);
+                }
             }
         } else {
-            entries.keySet().removeIf(id -> id < floor);
+            entries.entrySet().removeIf(e -> {
+                if (e.getKey() >= floor) {
+                    return false;
+                }
+                if (e.getValue().response != null) {
+                    cachedBytes -= e.getValue().response.body().length;
+                }
+                return true;
+            });
         }
     }
 
@@ -210,13 +310,29 @@ final class Responder {
      * session): it neither runs nor is owed, and since it had no effect, a re-sent copy of the request may start
      * it. Called at most once per started request, instead of {@link #complete} and {@link #responseQueued}.
      */
-    synchronized void notStarted(long id) {
+    synchronized void notStarted(long id, int requestBytes) {
         Entry entry = entries.get(id);
         if (entry != null && entry.response == null) {
             entries.remove(id); // (an ACK may have dropped it already: only a peer that breaks the protocol does)
         }
         running--;
         owed--;
+        heldBytes -= requestBytes;
+    }
+
+    /** Body bytes of the requests running or waiting to start. */
+    synchronized long heldBytes() {
+        return heldBytes;
+    }
+
+    /** Body bytes of the responses kept for replay. */
+    synchronized long cachedBytes() {
+        return cachedBytes;
+    }
+
+    /** Requests waiting for acknowledgements before they start. */
+    synchronized int waitingCount() {
+        return waiting.size();
     }
 
     /** A handler's response is queued for sending (or there was no link to queue it on): it is owed no more. */

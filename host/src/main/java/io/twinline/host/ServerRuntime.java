@@ -276,7 +276,7 @@ final class ServerRuntime implements TwinlineServer {
     private void handshakeSteps(Endpoint socket, java.util.concurrent.atomic.AtomicBoolean done) {
         Connection connection = null;
         try {
-            connection = new Connection(socket, spec.limits().maxFrameBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
+            connection = new Connection(socket, spec.limits().maxMessageBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
                     nanoClock, metrics);
             connection.readTimeout(spec.limits().handshakeTimeout());
             Frame first = connection.readHandshake();
@@ -317,9 +317,11 @@ final class ServerRuntime implements TwinlineServer {
             reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
             return;
         }
-        if (hello.maxFrameBytes() < Limits.MIN_FRAME_BYTES || hello.maxInFlight() < 1) {
-            reject(connection, RejectReason.OTHER, "frame limit " + hello.maxFrameBytes() + " below the minimum "
-                    + Limits.MIN_FRAME_BYTES + ", or no calls in flight allowed (" + hello.maxInFlight() + ")");
+        if (hello.maxMessageBytes() < Limits.MIN_MESSAGE_BYTES || hello.maxInFlight() < 1
+                || hello.maxInFlightBytes() < hello.maxMessageBytes()) {
+            reject(connection, RejectReason.OTHER, "message limit " + hello.maxMessageBytes() + " below the minimum "
+                    + Limits.MIN_MESSAGE_BYTES + ", no calls in flight allowed (" + hello.maxInFlight() + "), or a "
+                    + "budget of bytes in flight (" + hello.maxInFlightBytes() + ") below the message limit");
             return;
         }
         if (!takeSessionSlot()) {
@@ -333,7 +335,8 @@ final class ServerRuntime implements TwinlineServer {
             random.nextBytes(token);
             long numericId = lastSessionId.incrementAndGet();
             session = new TwinSession(numericId, token, TwinSession.Role.SERVER, spec.policy(), spec.limits(),
-                    new TwinSession.PeerLimits(hello.maxFrameBytes(), hello.maxInFlight()), spec.handlers(), clock,
+                    new TwinSession.PeerLimits(hello.maxMessageBytes(), hello.maxInFlight(),
+                            hello.maxInFlightBytes()), spec.handlers(), clock,
                     metrics, group, null, this::sessionEnded);
         } catch (RuntimeException | Error e) {
             held.decrementAndGet();
@@ -359,8 +362,8 @@ final class ServerRuntime implements TwinlineServer {
         try {
             connection.writeHandshake(new Frame.Welcome(session.numericId, session.token,
                     millis(spec.policy().reattachWindow()), millis(spec.policy().heartbeatInterval()),
-                    millis(spec.policy().idleTimeout()), spec.limits().maxFrameBytes(), spec.limits().maxInFlight(),
-                    advertisedHost, advertisedPort));
+                    millis(spec.policy().idleTimeout()), spec.limits().maxMessageBytes(), spec.limits().maxInFlight(),
+                    spec.limits().maxInFlightBytes(), advertisedHost, advertisedPort));
         } catch (IOException e) {
             // The client never learns of the session: it ends now and gives its slot back.
             session.abandon(new IOException("WELCOME could not be sent: " + e.getMessage(), e));
@@ -388,9 +391,9 @@ final class ServerRuntime implements TwinlineServer {
             reject(connection, RejectReason.BAD_TOKEN, "wrong token for " + sid);
             return;
         }
-        if (attach.maxFrameBytes() < Limits.MIN_FRAME_BYTES) {
-            reject(connection, RejectReason.OTHER, "frame limit " + attach.maxFrameBytes() + " below the minimum "
-                    + Limits.MIN_FRAME_BYTES);
+        if (attach.maxMessageBytes() < Limits.MIN_MESSAGE_BYTES) {
+            reject(connection, RejectReason.OTHER, "message limit " + attach.maxMessageBytes() + " below the minimum "
+                    + Limits.MIN_MESSAGE_BYTES);
             return;
         }
         if (session.state().isTerminal()) {

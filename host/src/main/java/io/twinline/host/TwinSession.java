@@ -21,6 +21,7 @@ import io.twinline.recovery.Clock;
 import io.twinline.recovery.StateMachine;
 import io.twinline.transport.Connection;
 import io.twinline.transport.Frame;
+import io.twinline.transport.MalformedFrameException;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Locale;
@@ -77,7 +78,7 @@ final class TwinSession implements Session {
     }
 
     /** The peer's limits, from the handshake. */
-    record PeerLimits(int maxFrameBytes, int maxInFlight) {
+    record PeerLimits(int maxMessageBytes, int maxInFlight, int maxInFlightBytes) {
     }
 
     /** The shortest round: the owner wakes at most this often. */
@@ -130,9 +131,10 @@ final class TwinSession implements Session {
         this.endListener = endListener;
         this.stateSinceMillis = clock.wallMillis();
         this.state = new StateMachine(clock);
-        this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()), peer.maxFrameBytes(),
-                clock::nanoTime);
-        this.responder = new Responder(limits.maxInFlight(), () -> counts.add(Metrics.DUPLICATES, 1));
+        this.requester = new Requester(id, Math.min(limits.maxInFlight(), peer.maxInFlight()),
+                Math.min(limits.maxInFlightBytes(), peer.maxInFlightBytes()), clock::nanoTime);
+        this.responder = new Responder(limits.maxInFlight(), limits.maxInFlightBytes(), limits.maxCachedBytes(),
+                () -> counts.add(Metrics.DUPLICATES, 1));
         this.createdNanos = clock.nanoTime();
         this.group = parent == null ? TaskGroup.start(threadPrefix(), clock)
                 : TaskGroup.startIn(parent, threadPrefix());
@@ -150,7 +152,7 @@ final class TwinSession implements Session {
         this.recovery = new RecoveryDriver(this, role, policy, clock, state, table, requester, counts,
                 newBackoff(policy), group, threadPrefix(), dialer, this::attach, closing::get,
                 liveness::schedulingLagNanos);
-        this.requests = new RequestRunner(this, role, handlers, peer.maxFrameBytes(), responder, table, counts,
+        this.requests = new RequestRunner(this, role, handlers, peer.maxMessageBytes(), responder, table, counts,
                 recovery);
         this.reader = new ChannelReader(id, role, group, threadPrefix(), table, requester, responder, liveness,
                 recovery, requests, counts, this::peerSaidGoodbye);
@@ -207,7 +209,7 @@ final class TwinSession implements Session {
         long start = clock.nanoTime();
         CallOutcome outcome = null; // stays null for a call refused for its arguments, or an Error: not counted
         try {
-            byte[] answer = requester.call(route, body, timeout, peer.maxFrameBytes());
+            byte[] answer = requester.call(route, body, timeout, peer.maxMessageBytes());
             outcome = CallOutcome.OK;
             return answer;
         } catch (IllegalArgumentException e) {
@@ -541,12 +543,40 @@ final class TwinSession implements Session {
         long retireNanos = channel == role.receiveChannel ? 0
                 : role == Role.SERVER ? 2 * policy.heartbeatInterval().toNanos() : Long.MAX_VALUE;
         boolean send = channel == role.sendChannel;
-        return new Connection.Established(peer.maxFrameBytes(), Duration.ofNanos(retireNanos),
+        return new Connection.Established(peer.maxMessageBytes(), Duration.ofNanos(retireNanos),
                 () -> startWriter(fresh, writerName),
                 // Only while this is the current send link: an old link's writer must not take acks to a dead socket.
                 send ? () -> table.current(role.sendChannel) == fresh ? requester.pendingAck() : null : null,
-                send ? () -> requester.inFlight() > 1 : () -> responder.runningNow() > 0);
+                send ? () -> requester.inFlight() > 1 : () -> responder.runningNow() > 0,
+                send ? responseBodies : requestBodies,
+                // Bodies arriving at once: on the send channel responses to this side's calls, on the receive
+                // channel the peer's requests; either way no more than the calls in flight.
+                limits.maxInFlight());
     }
+
+    /** A response's body is kept only for a call still waiting for it; a duplicate's is dropped as it arrives. */
+    private final Connection.Bodies responseBodies = new Connection.Bodies() {
+        @Override
+        public boolean wanted(long id) {
+            return requester.isUnanswered(id);
+        }
+    };
+
+    /**
+     * A request's body is kept only for a request that will run, and only within this side's budget of request bytes
+     * in flight; a re-sent one's is dropped as it arrives.
+     */
+    private final Connection.Bodies requestBodies = new Connection.Bodies() {
+        @Override
+        public boolean wanted(long id) {
+            return responder.isNew(id);
+        }
+
+        @Override
+        public void admit(long id, int length, long arrivingBytes) throws MalformedFrameException {
+            responder.admit(id, length, arrivingBytes);
+        }
+    };
 
     /** Both channels are attached for the first time: silence is counted from now (PROTOCOL §4.1), and NORMAL. */
     private void establish() {

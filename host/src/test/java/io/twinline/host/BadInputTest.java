@@ -175,11 +175,9 @@ class BadInputTest {
         long before = HostAccess.metrics(server).get("malformed_frames");
         // Write raw garbage into the client's channel A, as a broken peer would: a frame of unknown type.
         Link a = clientSide.link(Channel.A);
-        a.connection.send((codec, out) -> {
-            out.writeInt(9);
-            out.writeByte(0x7E);
-            out.writeLong(0);
-        });
+        java.io.OutputStream raw = a.connection.endpoint().output();
+        raw.write(java.nio.ByteBuffer.allocate(13).putInt(9).put((byte) 0x7E).putLong(0).array());
+        raw.flush();
         Testing.await(Duration.ofSeconds(5), "server counted the malformed frame",
                 () -> HostAccess.metrics(server).get("malformed_frames") == before + 1);
         Testing.await(Duration.ofSeconds(10), "channel A re-attached",

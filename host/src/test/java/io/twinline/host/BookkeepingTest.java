@@ -62,7 +62,7 @@ class BookkeepingTest {
                     }
                 });
                 return true;
-            }, null, () -> false));
+            }, null, () -> false, Connection.Bodies.ALL, 64));
             farEnd = new DataInputStream(far.input());
         }
 
@@ -129,10 +129,10 @@ class BookkeepingTest {
         }
         Wire first = new Wire(1);
         requester.linkUp(first.link);
+        assertEquals(new Frame.Ack(1, new long[0]), first.next(), "the repeated ACK overtakes the replay");
         assertEquals(1L, ((Frame.Request) first.next()).id());
         assertEquals(2L, ((Frame.Request) first.next()).id());
         assertEquals(3L, ((Frame.Request) first.next()).id());
-        assertEquals(new Frame.Ack(1, new long[0]), first.next());
 
         requester.onResponse(new Frame.Response(2, ResponseStatus.OK, "two".getBytes()));
         assertArrayEquals("two".getBytes(), answers.get(1).get());
@@ -140,10 +140,10 @@ class BookkeepingTest {
 
         Wire second = new Wire(2);
         requester.linkUp(second.link);
-        assertEquals(1L, ((Frame.Request) second.next()).id());
-        assertEquals(3L, ((Frame.Request) second.next()).id());
         assertEquals(new Frame.Ack(1, new long[] {2}), second.next(),
                 "floor stays at the oldest unanswered call, and the answered id above it is acknowledged again");
+        assertEquals(1L, ((Frame.Request) second.next()).id());
+        assertEquals(3L, ((Frame.Request) second.next()).id());
         requester.onResponse(new Frame.Response(1, ResponseStatus.OK, new byte[0]));
         requester.onResponse(new Frame.Response(3, ResponseStatus.OK, new byte[0]));
         answers.get(0).get();
@@ -157,8 +157,8 @@ class BookkeepingTest {
 
     @Test
     void aReattachRepeatsTheAnsweredIdsOfTheLatestWindowInFramesThePeerAccepts() throws Exception {
-        // 16 slots, and a peer limit of 1024 bytes: 126 ids per ACK, a window of 8 x 16 + 1024 = 1152 ids.
-        Requester requester = new Requester("s-t", 16, 1024, System::nanoTime);
+        // 16 slots: a window of 8 x 16 + 1024 = 1152 ids, in one ACK (up to 4096 ids fit one frame).
+        Requester requester = new Requester("s-t", 16, 1 << 20, System::nanoTime);
         CompletableFuture<byte[]> held = callAsync(requester, "held", Duration.ofSeconds(60)); // holds the floor
         awaitUnanswered(requester, 1);
         long last = 1;
@@ -180,7 +180,6 @@ class BookkeepingTest {
         }
         Wire wire = new Wire(1);
         requester.linkUp(wire.link);
-        assertEquals(1L, ((Frame.Request) wire.next()).id(), "the held call is replayed");
         java.util.SortedSet<Long> repeated = new java.util.TreeSet<>();
         int frames = 0;
         while (repeated.size() < 1152) {
@@ -188,12 +187,13 @@ class BookkeepingTest {
             assertTrue(ack.ids().length > 0, "answered ids are repeated"); // fails at once instead of waiting
             frames++;
             assertEquals(1, ack.floor());
-            assertTrue(ack.ids().length <= 126, "fits the peer's limit: " + ack.ids().length);
+            assertTrue(ack.ids().length <= FrameCodec.MAX_ACK_IDS, "fits a frame: " + ack.ids().length);
             for (long id : ack.ids()) {
                 assertTrue(repeated.add(id), "each id once: " + id);
             }
         }
-        assertEquals(10, frames, "ceil(1152 / 126)");
+        assertEquals(1, frames, "1152 ids fit one frame");
+        assertEquals(1L, ((Frame.Request) wire.next()).id(), "the held call is replayed after the repeated ACK");
         assertEquals(1306L, last);
         assertEquals(last - 1152 + 1, repeated.first(), "the window's first id");
         assertEquals(last, repeated.last());
@@ -237,10 +237,10 @@ class BookkeepingTest {
         requester.onResponse(new Frame.Response(16, ResponseStatus.OK, new byte[0]));
         Wire wire = new Wire(1);
         requester.linkUp(wire.link);
+        assertEquals(new Frame.Ack(14, new long[] {16}), wire.next());
         assertEquals(14L, ((Frame.Request) wire.next()).id());
         assertEquals(15L, ((Frame.Request) wire.next()).id());
         assertEquals(17L, ((Frame.Request) wire.next()).id());
-        assertEquals(new Frame.Ack(14, new long[] {16}), wire.next());
     }
 
     @Test
@@ -312,6 +312,7 @@ class BookkeepingTest {
         awaitUnanswered(requester, 2);
         Wire second = new Wire(2);
         requester.linkUp(second.link);
+        second.next(); // the repeated ACK
         assertEquals(1L, ((Frame.Request) second.next()).id());
         assertEquals(2L, ((Frame.Request) second.next()).id());
     }
@@ -401,12 +402,12 @@ class BookkeepingTest {
         Started started = new Started();
         AtomicLong duplicates = new AtomicLong();
         Responder.Starter starter = r -> started.ids.add(r.id());
-        Responder responder = new Responder(8, duplicates::incrementAndGet);
+        Responder responder = new Responder(8, 1 << 30, 1L << 30, duplicates::incrementAndGet);
         responder.onRequest(request(1), starter, started.resent::add);
         responder.onRequest(request(1), starter, started.resent::add);   // re-sent while running: ignored
         assertEquals(List.of(1L), started.ids);
         assertEquals(List.of(), started.resent);
-        Frame.Response done = responder.complete(1, ResponseStatus.OK, "one".getBytes());
+        Frame.Response done = responder.complete(1, 0, ResponseStatus.OK, "one".getBytes());
         responder.onRequest(request(1), starter, started.resent::add);   // re-sent after it finished: from the cache
         assertEquals(List.of(1L), started.ids, "never run twice");
         assertEquals(List.of(done), started.resent);
@@ -417,10 +418,10 @@ class BookkeepingTest {
 
     /** A responder of {@code maxInFlight} that has run and answered requests 1..n, recorded in {@code started}. */
     private static Responder answeredUpTo(int maxInFlight, long n, Started started) throws Exception {
-        Responder responder = new Responder(maxInFlight, () -> { });
+        Responder responder = new Responder(maxInFlight, 1 << 30, 1L << 30, () -> { });
         for (long id = 1; id <= n; id++) {
             responder.onRequest(request(id), r -> started.ids.add(r.id()), started.resent::add);
-            responder.complete(id, ResponseStatus.OK, new byte[0]);
+            responder.complete(id, 0, ResponseStatus.OK, new byte[0]);
         }
         return responder;
     }
@@ -454,7 +455,7 @@ class BookkeepingTest {
         responder.onRequest(request(50), starter, started.resent::add);
         assertEquals(100, started.ids.size(), "an id of the burst is still a stale duplicate");
         responder.onRequest(request(101), starter, started.resent::add);
-        Frame.Response done = responder.complete(101, ResponseStatus.OK, "r".getBytes());
+        Frame.Response done = responder.complete(101, 0, ResponseStatus.OK, "r".getBytes());
         responder.onRequest(request(101), starter, started.resent::add);
         assertEquals(List.of(done), started.resent, "the new table caches and answers a re-sent request");
         assertEquals(1, responder.cachedResponses());
@@ -479,13 +480,13 @@ class BookkeepingTest {
 
     @Test
     void aPeerThatNeverAcknowledgesIsStoppedBeforeTheCacheGrowsWithoutBound() throws Exception {
-        Responder responder = new Responder(1, () -> { });
+        Responder responder = new Responder(1, 1 << 30, 1L << 30, () -> { });
         long id = 1;
         MalformedFrameException e = null;
         for (; id < 10_000 && e == null; id++) {
             try {
                 responder.onRequest(request(id), r -> { }, r -> { });
-                responder.complete(id, ResponseStatus.OK, new byte[0]);
+                responder.complete(id, 0, ResponseStatus.OK, new byte[0]);
             } catch (MalformedFrameException violation) {
                 e = violation;
             }
@@ -497,13 +498,13 @@ class BookkeepingTest {
     @Test
     void aPeerPastItsInFlightLimitIsAProtocolViolation() throws Exception {
         Responder.Starter starter = r -> { };
-        Responder responder = new Responder(2, () -> { });
+        Responder responder = new Responder(2, 1 << 30, 1L << 30, () -> { });
         responder.onRequest(request(1), starter, r -> { });
         responder.onRequest(request(2), starter, r -> { });
         MalformedFrameException e = assertThrows(MalformedFrameException.class,
                 () -> responder.onRequest(request(3), starter, r -> { }));
         assertTrue(e.getMessage().contains("limit of 2"), e.getMessage());
-        responder.complete(1, ResponseStatus.OK, new byte[0]);
+        responder.complete(1, 0, ResponseStatus.OK, new byte[0]);
         AtomicReference<String> ok = new AtomicReference<>("no");
         responder.onRequest(request(3), starter, r -> ok.set("resent"));
         assertEquals(2, responder.running(), "a slot freed: the next request runs");
@@ -514,15 +515,15 @@ class BookkeepingTest {
     void aHandlerNeverStartedIsNeitherRunningNorOwedAndARetryStartsIt() throws Exception {
         Started started = new Started();
         Responder.Starter starter = r -> started.ids.add(r.id());
-        Responder responder = new Responder(1, () -> { });
+        Responder responder = new Responder(1, 1 << 30, 1L << 30, () -> { });
         responder.onRequest(request(1), starter, started.resent::add);
-        responder.notStarted(1); // its scope was shutting down
+        responder.notStarted(1, 0); // its scope was shutting down
         assertEquals(0, responder.running());
         assertEquals(0, responder.owed(), "an orderly close does not wait for it");
         responder.onRequest(request(1), starter, started.resent::add); // re-sent after a re-attach
         assertEquals(List.of(1L, 1L), started.ids, "it had no effect, so it runs now");
         assertEquals(1, responder.running(), "and holds the one slot again");
-        Frame.Response done = responder.complete(1, ResponseStatus.OK, new byte[0]);
+        Frame.Response done = responder.complete(1, 0, ResponseStatus.OK, new byte[0]);
         responder.onRequest(request(1), starter, started.resent::add);
         assertEquals(List.of(done), started.resent, "once finished, it is answered from the cache");
     }

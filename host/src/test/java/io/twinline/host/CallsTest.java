@@ -120,7 +120,7 @@ class CallsTest {
         assertThrows(IllegalArgumentException.class, () -> client.call("r".repeat(256), new byte[0]));
         assertThrows(IllegalArgumentException.class, () -> client.call("echo", new byte[0], Duration.ZERO));
         assertThrows(IllegalArgumentException.class,
-                () -> client.call("echo", new byte[Limits.defaults().maxFrameBytes()]));
+                () -> client.call("echo", new byte[Limits.defaults().maxMessageBytes() + 1]));
         assertThrows(NullPointerException.class, () -> client.call("echo", null));
     }
 
@@ -333,7 +333,7 @@ class CallsTest {
                 sockets.add(socket);
             }
             java.io.ByteArrayOutputStream hello = new java.io.ByteArrayOutputStream();
-            new FrameCodec(4096).write(new Frame.Hello(FrameCodec.VERSION, 1 << 20, 64),
+            new FrameCodec(4096).write(new Frame.Hello(FrameCodec.VERSION, 1 << 20, 64, 1 << 26),
                     new java.io.DataOutputStream(hello));
             for (java.net.Socket socket : sockets) {
                 socket.getOutputStream().write(hello.toByteArray());

@@ -42,7 +42,7 @@ class RecoveryOwnLinkTest {
                 .withHeartbeatInterval(Duration.ofSeconds(10)).withProbeTimeout(Duration.ofSeconds(2))
                 .withReattachWindow(Duration.ofSeconds(5));
         TwinSession session = new TwinSession(7, new byte[16], TwinSession.Role.SERVER, policy, Limits.defaults(),
-                new TwinSession.PeerLimits(1 << 20, 64), Map.of(), Clock.system(), new Metrics(), null, null, null);
+                new TwinSession.PeerLimits(1 << 20, 64, 1 << 26), Map.of(), Clock.system(), new Metrics(), null, null, null);
         List<Endpoint> farEnds = new ArrayList<>();
         AtomicBoolean release = new AtomicBoolean();
         try {

@@ -66,7 +66,7 @@ class SessionCoreTest {
         Limits limits = Limits.defaults().withHandshakeTimeout(Duration.ofSeconds(4));
         long created = clock.nanoTime();
         TwinSession session = new TwinSession(1, new byte[16], TwinSession.Role.SERVER, RecoveryPolicy.defaults(),
-                limits, new TwinSession.PeerLimits(1 << 20, 64), Map.of(), clock, new Metrics(), null, null, null);
+                limits, new TwinSession.PeerLimits(1 << 20, 64, 1 << 26), Map.of(), clock, new Metrics(), null, null, null);
         try {
             session.tick(created + Duration.ofSeconds(4).toNanos());
             assertEquals(SessionState.CONNECTING, session.state(), "still within the handshake timeout");
@@ -238,7 +238,7 @@ class SessionCoreTest {
     @Test
     void aSessionIsEstablishedBeforeItsSecondChannelIsRead() throws Exception {
         TwinSession session = new TwinSession(9, new byte[16], TwinSession.Role.SERVER, Testing.fastPolicy(),
-                Limits.defaults(), new TwinSession.PeerLimits(1 << 20, 64), Map.of(), Clock.system(), new Metrics(),
+                Limits.defaults(), new TwinSession.PeerLimits(1 << 20, 64, 1 << 26), Map.of(), Clock.system(), new Metrics(),
                 null, null, null);
         try {
             assertTrue(session.attach(Channel.A, connection()));

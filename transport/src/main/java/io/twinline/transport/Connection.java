@@ -15,6 +15,12 @@ import java.util.function.LongSupplier;
  * a writer ({@link #runWriter()}), which writes everything queued and flushes only when the queue is empty, so
  * frames coalesce under load into few system calls.
  *
+ * <p>The writer keeps two lanes. Control frames (PING, PONG, ACK) go before any data still to be written; requests
+ * and responses ({@link Frame.Message}) go out in chunks of at most {@link FrameCodec#CHUNK_BYTES}, the chunks of
+ * long bodies taking turns with each other and with new messages, so neither a heartbeat nor a small call waits
+ * behind a long body. Anything else (GOODBYE, a close) waits until every message queued before it is written. The
+ * reader joins the chunks back into whole {@link Frame.Request}s and {@link Frame.Response}s ({@link #read()}).
+ *
  * <p>The writer is a thread only while the connection is in use: a sender that finds none running has one started
  * ({@link #writers}), or becomes the writer itself ({@link #sendAndDrain}). The writer waits for more frames while
  * the connection carries data, and ends once it has carried nothing but heartbeats for a while
@@ -22,7 +28,8 @@ import java.util.function.LongSupplier;
  * idle session's memory, and pays a thread start per heartbeat instead. At most one writer runs at a time.
  *
  * <p>{@link #send} never blocks: the queue is unbounded here because the session above bounds what it queues
- * (calls in flight, responses owed, one PING at a time, and after a re-attach one window of repeated ACK ids).
+ * (calls in flight and their bytes, responses owed, one PING at a time, and after a re-attach one window of
+ * repeated ACK ids).
  */
 public final class Connection implements AutoCloseable {
     // Up to 8 KiB each way: enough to coalesce a burst of small frames into one system call (large bodies bypass
@@ -39,15 +46,71 @@ public final class Connection implements AutoCloseable {
         boolean startWriter();
     }
 
-    /** Something the writer thread encodes itself, when a plain {@link Frame} would mean an extra copy. */
-    public interface Writable {
-        void writeTo(FrameCodec codec, DataOutputStream out) throws IOException;
+    /**
+     * What the reader does with the bodies of requests or responses that arrive in several frames. Called on the
+     * reader thread, when a body's first frame arrives.
+     */
+    public interface Bodies {
+        /** Keeps every body and admits any. */
+        Bodies ALL = new Bodies() {
+        };
+
+        /**
+         * Whether the body of message {@code id} is wanted; one that is not (a re-sent request already run, a
+         * response already received) is read and dropped, and delivered with the body {@link Frame#DROPPED}.
+         */
+        default boolean wanted(long id) {
+            return true;
+        }
+
+        /**
+         * Admits a wanted body of {@code length} bytes before its bytes are kept, given the bytes of the bodies still
+         * arriving on this connection besides it.
+         *
+         * @throws MalformedFrameException to refuse it: the read fails, and so does the connection
+         */
+        default void admit(long id, int length, long arrivingBytes) throws MalformedFrameException {
+        }
+    }
+
+    /** A body arriving in several frames: its first frame, and the array its parts are copied into (null: dropped). */
+    private static final class Arriving {
+        final Frame head;
+        final int length;
+        final byte[] body;
+        int filled;
+
+        Arriving(Frame head, int length, byte[] body, int filled) {
+            this.head = head;
+            this.length = length;
+            this.body = body;
+            this.filled = filled;
+        }
+    }
+
+    /** A message whose first {@code written} body bytes are on the wire; the writer thread's own. */
+    private static final class Sending {
+        final Frame.Message message;
+        int written;
+
+        Sending(Frame.Message message, int written) {
+            this.message = message;
+            this.written = written;
+        }
     }
 
     private final Endpoint endpoint;
     private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
-    private final FrameCodec readCodec;
-    private volatile FrameCodec writeCodec;
+    private final FrameCodec readCodec = new FrameCodec(FrameCodec.FRAME_LIMIT);
+    private final FrameCodec writeCodec = new FrameCodec(FrameCodec.FRAME_LIMIT);
+    /** The longest body this side accepts, and the peer's (a larger message is refused before it is queued). */
+    private final int maxMessageBytes;
+    private volatile int peerMaxMessageBytes;
+    /** Bodies arriving in several frames, by id; the reader's own. */
+    private java.util.HashMap<Long, Arriving> arriving;
+    private long arrivingBytes;
+    private volatile Bodies bodies = Bodies.ALL;
+    private volatile int maxArriving = Integer.MAX_VALUE;
     private final PooledOutput pooledOut;
     private final ElasticInput input;
     private final DataInputStream in;
@@ -68,31 +131,33 @@ public final class Connection implements AutoCloseable {
     private volatile java.util.function.BooleanSupplier moreExpected = () -> false;
 
     /**
-     * @param readLimit the largest frame this side accepts
-     * @param writeLimit the largest frame the peer accepts (from its handshake; see {@link #writeLimit(int)})
+     * @param maxMessageBytes the longest request or response body this side accepts
+     * @param peerMaxMessageBytes the longest the peer accepts (from its handshake; see {@link #establish})
      */
-    public Connection(Socket socket, int readLimit, int writeLimit, LongSupplier nanoClock) throws IOException {
-        this(Endpoint.of(socket), readLimit, writeLimit, nanoClock);
+    public Connection(Socket socket, int maxMessageBytes, int peerMaxMessageBytes, LongSupplier nanoClock)
+            throws IOException {
+        this(Endpoint.of(socket), maxMessageBytes, peerMaxMessageBytes, nanoClock);
     }
 
     /**
-     * @param readLimit the largest frame this side accepts
-     * @param writeLimit the largest frame the peer accepts (from its handshake; see {@link #writeLimit(int)})
+     * @param maxMessageBytes the longest request or response body this side accepts
+     * @param peerMaxMessageBytes the longest the peer accepts (from its handshake; see {@link #establish})
      */
-    public Connection(Endpoint endpoint, int readLimit, int writeLimit, LongSupplier nanoClock) throws IOException {
-        this(endpoint, readLimit, writeLimit, nanoClock, ByteMeter.NONE);
+    public Connection(Endpoint endpoint, int maxMessageBytes, int peerMaxMessageBytes, LongSupplier nanoClock)
+            throws IOException {
+        this(endpoint, maxMessageBytes, peerMaxMessageBytes, nanoClock, ByteMeter.NONE);
     }
 
     /**
-     * @param readLimit the largest frame this side accepts
-     * @param writeLimit the largest frame the peer accepts (from its handshake; see {@link #writeLimit(int)})
+     * @param maxMessageBytes the longest request or response body this side accepts
+     * @param peerMaxMessageBytes the longest the peer accepts (from its handshake; see {@link #establish})
      * @param meter told of every byte read and written, handshakes included
      */
-    public Connection(Endpoint endpoint, int readLimit, int writeLimit, LongSupplier nanoClock, ByteMeter meter)
-            throws IOException {
+    public Connection(Endpoint endpoint, int maxMessageBytes, int peerMaxMessageBytes, LongSupplier nanoClock,
+                      ByteMeter meter) throws IOException {
         this.endpoint = endpoint;
-        this.readCodec = new FrameCodec(readLimit);
-        this.writeCodec = new FrameCodec(writeLimit);
+        this.maxMessageBytes = maxMessageBytes;
+        this.peerMaxMessageBytes = peerMaxMessageBytes;
         this.input = new ElasticInput(endpoint.input(), BUFFER_BYTES, meter, nanoClock);
         this.in = new DataInputStream(input);
         this.pooledOut = new PooledOutput(endpoint.output(), meter);
@@ -135,14 +200,107 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * Reads the next frame. Only the reader thread calls this.
+     * Reads the next frame, with the chunks of a request or response joined: a body that arrives in several frames
+     * is returned whole, as one {@link Frame.Request} or {@link Frame.Response}, once its last part is read. Only the
+     * reader thread calls this.
      *
      * @throws java.io.EOFException if the peer closed the connection
-     * @throws MalformedFrameException if the peer sent something that is not a frame
+     * @throws MalformedFrameException if the peer sent something that is not a frame, a body longer than this side
+     *     accepts, a part of a body not begun, or more bodies at once than {@link Established#maxArriving}
      */
     public Frame read() throws IOException {
-        input.awaitInput(); // an idle reader parks here, not deep in the decoder
-        return readCodec.read(in);
+        while (true) {
+            input.awaitInput(); // an idle reader parks here, not deep in the decoder
+            Frame frame = readCodec.read(in);
+            switch (frame) {
+                case Frame.Request r -> {
+                    return whole(r.id(), r.body().length, r);
+                }
+                case Frame.Response r -> {
+                    return whole(r.id(), r.body().length, r);
+                }
+                case Frame.RequestHead h -> begin(h.id(), h.bodyLength(), h.chunk(), h);
+                case Frame.ResponseHead h -> begin(h.id(), h.bodyLength(), h.chunk(), h);
+                case Frame.Continuation c -> {
+                    Frame done = proceed(c);
+                    if (done != null) {
+                        return done;
+                    }
+                }
+                default -> {
+                    return frame;
+                }
+            }
+        }
+    }
+
+    private Frame whole(long id, int length, Frame message) throws MalformedFrameException {
+        if (length > maxMessageBytes) {
+            throw new MalformedFrameException("message " + id + " has a body of " + length + " bytes; this side"
+                    + " accepts at most " + maxMessageBytes);
+        }
+        if (arriving != null && arriving.containsKey(id)) {
+            throw new MalformedFrameException("message " + id + " begun again while its body is arriving");
+        }
+        return message;
+    }
+
+    private void begin(long id, int length, byte[] chunk, Frame head) throws MalformedFrameException {
+        whole(id, length, head);
+        if (arriving == null) {
+            arriving = new java.util.HashMap<>();
+        }
+        if (arriving.size() >= maxArriving) {
+            throw new MalformedFrameException("more than " + maxArriving + " bodies arriving at once");
+        }
+        Bodies b = bodies;
+        byte[] body = null;
+        if (b.wanted(id)) {
+            b.admit(id, length, arrivingBytes);
+            body = new byte[length];
+            System.arraycopy(chunk, 0, body, 0, chunk.length);
+            arrivingBytes += length;
+        }
+        arriving.put(id, new Arriving(head, length, body, chunk.length));
+    }
+
+    private Frame proceed(Frame.Continuation c) throws MalformedFrameException {
+        Arriving a = arriving == null ? null : arriving.get(c.id());
+        if (a == null) {
+            throw new MalformedFrameException("CONTINUATION of " + c.id() + ", whose body is not arriving");
+        }
+        byte[] chunk = c.chunk();
+        if (chunk.length > a.length - a.filled) {
+            throw new MalformedFrameException("CONTINUATION of " + c.id() + " runs past its body of " + a.length
+                    + " bytes");
+        }
+        if (a.body != null) {
+            System.arraycopy(chunk, 0, a.body, a.filled, chunk.length);
+        }
+        a.filled += chunk.length;
+        if (a.filled < a.length) {
+            return null;
+        }
+        arriving.remove(c.id());
+        byte[] body = a.body;
+        if (body != null) {
+            arrivingBytes -= a.length;
+        } else {
+            body = Frame.DROPPED;
+        }
+        if (arriving.isEmpty()) {
+            arriving = null; // an idle connection holds no table
+        }
+        return switch (a.head) {
+            case Frame.RequestHead h -> new Frame.Request(h.id(), h.route(), body);
+            case Frame.ResponseHead h -> new Frame.Response(h.id(), h.status(), body);
+            default -> throw new IllegalStateException("not a head: " + a.head);
+        };
+    }
+
+    /** Bytes of the bodies arriving in parts now that are being kept. For the reader thread and tests. */
+    public long arrivingBytes() {
+        return arrivingBytes;
     }
 
     /**
@@ -175,46 +333,55 @@ public final class Connection implements AutoCloseable {
         this.moreExpected = java.util.Objects.requireNonNull(hint, "hint");
     }
 
-    /** Sets the peer's frame limit, once the handshake has told it. Before the writer starts. */
-    void writeLimit(int peerMaxFrameBytes) {
-        this.writeCodec = new FrameCodec(peerMaxFrameBytes);
-    }
 
     /**
-     * How an established connection writes, given once by {@link #establish} when the handshake is done.
+     * How an established connection reads and writes, given once by {@link #establish} when the handshake is done.
      *
-     * @param peerMaxFrameBytes the largest frame the peer accepts (from its handshake)
+     * @param peerMaxMessageBytes the longest body the peer accepts (from its handshake)
      * @param retireWriterAfter how long the connection must carry only heartbeats before an idle writer thread ends;
      *     zero ends it whenever the queue is empty (see {@link #retireWriterAfter})
      * @param writers how a writer thread is started when frames are queued and none runs
      * @param piggyback what the writer adds to each batch just before it flushes, or null
      * @param moreExpected whether more frames are about to be queued (see {@link #moreExpected})
+     * @param bodies what the reader keeps of bodies arriving in several frames
+     * @param maxArriving the most bodies arriving in parts at once; one more fails the read
      */
-    public record Established(int peerMaxFrameBytes, java.time.Duration retireWriterAfter, WriterStarter writers,
+    public record Established(int peerMaxMessageBytes, java.time.Duration retireWriterAfter, WriterStarter writers,
                               java.util.function.Supplier<Frame> piggyback,
-                              java.util.function.BooleanSupplier moreExpected) {
+                              java.util.function.BooleanSupplier moreExpected, Bodies bodies, int maxArriving) {
         public Established {
             java.util.Objects.requireNonNull(retireWriterAfter, "retireWriterAfter");
             java.util.Objects.requireNonNull(writers, "writers");
             java.util.Objects.requireNonNull(moreExpected, "moreExpected");
+            java.util.Objects.requireNonNull(bodies, "bodies");
             if (piggyback == null) {
                 piggyback = () -> null;
+            }
+            if (maxArriving < 1) {
+                throw new IllegalArgumentException("maxArriving must be at least 1: " + maxArriving);
             }
         }
     }
 
     /**
-     * Ends the handshake phase: reads block without a timeout from now on (heartbeats detect silence), frames are
+     * Ends the handshake phase: reads block without a timeout from now on (heartbeats detect silence), messages are
      * checked against the peer's limit, and a writer is started for anything already queued. Called once, by the
      * thread that attaches the connection to a session, before its reader starts.
      */
     public void establish(Established settings) throws IOException {
         endpoint.readTimeout(java.time.Duration.ZERO);
-        writeLimit(settings.peerMaxFrameBytes());
+        peerMaxMessageBytes = settings.peerMaxMessageBytes();
+        bodies = settings.bodies();
+        maxArriving = settings.maxArriving();
         retireWriterAfter(settings.retireWriterAfter());
         piggyback(settings.piggyback());
         moreExpected(settings.moreExpected());
         writers(settings.writers());
+    }
+
+    /** The longest body the peer accepts. */
+    public int peerMaxMessageBytes() {
+        return peerMaxMessageBytes;
     }
 
     /** Sets the socket's read timeout (handshakes use one; established connections rely on heartbeats). */
@@ -251,10 +418,10 @@ public final class Connection implements AutoCloseable {
         }
     }
 
-    /** Queues something the writer encodes itself. Never blocks; dropped after close. */
-    public void send(Writable writable) {
+    /** Queues a request or response the writer encodes itself, in chunks. Never blocks; dropped after close. */
+    public void sendMessage(Frame.Message message) {
         if (!closed) {
-            queue.offer(writable);
+            queue.offer(message);
             ensureWriter();
         }
     }
@@ -289,7 +456,7 @@ public final class Connection implements AutoCloseable {
             return;
         }
         if (queue.isEmpty() && !writing.get() && writing.compareAndSet(false, true)) {
-            write(frame);
+            writeCodec.write(frame, out);
             out.flush(); // throws on a failed connection, keeping the right: nothing more is written on it
             lastWriteNanos = nanoClock.getAsLong();
             handBackToWriter(); // frames queued while this one was written go to a writer, not to this thread
@@ -334,9 +501,24 @@ public final class Connection implements AutoCloseable {
         writeLoop(false);
     }
 
-    /** The writer's loop; {@code drainOnly} hands the right back whenever the queue is empty. */
+    /** A control frame: written before any data still to be written. */
+    private static boolean isControl(Object item) {
+        return item instanceof Frame.Ping || item instanceof Frame.Pong || item instanceof Frame.Ack;
+    }
+
+    /**
+     * The writer's loop; {@code drainOnly} hands the right back whenever the queue is empty.
+     *
+     * <p>Each step moves what is queued into the two lanes, writes every control frame, then starts new messages
+     * (their first frames, up to about a chunk's worth) and writes one chunk of the oldest long body still going,
+     * which then goes to the back of the line. A frame that is neither (GOODBYE) waits until every message before it
+     * is written whole. The batch is flushed when nothing is left.
+     */
     private void writeLoop(boolean drainOnly) throws IOException {
         boolean failed = true;
+        java.util.ArrayDeque<Object> control = null;
+        java.util.ArrayDeque<Object> data = null;
+        java.util.ArrayDeque<Sending> going = null;
         try {
             Object item = queue.poll();
             while (true) {
@@ -360,48 +542,96 @@ public final class Connection implements AutoCloseable {
                     }
                 }
                 boolean yielded = false;
-                boolean data = false;
-                do {
-                    if (item == CLOSE_NOW) {
-                        failed = false;
-                        outputDone.countDown();
-                        return;
+                boolean wroteData = false;
+                while (true) {
+                    for (; item != null; item = queue.poll()) { // into the lanes: everything queued now
+                        if (item == CLOSE_NOW) {
+                            failed = false;
+                            outputDone.countDown();
+                            return;
+                        }
+                        if (isControl(item)) {
+                            control = offer(control, item);
+                        } else {
+                            data = offer(data, item);
+                        }
                     }
-                    if (item == FLUSH_AND_CLOSE) {
-                        out.flush();
-                        endpoint.shutdownOutput();
-                        failed = false;
-                        outputDone.countDown();
-                        return;
+                    for (Object c; !isEmpty(control) && (c = control.poll()) != null; ) {
+                        writeCodec.write((Frame) c, out);
                     }
-                    write(item);
-                    data |= !(item instanceof Frame.Ping || item instanceof Frame.Pong);
+                    int started = 0;
+                    while (!isEmpty(data) && started < FrameCodec.CHUNK_BYTES) {
+                        Object next = data.peek();
+                        if (next instanceof Frame.Message m) {
+                            data.poll();
+                            checkOutgoing(m);
+                            int chunk = Math.min(FrameCodec.CHUNK_BYTES, m.body().length);
+                            m.writeHead(writeCodec, out, chunk);
+                            started += chunk + 64;
+                            wroteData = true;
+                            if (chunk < m.body().length) {
+                                going = offer(going, new Sending(m, chunk));
+                            }
+                        } else if (isEmpty(going)) {
+                            data.poll();
+                            if (next == FLUSH_AND_CLOSE) {
+                                out.flush();
+                                endpoint.shutdownOutput();
+                                failed = false;
+                                outputDone.countDown();
+                                return;
+                            }
+                            writeCodec.write((Frame) next, out);
+                            wroteData = true;
+                        } else {
+                            break; // it waits for the long bodies queued before it
+                        }
+                    }
+                    if (!isEmpty(going)) {
+                        Sending s = going.poll();
+                        byte[] body = s.message.body();
+                        int chunk = Math.min(FrameCodec.CHUNK_BYTES, body.length - s.written);
+                        writeCodec.writeContinuation(s.message.id(), body, s.written, chunk, out);
+                        s.written += chunk;
+                        wroteData = true;
+                        if (s.written < body.length) {
+                            going.offer(s);
+                        }
+                    }
                     item = queue.poll();
-                    if (item == null && data && !yielded && moreExpected.getAsBoolean()) {
-                        // More frames are on their way (calls in flight, handlers running): before paying a system
-                        // call for the batch, let those about to add to it run once. On few cores that coalesces
-                        // many frames per flush. Otherwise (a lone call, a batch of heartbeats only) the batch is
-                        // flushed at once: on a starved host a yield waits behind every runnable thread.
-                        yielded = true;
-                        Thread.yield();
-                        item = queue.poll();
+                    if (item == null && isEmpty(control) && isEmpty(data) && isEmpty(going)) {
+                        if (wroteData && !yielded && moreExpected.getAsBoolean()) {
+                            // More frames are on their way (calls in flight, handlers running): before paying a
+                            // system call for the batch, let those about to add to it run once. On few cores that
+                            // coalesces many frames per flush. Otherwise (a lone call, a batch of heartbeats only)
+                            // the batch is flushed at once: on a starved host a yield waits behind every runnable
+                            // thread.
+                            yielded = true;
+                            Thread.yield();
+                            item = queue.poll();
+                            if (item != null) {
+                                continue;
+                            }
+                        }
+                        break;
                     }
-                } while (item != null);
+                }
                 Frame extra = piggyback.get();
                 if (extra != null) {
-                    write(extra);
+                    writeCodec.write(extra, out);
                 }
                 out.flush();
                 long flushed = nanoClock.getAsLong();
                 lastWriteNanos = flushed;
-                if (data) {
+                if (wroteData) {
                     lastDataWriteNanos = flushed;
                 }
                 item = queue.poll();
             }
         } catch (InterruptedException e) {
             // Interrupted while waiting for frames (the group is being cancelled): hand the right back, so that a
-            // frame queued later still gets a writer while the connection lives.
+            // frame queued later still gets a writer while the connection lives. The lanes are empty: the writer
+            // waits only then.
             Thread.currentThread().interrupt();
             failed = false;
             handBackToWriter();
@@ -412,11 +642,23 @@ public final class Connection implements AutoCloseable {
         }
     }
 
-    private void write(Object item) throws IOException {
-        if (item instanceof Frame frame) {
-            writeCodec.write(frame, out);
-        } else {
-            ((Writable) item).writeTo(writeCodec, out);
+    private static <T> java.util.ArrayDeque<T> offer(java.util.ArrayDeque<T> lane, T item) {
+        if (lane == null) {
+            lane = new java.util.ArrayDeque<>();
+        }
+        lane.offer(item);
+        return lane;
+    }
+
+    private static boolean isEmpty(java.util.ArrayDeque<?> lane) {
+        return lane == null || lane.isEmpty();
+    }
+
+    /** A message longer than the peer accepts is a bug above: the session checks each before it is queued. */
+    private void checkOutgoing(Frame.Message m) {
+        if (m.body().length > peerMaxMessageBytes) {
+            throw new IllegalStateException("message " + m.id() + " of " + m.body().length
+                    + " bytes exceeds the peer's limit of " + peerMaxMessageBytes);
         }
     }
 

@@ -8,11 +8,32 @@ import java.util.Optional;
  */
 public sealed interface Frame {
 
+    /**
+     * The body a {@link Connection} delivers for a REQUEST or RESPONSE it was told not to keep
+     * ({@link Connection.Bodies#wanted}): its bytes were read and dropped. Compared by identity.
+     */
+    byte[] DROPPED = new byte[0];
+
+    /**
+     * A request or response, which a {@link Connection}'s writer sends as a first frame and, for a body longer than
+     * {@link FrameCodec#CHUNK_BYTES}, CONTINUATIONs, interleaved with other messages and with control frames.
+     */
+    interface Message {
+        /** Returns the call's id. */
+        long id();
+
+        /** Returns the whole body. */
+        byte[] body();
+
+        /** Writes the first frame, carrying the first {@code chunk} bytes of the body; does not flush. */
+        void writeHead(FrameCodec codec, java.io.DataOutputStream out, int chunk) throws java.io.IOException;
+    }
+
     /** Returns the frame's type. */
     FrameType type();
 
     /** First frame of a new session, on channel A. */
-    record Hello(int version, int maxFrameBytes, int maxInFlight) implements Frame {
+    record Hello(int version, int maxMessageBytes, int maxInFlight, int maxInFlightBytes) implements Frame {
         public FrameType type() {
             return FrameType.HELLO;
         }
@@ -24,7 +45,8 @@ public sealed interface Frame {
      * @param advertisedHost where to re-attach ({@code ""}: the address already dialled)
      */
     record Welcome(long sessionId, byte[] token, int reattachWindowMs, int heartbeatMs, int idleTimeoutMs,
-                   int maxFrameBytes, int maxInFlight, String advertisedHost, int advertisedPort) implements Frame {
+                   int maxMessageBytes, int maxInFlight, int maxInFlightBytes, String advertisedHost,
+                   int advertisedPort) implements Frame {
         public Welcome {
             if (token.length != FrameCodec.TOKEN_BYTES) {
                 throw new IllegalArgumentException("token must be " + FrameCodec.TOKEN_BYTES + " bytes: "
@@ -44,13 +66,14 @@ public sealed interface Frame {
         @Override
         public String toString() {
             return "Welcome[sessionId=" + sessionId + ", token=<hidden>, reattachWindowMs=" + reattachWindowMs
-                    + ", heartbeatMs=" + heartbeatMs + ", idleTimeoutMs=" + idleTimeoutMs + ", maxFrameBytes="
-                    + maxFrameBytes + ", maxInFlight=" + maxInFlight + ", advertised=" + advertised() + "]";
+                    + ", heartbeatMs=" + heartbeatMs + ", idleTimeoutMs=" + idleTimeoutMs + ", maxMessageBytes="
+                    + maxMessageBytes + ", maxInFlight=" + maxInFlight + ", maxInFlightBytes=" + maxInFlightBytes
+                    + ", advertised=" + advertised() + "]";
         }
     }
 
     /** Attaches a new connection to an existing session as channel {@code channel} (0 = A, 1 = B). */
-    record Attach(int version, long sessionId, byte[] token, int channel, int maxFrameBytes) implements Frame {
+    record Attach(int version, long sessionId, byte[] token, int channel, int maxMessageBytes) implements Frame {
         public Attach {
             if (token.length != FrameCodec.TOKEN_BYTES) {
                 throw new IllegalArgumentException("token must be " + FrameCodec.TOKEN_BYTES + " bytes: "
@@ -83,9 +106,14 @@ public sealed interface Frame {
     }
 
     /** A call. {@code id} is unique per session and direction, starting at 1. */
-    record Request(long id, String route, byte[] body) implements Frame {
+    record Request(long id, String route, byte[] body) implements Frame, Message {
         public FrameType type() {
             return FrameType.REQUEST;
+        }
+
+        @Override
+        public void writeHead(FrameCodec codec, java.io.DataOutputStream out, int chunk) throws java.io.IOException {
+            codec.writeRequestHead(id, FrameCodec.routeBytes(route), body, chunk, out);
         }
 
         @Override
@@ -105,9 +133,14 @@ public sealed interface Frame {
     }
 
     /** The answer to the request with the same id, on the same channel. */
-    record Response(long id, ResponseStatus status, byte[] body) implements Frame {
+    record Response(long id, ResponseStatus status, byte[] body) implements Frame, Message {
         public FrameType type() {
             return FrameType.RESPONSE;
+        }
+
+        @Override
+        public void writeHead(FrameCodec codec, java.io.DataOutputStream out, int chunk) throws java.io.IOException {
+            codec.writeResponseHead(id, status, body, chunk, out);
         }
 
         @Override
@@ -123,6 +156,57 @@ public sealed interface Frame {
         @Override
         public String toString() {
             return "Response[id=" + id + ", status=" + status + ", body=" + body.length + " bytes]";
+        }
+    }
+
+    /**
+     * The first frame of a request whose body continues in CONTINUATION frames: {@code chunk} is its first part.
+     * Only {@link FrameCodec#read} makes these; a {@link Connection} joins the parts into a {@link Request}.
+     */
+    record RequestHead(long id, String route, int bodyLength, byte[] chunk) implements Frame {
+        public FrameType type() {
+            return FrameType.REQUEST;
+        }
+
+        @Override
+        public String toString() {
+            return "RequestHead[id=" + id + ", route=" + route + ", body=" + bodyLength + " bytes, chunk="
+                    + chunk.length + "]";
+        }
+    }
+
+    /** The first frame of a response whose body continues in CONTINUATION frames; see {@link RequestHead}. */
+    record ResponseHead(long id, ResponseStatus status, int bodyLength, byte[] chunk) implements Frame {
+        public FrameType type() {
+            return FrameType.RESPONSE;
+        }
+
+        @Override
+        public String toString() {
+            return "ResponseHead[id=" + id + ", status=" + status + ", body=" + bodyLength + " bytes, chunk="
+                    + chunk.length + "]";
+        }
+    }
+
+    /** The next part of the body of the request or response {@code id} that is arriving on the same connection. */
+    record Continuation(long id, byte[] chunk) implements Frame {
+        public FrameType type() {
+            return FrameType.CONTINUATION;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Continuation c && c.id == id && Arrays.equals(c.chunk, chunk);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(id) * 31 + Arrays.hashCode(chunk);
+        }
+
+        @Override
+        public String toString() {
+            return "Continuation[id=" + id + ", chunk=" + chunk.length + " bytes]";
         }
     }
 

@@ -17,11 +17,21 @@ public final class FrameCodec {
     /** The first four bytes of HELLO and ATTACH bodies: ASCII "TWNL". */
     public static final int MAGIC = 0x54574E4C;
     /** The protocol version this code speaks. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /**
+     * The most body bytes one frame carries: a longer body is cut into a first frame and CONTINUATIONs of at most
+     * this many bytes each, so that other frames can pass between its parts.
+     */
+    public static final int CHUNK_BYTES = 64 * 1024;
+    /**
+     * The frame limit of an established connection: the longest frame of version 2 is a REQUEST with a 255-byte
+     * route and a full chunk (65,805 bytes); a GOODBYE carries at most 65,538.
+     */
+    public static final int FRAME_LIMIT = CHUNK_BYTES + 512;
     /** Length of a resume token in bytes (128 bits). */
     public static final int TOKEN_BYTES = 16;
-    /** Bytes of a REQUEST frame besides its route and body: type, id, route length. */
-    public static final int REQUEST_OVERHEAD = 1 + 8 + 1;
+    /** Bytes of a REQUEST frame besides its route and chunk: type, id, route length, body length. */
+    public static final int REQUEST_OVERHEAD = 1 + 8 + 1 + 4;
     /** Most ids one ACK frame carries. */
     public static final int MAX_ACK_IDS = 4096;
     /** Bytes of an ACK frame besides its ids: type, floor, count. */
@@ -70,17 +80,24 @@ public final class FrameCodec {
         Frame frame = switch (type) {
             case HELLO -> {
                 int version = body.handshakeVersion();
-                yield new Frame.Hello(version, body.u32Int(), body.u32Int());
+                yield new Frame.Hello(version, body.u32Int(), body.u32Int(), body.u32Int());
             }
             case WELCOME -> new Frame.Welcome(body.u64(), body.bytes(TOKEN_BYTES), body.u32Int(), body.u32Int(),
-                    body.u32Int(), body.u32Int(), body.u32Int(), body.str8(), body.u16());
+                    body.u32Int(), body.u32Int(), body.u32Int(), body.u32Int(), body.str8(), body.u16());
             case ATTACH -> {
                 int version = body.handshakeVersion();
                 yield new Frame.Attach(version, body.u64(), body.bytes(TOKEN_BYTES), body.channel(), body.u32Int());
             }
             case ATTACHED -> new Frame.Attached(body.channel());
             case REJECTED -> new Frame.Rejected(RejectReason.ofCode(body.u16()), body.str16());
-            case REQUEST -> new Frame.Request(body.u64(), body.route(), body.rest());
+            case REQUEST -> {
+                long id = body.u64();
+                String route = body.route();
+                int bodyLength = body.u32Int();
+                byte[] chunk = body.chunk(bodyLength);
+                yield chunk.length == bodyLength ? new Frame.Request(id, route, chunk)
+                        : new Frame.RequestHead(id, route, bodyLength, chunk);
+            }
             case RESPONSE -> {
                 long id = body.u64();
                 int statusCode = body.u8();
@@ -88,7 +105,17 @@ public final class FrameCodec {
                 if (status == null) {
                     throw new MalformedFrameException("unknown response status " + statusCode);
                 }
-                yield new Frame.Response(id, status, body.rest());
+                int bodyLength = body.u32Int();
+                byte[] chunk = body.chunk(bodyLength);
+                yield chunk.length == bodyLength ? new Frame.Response(id, status, chunk)
+                        : new Frame.ResponseHead(id, status, bodyLength, chunk);
+            }
+            case CONTINUATION -> {
+                long id = body.u64();
+                if (body.remaining == 0) {
+                    throw new MalformedFrameException("CONTINUATION of " + id + " carries no bytes");
+                }
+                yield new Frame.Continuation(id, body.chunk(CHUNK_BYTES));
             }
             case ACK -> {
                 long floor = body.u64();
@@ -135,24 +162,26 @@ public final class FrameCodec {
     public void write(Frame frame, DataOutputStream out) throws IOException {
         switch (frame) {
             case Frame.Hello h -> {
-                out.writeInt(1 + 4 + 2 + 4 + 4);
+                out.writeInt(1 + 4 + 2 + 4 + 4 + 4);
                 out.writeByte(FrameType.HELLO.code());
                 out.writeInt(MAGIC);
                 out.writeShort(h.version());
-                out.writeInt(h.maxFrameBytes());
+                out.writeInt(h.maxMessageBytes());
                 out.writeInt(h.maxInFlight());
+                out.writeInt(h.maxInFlightBytes());
             }
             case Frame.Welcome w -> {
                 byte[] host = utf8(w.advertisedHost(), 255, "advertised host");
-                out.writeInt(1 + 8 + TOKEN_BYTES + 4 * 5 + 1 + host.length + 2);
+                out.writeInt(1 + 8 + TOKEN_BYTES + 4 * 6 + 1 + host.length + 2);
                 out.writeByte(FrameType.WELCOME.code());
                 out.writeLong(w.sessionId());
                 out.write(w.token());
                 out.writeInt(w.reattachWindowMs());
                 out.writeInt(w.heartbeatMs());
                 out.writeInt(w.idleTimeoutMs());
-                out.writeInt(w.maxFrameBytes());
+                out.writeInt(w.maxMessageBytes());
                 out.writeInt(w.maxInFlight());
+                out.writeInt(w.maxInFlightBytes());
                 out.writeByte(host.length);
                 out.write(host);
                 out.writeShort(w.advertisedPort());
@@ -165,7 +194,7 @@ public final class FrameCodec {
                 out.writeLong(a.sessionId());
                 out.write(a.token());
                 out.writeByte(a.channel());
-                out.writeInt(a.maxFrameBytes());
+                out.writeInt(a.maxMessageBytes());
             }
             case Frame.Attached a -> {
                 out.writeInt(2);
@@ -180,14 +209,32 @@ public final class FrameCodec {
                 out.writeShort(detail.length);
                 out.write(detail);
             }
-            case Frame.Request r -> writeRequest(r.id(), utf8(r.route(), 255, "route"), r.body(), out);
+            case Frame.Request r -> writeRequest(r.id(), routeBytes(r.route()), r.body(), out);
             case Frame.Response r -> {
-                out.writeInt(1 + 8 + 1 + r.body().length);
-                out.writeByte(FrameType.RESPONSE.code());
-                out.writeLong(r.id());
-                out.writeByte(r.status().code());
-                out.write(r.body());
+                writeResponseHead(r.id(), r.status(), r.body(), Math.min(CHUNK_BYTES, r.body().length), out);
+                writeContinuations(r.id(), r.body(), out);
             }
+            case Frame.RequestHead h -> {
+                byte[] route = routeBytes(h.route());
+                checkHead(h.bodyLength(), h.chunk());
+                out.writeInt(REQUEST_OVERHEAD + route.length + h.chunk().length);
+                out.writeByte(FrameType.REQUEST.code());
+                out.writeLong(h.id());
+                out.writeByte(route.length);
+                out.write(route);
+                out.writeInt(h.bodyLength());
+                out.write(h.chunk());
+            }
+            case Frame.ResponseHead h -> {
+                checkHead(h.bodyLength(), h.chunk());
+                out.writeInt(1 + 8 + 1 + 4 + h.chunk().length);
+                out.writeByte(FrameType.RESPONSE.code());
+                out.writeLong(h.id());
+                out.writeByte(h.status().code());
+                out.writeInt(h.bodyLength());
+                out.write(h.chunk());
+            }
+            case Frame.Continuation c -> writeContinuation(c.id(), c.chunk(), 0, c.chunk().length, out);
             case Frame.Ack a -> {
                 if (a.ids().length > MAX_ACK_IDS) {
                     throw new IllegalArgumentException("ACK with " + a.ids().length + " ids, limit " + MAX_ACK_IDS);
@@ -221,19 +268,86 @@ public final class FrameCodec {
     }
 
     /**
-     * Writes a REQUEST from its parts, so a caller that keeps the route already encoded does not encode it again.
-     * The body is written straight through, never copied.
+     * Writes a whole request: its first frame and, for a body longer than {@link #CHUNK_BYTES}, the CONTINUATIONs
+     * right after it. A {@link Connection} interleaves those with other frames instead
+     * ({@link #writeRequestHead}, {@link #writeContinuation}).
      */
     public void writeRequest(long id, byte[] route, byte[] body, DataOutputStream out) throws IOException {
+        writeRequestHead(id, route, body, Math.min(CHUNK_BYTES, body.length), out);
+        writeContinuations(id, body, out);
+    }
+
+    private void writeContinuations(long id, byte[] body, DataOutputStream out) throws IOException {
+        for (int offset = CHUNK_BYTES; offset < body.length; offset += CHUNK_BYTES) {
+            writeContinuation(id, body, offset, Math.min(CHUNK_BYTES, body.length - offset), out);
+        }
+    }
+
+    /**
+     * Writes the first frame of a request from its parts, carrying the body's first {@code chunk} bytes (the whole
+     * body if it is that long), so a caller that keeps the route already encoded does not encode it again. The body
+     * is written straight through, never copied.
+     */
+    public void writeRequestHead(long id, byte[] route, byte[] body, int chunk, DataOutputStream out)
+            throws IOException {
         if (route.length == 0 || route.length > 255) {
             throw new IllegalArgumentException("route must be 1 to 255 bytes: " + route.length);
         }
-        out.writeInt(REQUEST_OVERHEAD + route.length + body.length);
+        checkChunk(body, 0, chunk);
+        out.writeInt(REQUEST_OVERHEAD + route.length + chunk);
         out.writeByte(FrameType.REQUEST.code());
         out.writeLong(id);
         out.writeByte(route.length);
         out.write(route);
-        out.write(body);
+        out.writeInt(body.length);
+        out.write(body, 0, chunk);
+    }
+
+    /** Writes the first frame of a response, carrying the body's first {@code chunk} bytes. */
+    public void writeResponseHead(long id, ResponseStatus status, byte[] body, int chunk, DataOutputStream out)
+            throws IOException {
+        checkChunk(body, 0, chunk);
+        out.writeInt(1 + 8 + 1 + 4 + chunk);
+        out.writeByte(FrameType.RESPONSE.code());
+        out.writeLong(id);
+        out.writeByte(status.code());
+        out.writeInt(body.length);
+        out.write(body, 0, chunk);
+    }
+
+    /** Writes a CONTINUATION of message {@code id} with {@code length} bytes of its body from {@code offset}. */
+    public void writeContinuation(long id, byte[] body, int offset, int length, DataOutputStream out)
+            throws IOException {
+        checkChunk(body, offset, length);
+        if (length == 0) {
+            throw new IllegalArgumentException("a CONTINUATION carries at least one byte");
+        }
+        out.writeInt(1 + 8 + length);
+        out.writeByte(FrameType.CONTINUATION.code());
+        out.writeLong(id);
+        out.write(body, offset, length);
+    }
+
+    private static void checkChunk(byte[] body, int offset, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, body.length);
+        if (length > CHUNK_BYTES) {
+            throw new IllegalArgumentException("chunk of " + length + " bytes, limit " + CHUNK_BYTES);
+        }
+    }
+
+    private static void checkHead(int bodyLength, byte[] chunk) {
+        if (chunk.length > CHUNK_BYTES || chunk.length > bodyLength) {
+            throw new IllegalArgumentException("chunk of " + chunk.length + " bytes for a body of " + bodyLength);
+        }
+    }
+
+    /** A route's UTF-8 bytes, checked for the wire's 1 to 255 bytes. */
+    static byte[] routeBytes(String route) {
+        byte[] b = utf8(route, 255, "route");
+        if (b.length == 0) {
+            throw new IllegalArgumentException("route must not be empty");
+        }
+        return b;
     }
 
     private static byte[] utf8(String s, int max, String what) {
@@ -248,7 +362,7 @@ public final class FrameCodec {
     private static final class Body {
         private final DataInputStream in;
         private final FrameType type;
-        private int remaining;
+        int remaining;
 
         Body(DataInputStream in, int remaining, FrameType type) {
             this.in = in;
@@ -339,7 +453,12 @@ public final class FrameCodec {
             return version;
         }
 
-        byte[] rest() throws IOException {
+        /** The rest of the frame as one chunk of a body of {@code bodyLength} bytes: at most that, and a chunk. */
+        byte[] chunk(int bodyLength) throws IOException {
+            if (remaining > CHUNK_BYTES || remaining > bodyLength) {
+                throw new MalformedFrameException(type + " carries a chunk of " + remaining + " bytes (limit "
+                        + Math.min(CHUNK_BYTES, bodyLength) + ")");
+            }
             return bytes(remaining);
         }
 

@@ -10,6 +10,7 @@ public enum FrameType {
     REQUEST(0x10),
     RESPONSE(0x11),
     ACK(0x12),
+    CONTINUATION(0x13),
     PING(0x20),
     PONG(0x21),
     GOODBYE(0x30);

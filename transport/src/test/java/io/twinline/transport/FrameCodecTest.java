@@ -43,9 +43,9 @@ class FrameCodecTest {
     @Test
     void everyFrameTypeRoundTrips() throws IOException {
         List<Frame> frames = List.of(
-                new Frame.Hello(FrameCodec.VERSION, 1 << 20, 1024),
-                new Frame.Welcome(42L, TOKEN, 20_000, 1000, 3000, 1 << 24, 1024, "", 0),
-                new Frame.Welcome(43L, TOKEN, 20_000, 1000, 3000, 1 << 24, 1024, "node-2.example", 7420),
+                new Frame.Hello(FrameCodec.VERSION, 1 << 20, 1024, 1 << 26),
+                new Frame.Welcome(42L, TOKEN, 20_000, 1000, 3000, 1 << 24, 1024, 1 << 26, "", 0),
+                new Frame.Welcome(43L, TOKEN, 20_000, 1000, 3000, 1 << 24, 1024, 1 << 26, "node-2.example", 7420),
                 new Frame.Attach(FrameCodec.VERSION, 42L, TOKEN, 1, 1 << 20),
                 new Frame.Attached(0),
                 new Frame.Rejected(RejectReason.BAD_TOKEN, "wrong token for s-2a"),
@@ -71,7 +71,7 @@ class FrameCodecTest {
                 assertArrayEquals(a.token(), b.token());
                 assertEquals(a.sessionId(), b.sessionId());
                 assertEquals(a.channel(), b.channel());
-                assertEquals(a.maxFrameBytes(), b.maxFrameBytes());
+                assertEquals(a.maxMessageBytes(), b.maxMessageBytes());
             } else {
                 assertEquals(frame, back, "round trip of " + frame);
             }
@@ -150,7 +150,7 @@ class FrameCodecTest {
 
     @Test
     void badMagicIsRejected() throws IOException {
-        byte[] bytes = encode(new Frame.Hello(FrameCodec.VERSION, 4096, 16));
+        byte[] bytes = encode(new Frame.Hello(FrameCodec.VERSION, 4096, 16, 4096));
         bytes[5] = 'X';
         MalformedFrameException e = assertThrows(MalformedFrameException.class, () -> decode(bytes));
         assertTrue(e.getMessage().contains("bad magic"), e.getMessage());
@@ -210,7 +210,7 @@ class FrameCodecTest {
 
     @Test
     void welcomeDoesNotPrintItsToken() {
-        Frame.Welcome w = new Frame.Welcome(1L, TOKEN, 1, 1, 1, 1024, 1, "", 0);
+        Frame.Welcome w = new Frame.Welcome(1L, TOKEN, 1, 1, 1, 1024, 1, 1024, "", 0);
         assertTrue(w.toString().contains("<hidden>"));
         assertInstanceOf(String.class, w.toString());
     }

@@ -82,7 +82,7 @@ final class ClientCommand {
         long calls = args.number("calls", timed ? -1 : 10_000, timed ? -1 : 0, Long.MAX_VALUE);
         int concurrency = args.integer("concurrency", 16, 1, 100_000);
         long reverseCalls = args.number("reverse-calls", timed ? -1 : 1_000, timed ? -1 : 0, Integer.MAX_VALUE);
-        int payload = args.integer("payload", 64, 8, Limits.defaults().maxFrameBytes() - 300);
+        int payload = args.integer("payload", 64, 8, Limits.defaults().maxMessageBytes() - 300);
         long faultIntervalMs = args.number("fault-interval-ms", 2000, 10, 3_600_000);
         boolean reconnect = args.flag("reconnect");
         Ledger ledger = new Ledger();

@@ -119,7 +119,7 @@ final class Workload {
         }
 
         /**
-         * @param largestAddBody the largest {@code add} body the caller's frame limit admits
+         * @param largestAddBody the largest {@code add} body the caller's message limit admits
          * @throws IllegalArgumentException for a body of another length, a negative count, a concurrency below 1, or
          *         a payload below 8 bytes or above {@code largestAddBody}
          */
@@ -143,7 +143,7 @@ final class Workload {
             }
             if (payload > largestAddBody) {
                 throw new IllegalArgumentException("reverse payload of " + payload + " bytes does not fit the calls "
-                        + "back: the caller's frame limit admits add bodies of at most " + largestAddBody + " bytes");
+                        + "back: the caller's message limit admits add bodies of at most " + largestAddBody + " bytes");
             }
             return new ReverseRequest(count, concurrency, payload);
         }

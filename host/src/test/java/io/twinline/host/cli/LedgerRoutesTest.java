@@ -38,7 +38,7 @@ class LedgerRoutesTest {
                 .handle(Workload.REVERSE, Workload.reverseHandler())
                 .start();
         client = Twinline.client().server("127.0.0.1", server.address().getPort())
-                .limits(Limits.defaults().withMaxFrameBytes(1024))
+                .limits(Limits.defaults().withMaxMessageBytes(1024))
                 .handle(Ledger.ADD, clientLedger.add)
                 .connect();
     }
@@ -58,12 +58,12 @@ class LedgerRoutesTest {
     }
 
     @Test
-    void reversePayloadBeyondTheCallersFrameLimitFailsTheCallAndTheServerGoesOn() {
+    void reversePayloadBeyondTheCallersMessageLimitFailsTheCallAndTheServerGoesOn() {
         RemoteFailureException e = failure(Workload.REVERSE, new ReverseRequest(10, 2, 2000).encode());
-        assertTrue(e.getMessage().contains("payload of 2000 bytes") && e.getMessage().contains("at most 1011 bytes"),
+        assertTrue(e.getMessage().contains("payload of 2000 bytes") && e.getMessage().contains("at most 1024 bytes"),
                 e.getMessage());
 
-        ReverseAnswer answer = ReverseAnswer.decode(call(Workload.REVERSE, new ReverseRequest(10, 2, 1011).encode()));
+        ReverseAnswer answer = ReverseAnswer.decode(call(Workload.REVERSE, new ReverseRequest(10, 2, 1024).encode()));
         assertEquals(new ReverseAnswer(clientLedger.total(client.session()), 10, 0), answer);
     }
 
