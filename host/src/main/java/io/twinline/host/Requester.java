@@ -560,6 +560,11 @@ final class Requester {
         return bytesBudget;
     }
 
+    /** Whether a caller is waiting for room in the budget of bytes in flight. For tests. */
+    boolean hasQueuedForBytes() {
+        return bytes.hasQueuedThreads();
+    }
+
     /** Request body bytes of the calls holding a slot now. */
     long bytesInFlight() {
         return bytesBudget - bytes.availablePermits();

@@ -166,6 +166,57 @@ class BadInputTest {
             assertEquals(RejectReason.UNSUPPORTED_VERSION, r.reason());
             assertTrue(r.detail().contains("version 7"), r.detail());
         }
+        try (Socket s = dial()) {
+            // A version-1 peer: its HELLO had no budget of bytes in flight.
+            byte[] hello = ByteBuffer.allocate(19).putInt(15).put((byte) 0x01).putInt(FrameCodec.MAGIC)
+                    .putShort((short) 1).putInt(1 << 20).putInt(64).array();
+            s.getOutputStream().write(hello);
+            Frame.Rejected r = assertInstanceOf(Frame.Rejected.class, readUntilClosed(s));
+            assertEquals(RejectReason.UNSUPPORTED_VERSION, r.reason());
+            assertTrue(r.detail().contains("version 1") && r.detail().contains("speaks 2"), r.detail());
+        }
+        assertBystanderUnharmed();
+    }
+
+    @Test
+    void aPeerPastTheServersBudgetOfRequestBytesLosesThatConnectionAndTheServerHoldsNoMore() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        TwinlineServer small = Testing.server()
+                .limits(Limits.defaults().withMaxMessageBytes(1024).withMaxInFlightBytes(4096))
+                .handle("hold", (session, body) -> {
+                    release.await();
+                    return body;
+                }).start();
+        try (Socket a = new Socket("127.0.0.1", small.address().getPort());
+             Socket b = new Socket("127.0.0.1", small.address().getPort())) {
+            a.setSoTimeout(10_000);
+            b.setSoTimeout(10_000);
+            FrameCodec codec = new FrameCodec(FrameCodec.FRAME_LIMIT);
+            DataOutputStream outA = new DataOutputStream(a.getOutputStream());
+            // A peer that announces a large budget of its own, and ignores the server's 4096.
+            codec.write(new Frame.Hello(FrameCodec.VERSION, 1 << 20, 64, 1 << 20), outA);
+            outA.flush();
+            Frame.Welcome welcome = assertInstanceOf(Frame.Welcome.class,
+                    codec.read(new DataInputStream(a.getInputStream())));
+            assertEquals(4096, welcome.maxInFlightBytes());
+            DataOutputStream outB = new DataOutputStream(b.getOutputStream());
+            codec.write(new Frame.Attach(FrameCodec.VERSION, welcome.sessionId(), welcome.token(), 1, 1 << 20), outB);
+            outB.flush();
+            assertInstanceOf(Frame.Attached.class, codec.read(new DataInputStream(b.getInputStream())));
+            TwinSession serverSide = (TwinSession) small.sessions().getFirst();
+            long before = HostAccess.metrics(small).get("malformed_frames");
+            for (long id = 1; id <= 5; id++) { // the fifth makes 5,000 bytes
+                codec.write(new Frame.Request(id, "hold", new byte[1000]), outA);
+            }
+            outA.flush();
+            Testing.await(Duration.ofSeconds(5), "the server closed that connection as malformed",
+                    () -> HostAccess.metrics(small).get("malformed_frames") == before + 1);
+            assertEquals(4000, serverSide.responder().heldBytes(), "the server holds the four that fit, no more");
+            assertEquals(4, serverSide.responder().running());
+        } finally {
+            release.countDown();
+            small.close();
+        }
         assertBystanderUnharmed();
     }
 

@@ -527,4 +527,122 @@ class BookkeepingTest {
         responder.onRequest(request(1), starter, started.resent::add);
         assertEquals(List.of(done), started.resent, "once finished, it is answered from the cache");
     }
+
+    // ---- byte budgets (protocol version 2) ----
+
+    private static Frame.Request request(long id, int bytes) {
+        return new Frame.Request(id, "r", new byte[bytes]);
+    }
+
+    @Test
+    void aPeerCannotPushTheResponderPastItsBudgetOfRequestBytes() throws Exception {
+        Started started = new Started();
+        Responder.Starter starter = r -> started.ids.add(r.id());
+        Responder responder = new Responder(64, 1000, 1L << 30, () -> { });
+        responder.onRequest(request(1, 600), starter, started.resent::add);
+        responder.onRequest(request(2, 400), starter, started.resent::add);
+        assertEquals(1000, responder.heldBytes());
+        MalformedFrameException e = assertThrows(MalformedFrameException.class,
+                () -> responder.onRequest(request(3, 1), starter, started.resent::add));
+        assertTrue(e.getMessage().contains("budget of 1000 request bytes"), e.getMessage());
+        assertThrows(MalformedFrameException.class, () -> responder.admit(4, 1, 0),
+                "nor can a body arriving in parts");
+        assertEquals(1000, responder.heldBytes(), "the refused request holds nothing");
+        assertEquals(List.of(1L, 2L), started.ids);
+        responder.complete(1, 600, ResponseStatus.OK, new byte[0]);
+        responder.onRequest(request(3, 600), starter, started.resent::add);
+        assertEquals(List.of(1L, 2L, 3L), started.ids, "an answered request gives its bytes back");
+    }
+
+    @Test
+    void pastItsCacheBudgetTheResponderStartsNothingNewUntilAcksCome() throws Exception {
+        Started started = new Started();
+        Responder.Starter starter = r -> started.ids.add(r.id());
+        Responder responder = new Responder(64, 1 << 20, 1000, () -> { });
+        responder.onRequest(request(1), starter, started.resent::add);
+        responder.complete(1, 0, ResponseStatus.OK, new byte[1000]); // the cache is now at its budget
+        responder.onRequest(request(2), starter, started.resent::add);
+        responder.onRequest(request(3), starter, started.resent::add);
+        responder.onRequest(request(2), starter, started.resent::add); // re-sent while waiting: ignored
+        assertEquals(List.of(1L), started.ids, "2 and 3 wait");
+        assertEquals(2, responder.waitingCount());
+        assertEquals(List.of(), responder.onAck(new Frame.Ack(1, new long[0])), "an ACK that frees nothing starts nothing");
+        List<Frame.Request> ready = responder.onAck(new Frame.Ack(2, new long[0]));
+        assertEquals(List.of(2L, 3L), ready.stream().map(Frame.Request::id).toList(), "in arrival order");
+        assertEquals(0, responder.cachedBytes());
+        assertEquals(2, responder.running());
+    }
+
+    @Test
+    void aReplayAfterLostAcksFindsTheCacheFreedByTheAckBeforeIt() throws Exception {
+        // The responder keeps at most 8 x 1 + 1024 = 1032 requests. Calls 1..1032 were answered, and every ACK was
+        // lost with the link; call 1033 is unanswered. On the new link the requester must acknowledge before it
+        // replays: with the replay first, request 1033 would find the cache full and close the link again, and the
+        // ACK behind it, which would have freed the cache, would never be read.
+        Requester requester = new Requester("s-t", 1, 1 << 20, System::nanoTime);
+        Responder responder = new Responder(1, 1 << 20, 1L << 30, () -> { });
+        Started started = new Started();
+        Responder.Starter starter = r -> started.ids.add(r.id());
+        for (long id = 1; id <= 1032; id++) {
+            CompletableFuture<byte[]> answer = callAsync(requester, "c", Duration.ofSeconds(10));
+            awaitUnanswered(requester, 1);
+            responder.onRequest(request(id), starter, started.resent::add);
+            requester.onResponse(responder.complete(id, 0, ResponseStatus.OK, new byte[0]));
+            answer.get();
+        }
+        while (requester.pendingAck() != null) {
+            // lost with the old link
+        }
+        callAsync(requester, "c", Duration.ofSeconds(10));
+        awaitUnanswered(requester, 1);
+        assertEquals(1032, responder.cachedResponses(), "the responder's cache is full");
+        Wire wire = new Wire(1);
+        requester.linkUp(wire.link);
+        for (int read = 0; read < 2; read++) {
+            switch (wire.next()) {
+                case Frame.Ack a -> responder.onAck(a);
+                case Frame.Request r -> responder.onRequest(r, starter, started.resent::add); // throws if full
+                default -> throw new AssertionError();
+            }
+        }
+        assertEquals(1033L, started.ids.getLast(), "the replayed call runs");
+        assertEquals(0, responder.cachedResponses());
+    }
+
+    @Test
+    void aCallerWaitsForBytesInFlightWithinItsTimeoutAndAnOversizedOneIsRefusedAtOnce() throws Exception {
+        Requester requester = new Requester("s-t", 16, 1000, System::nanoTime);
+        Wire wire = new Wire(1);
+        linkedUp(requester, wire);
+        CompletableFuture<byte[]> first = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> first.complete(requester.call("r", new byte[600], Duration.ofSeconds(10),
+                1 << 20)));
+        assertEquals(1L, ((Frame.Request) wire.next()).id());
+        CompletableFuture<Throwable> timedOut = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                requester.call("r", new byte[600], Duration.ofMillis(50), 1 << 20);
+                timedOut.complete(null);
+            } catch (Throwable t) {
+                timedOut.complete(t);
+            }
+        });
+        assertInstanceOf(io.twinline.api.CallTimeoutException.class, timedOut.get(10, TimeUnit.SECONDS),
+                "no room within its timeout");
+        CompletableFuture<byte[]> second = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> second.complete(requester.call("r", new byte[600], Duration.ofSeconds(10),
+                1 << 20)));
+        Testing.await(Duration.ofSeconds(5), "the second call waits for room", requester::hasQueuedForBytes);
+        assertEquals(600, requester.bytesInFlight());
+        requester.onResponse(new Frame.Response(1, ResponseStatus.OK, new byte[0]));
+        first.get(10, TimeUnit.SECONDS);
+        Frame next = wire.next();
+        while (next instanceof Frame.Ack) {
+            next = wire.next();
+        }
+        assertEquals(2L, ((Frame.Request) next).id(), "sent once the first call's bytes came back");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> requester.call("r", new byte[1001], Duration.ofSeconds(1), 1 << 20));
+        assertTrue(e.getMessage().contains("budget of 1000"), e.getMessage());
+    }
 }
