@@ -33,8 +33,9 @@ public interface Session extends AutoCloseable {
      * @throws DisconnectedException if the session ended in {@code DISCONNECTED}; the outcome is unknown
      * @throws SessionClosedException if the session was closed (by either side) before the answer came
      * @throws CallInterruptedException if the calling thread was interrupted while waiting
-     * @throws IllegalArgumentException if the route is empty or longer than 255 UTF-8 bytes, or the request (body,
-     *     route and a 10-byte header) does not fit the peer's frame limit
+     * @throws IllegalArgumentException if the route is empty or longer than 255 UTF-8 bytes, or the body is longer
+     *     than the peer's message limit or the session's budget of request bytes in flight
+     *     ({@link Limits#maxMessageBytes()}, {@link Limits#maxInFlightBytes()})
      * @throws NullPointerException if {@code route} or {@code body} is null
      */
     byte[] call(String route, byte[] body);
@@ -53,7 +54,8 @@ public interface Session extends AutoCloseable {
      * @throws SessionClosedException if the session was closed (by either side) before the answer came
      * @throws CallInterruptedException if the calling thread was interrupted while waiting
      * @throws IllegalArgumentException if the timeout is zero or negative, the route is empty or longer than
-     *     255 UTF-8 bytes, or the request (body, route and a 10-byte header) does not fit the peer's frame limit
+     *     255 UTF-8 bytes, or the body is longer than the peer's message limit or the session's budget of request
+     *     bytes in flight
      * @throws NullPointerException if {@code route}, {@code body} or {@code timeout} is null
      */
     byte[] call(String route, byte[] body, Duration timeout);

@@ -564,6 +564,12 @@ public final class Connection implements AutoCloseable {
                         Object next = data.peek();
                         if (next instanceof Frame.Message m) {
                             data.poll();
+                            if (isGoing(going, m)) {
+                                // The same message queued again while its parts are still going out (a response
+                                // re-sent for a replayed request just as its handler sent it): a second copy would
+                                // interleave with the first, which the peer refuses. The first one suffices.
+                                continue;
+                            }
                             checkOutgoing(m);
                             int chunk = Math.min(FrameCodec.CHUNK_BYTES, m.body().length);
                             m.writeHead(writeCodec, out, chunk);
@@ -648,6 +654,17 @@ public final class Connection implements AutoCloseable {
         }
         lane.offer(item);
         return lane;
+    }
+
+    private static boolean isGoing(java.util.ArrayDeque<Sending> going, Frame.Message m) {
+        if (going != null) {
+            for (Sending s : going) {
+                if (s.message == m) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean isEmpty(java.util.ArrayDeque<?> lane) {

@@ -8,8 +8,9 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Encodes and decodes frames (docs/PROTOCOL.md). Every length read from the wire is checked against the frame
- * limit and against what remains of the frame before anything is allocated, so a hostile peer costs at most
- * {@code maxFrameBytes} of memory per connection.
+ * limit and against what remains of the frame before anything is allocated, so one frame costs at most the frame
+ * limit. Bodies longer than a chunk arrive in several frames, which {@link Connection#read()} joins within the
+ * limits it is given.
  *
  * <p>Stateless apart from its limit; thread-safe. A stream must be read and written by one thread at a time.
  */

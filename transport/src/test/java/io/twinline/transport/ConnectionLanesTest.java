@@ -280,4 +280,18 @@ class ConnectionLanesTest {
         assertEquals(List.of(1L), admitted);
         assertEquals(100_000, c.arrivingBytes(), "only the admitted body is kept");
     }
+
+    @Test
+    void theSameMessageQueuedTwiceWhileItsPartsAreGoingOutIsSentOnce() throws Exception {
+        DataInputStream in = connect();
+        Frame.Response twice = new Frame.Response(5, ResponseStatus.OK, random(300_000, 8));
+        connection.send(twice);
+        connection.send(twice); // a handler's send and a replay's re-send of the same cached response
+        connection.send(new Frame.Ping(1));
+        Connection reader = new Connection(Endpoint.of(far), LONG_BODY, LONG_BODY, System::nanoTime);
+        assertEquals(new Frame.Ping(1), reader.read());
+        assertEquals(twice, reader.read(), "one whole copy, not two interleaved ones (which the peer refuses)");
+        connection.send(new Frame.Pong(2));
+        assertEquals(new Frame.Pong(2), reader.read(), "and nothing else");
+    }
 }
