@@ -41,6 +41,7 @@ final class ClientCommand {
                                    [--payload 64] [--faults] [--fault-interval-ms 2000] [--reconnect] [--log-level LEVEL]
                                    [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
                                    [--recovery-time-limit-ms 10000] [--metrics HOST:PORT]
+                                   [--max-message-bytes 16777216] [--max-in-flight-bytes 67108864]
 
             Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
             channel B, then compares both ledgers with what was sent. With --seconds S and no --calls, calls go on
@@ -50,6 +51,8 @@ final class ClientCommand {
             Exit 0 only when every call succeeded and both ledgers match. The client's recovery budget
             (idle timeout + probe timeout + recovery time limit) must fit the server's re-attach window.
             --metrics serves this client's counters (GET /metrics, Prometheus text; GET /health) while it runs.
+            --max-message-bytes bounds each request and response body, --max-in-flight-bytes the request bytes
+            unanswered at once in each direction (calls past it wait); the smaller of the two ends' values applies.
 
             When the session ends (DISCONNECTED: recovery failed, the server is gone; or CLOSED: the server shut
             down), no more calls are made: the client prints its line and exits 1. With --reconnect, a session
@@ -67,7 +70,8 @@ final class ClientCommand {
     static int run(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("connect", "calls", "seconds", "concurrency", "reverse-calls", "payload",
                 "fault-interval-ms", "log-level", "heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
-                "recovery-time-limit-ms", "metrics"), Set.of("faults", "reconnect"));
+                "recovery-time-limit-ms", "metrics", "max-message-bytes", "max-in-flight-bytes"),
+                Set.of("faults", "reconnect"));
         TwinlineCommand.configureLogging(args.text("log-level", "warn"));
         String connect = args.text("connect", null);
         if (connect == null) {
@@ -82,7 +86,8 @@ final class ClientCommand {
         long calls = args.number("calls", timed ? -1 : 10_000, timed ? -1 : 0, Long.MAX_VALUE);
         int concurrency = args.integer("concurrency", 16, 1, 100_000);
         long reverseCalls = args.number("reverse-calls", timed ? -1 : 1_000, timed ? -1 : 0, Integer.MAX_VALUE);
-        int payload = args.integer("payload", 64, 8, Limits.defaults().maxMessageBytes() - 300);
+        Limits limits = TwinlineCommand.limits(args);
+        int payload = args.integer("payload", 64, 8, limits.maxMessageBytes() - 300);
         long faultIntervalMs = args.number("fault-interval-ms", 2000, 10, 3_600_000);
         boolean reconnect = args.flag("reconnect");
         Ledger ledger = new Ledger();
@@ -98,6 +103,7 @@ final class ClientCommand {
         try (TwinlineClient client = Twinline.client()
                 .server(server)
                 .recoveryPolicy(policy)
+                .limits(limits)
                 .reconnectAfterDisconnect(reconnect)
                 .handle(Ledger.ADD, ledger.add)
                 .handle(Ledger.TOTAL, ledger.total)

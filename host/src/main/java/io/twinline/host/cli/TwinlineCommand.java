@@ -52,6 +52,7 @@ public final class TwinlineCommand {
             usage: twinline server [--bind ADDR] [--port 7420] [--advertise HOST:PORT] [--status HOST:PORT|off]
                                    [--drain-ms 0] [--log-level LEVEL] [--heartbeat-ms 1000] [--idle-timeout-ms 3000]
                                    [--probe-timeout-ms 1000] [--reattach-window-ms 20000] [--max-sessions 10000]
+                                   [--max-message-bytes 16777216] [--max-in-flight-bytes 67108864]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
             GOODBYE. The status endpoint (GET / the live page, /status, /metrics, /health, /ready) listens on
@@ -144,11 +145,11 @@ public final class TwinlineCommand {
 
     private static int server(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("bind", "port", "advertise", "status", "drain-ms", "log-level", "heartbeat-ms",
-                "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions"),
-                Set.of());
+                "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions",
+                "max-message-bytes", "max-in-flight-bytes"), Set.of());
         configureLogging(args.text("log-level", "info"));
         RecoveryPolicy policy = policy(args);
-        Limits limits = Limits.defaults().withMaxSessions(args.integer("max-sessions", 10_000, 1, 1_000_000));
+        Limits limits = limits(args).withMaxSessions(args.integer("max-sessions", 10_000, 1, 1_000_000));
         Ledger ledger = new Ledger();
         var builder = Twinline.server()
                 .bind(args.text("bind", "127.0.0.1"), args.integer("port", Twinline.DEFAULT_PORT, 0, 65535))
@@ -236,6 +237,21 @@ public final class TwinlineCommand {
                     millis(args, "reattach-window-ms", d.reattachWindow()));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** The limits a command's {@code --max-message-bytes} and {@code --max-in-flight-bytes} set. */
+    static Limits limits(Args args) throws UsageException {
+        Limits d = Limits.defaults();
+        int message = args.integer("max-message-bytes", d.maxMessageBytes(), Limits.MIN_MESSAGE_BYTES,
+                Integer.MAX_VALUE);
+        int inFlight = args.integer("max-in-flight-bytes", Math.max(message, d.maxInFlightBytes()), 1,
+                Integer.MAX_VALUE);
+        try {
+            return d.withMaxMessageBytes(message).withMaxInFlightBytes(inFlight);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--max-in-flight-bytes must be at least --max-message-bytes (" + message + "): "
+                    + inFlight);
         }
     }
 

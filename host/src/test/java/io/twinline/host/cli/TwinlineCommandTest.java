@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -83,5 +84,18 @@ class TwinlineCommandTest {
         try (ServerSocket again = new ServerSocket()) {
             again.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)); // fails if a server kept it
         }
+    }
+
+    @Test
+    void aBudgetOfBytesInFlightBelowTheMessageLimitIsAUsageError() throws Exception {
+        Run r = run("client", "--connect", "127.0.0.1:1", "--max-message-bytes", "2048", "--max-in-flight-bytes",
+                "1024");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--max-in-flight-bytes must be at least --max-message-bytes (2048): 1024"),
+                r.err());
+        assertEquals(new io.twinline.api.Limits(2048, 1024, 2048, 64L << 20, 10_000, Duration.ofSeconds(5),
+                Duration.ofSeconds(30), Duration.ofSeconds(2)), TwinlineCommand.limits(new Args(List.of(
+                "--max-message-bytes", "2048", "--max-in-flight-bytes", "2048"),
+                java.util.Set.of("max-message-bytes", "max-in-flight-bytes"), java.util.Set.of())));
     }
 }
