@@ -550,6 +550,24 @@ public final class Connection implements AutoCloseable {
                             outputDone.countDown();
                             return;
                         }
+                        if (isEmpty(going) && isEmpty(data)) {
+                            // Nothing long is going out and nothing waits: there is nothing to overtake, so the item
+                            // is written at once, in the order it came (the common case, without a lane).
+                            if (item == FLUSH_AND_CLOSE) {
+                                out.flush();
+                                endpoint.shutdownOutput();
+                                failed = false;
+                                outputDone.countDown();
+                                return;
+                            }
+                            if (item instanceof Frame.Message m) {
+                                going = start(m, going);
+                            } else {
+                                writeCodec.write((Frame) item, out);
+                            }
+                            wroteData |= !isControl(item) || item instanceof Frame.Ack;
+                            continue;
+                        }
                         if (isControl(item)) {
                             control = offer(control, item);
                         } else {
@@ -558,26 +576,16 @@ public final class Connection implements AutoCloseable {
                     }
                     for (Object c; !isEmpty(control) && (c = control.poll()) != null; ) {
                         writeCodec.write((Frame) c, out);
+                        wroteData |= c instanceof Frame.Ack;
                     }
                     int started = 0;
                     while (!isEmpty(data) && started < FrameCodec.CHUNK_BYTES) {
                         Object next = data.peek();
                         if (next instanceof Frame.Message m) {
                             data.poll();
-                            if (isGoing(going, m)) {
-                                // The same message queued again while its parts are still going out (a response
-                                // re-sent for a replayed request just as its handler sent it): a second copy would
-                                // interleave with the first, which the peer refuses. The first one suffices.
-                                continue;
-                            }
-                            checkOutgoing(m);
-                            int chunk = Math.min(FrameCodec.CHUNK_BYTES, m.body().length);
-                            m.writeHead(writeCodec, out, chunk);
-                            started += chunk + 64;
+                            going = start(m, going);
+                            started += Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 64;
                             wroteData = true;
-                            if (chunk < m.body().length) {
-                                going = offer(going, new Sending(m, chunk));
-                            }
                         } else if (isEmpty(going)) {
                             data.poll();
                             if (next == FLUSH_AND_CLOSE) {
@@ -646,6 +654,23 @@ public final class Connection implements AutoCloseable {
                 outputDone.countDown();
             }
         }
+    }
+
+    /**
+     * Writes a message's first frame, and puts a message whose body goes on into {@code going}; returns the line.
+     * A message already going out is not started again: it was queued twice (a response re-sent for a replayed
+     * request just as its handler sent it), and a second copy would interleave with the first, which the peer
+     * refuses.
+     */
+    private java.util.ArrayDeque<Sending> start(Frame.Message m, java.util.ArrayDeque<Sending> going)
+            throws IOException {
+        if (isGoing(going, m)) {
+            return going;
+        }
+        checkOutgoing(m);
+        int chunk = Math.min(FrameCodec.CHUNK_BYTES, m.body().length);
+        m.writeHead(writeCodec, out, chunk);
+        return chunk < m.body().length ? offer(going, new Sending(m, chunk)) : going;
     }
 
     private static <T> java.util.ArrayDeque<T> offer(java.util.ArrayDeque<T> lane, T item) {
