@@ -22,6 +22,12 @@ import java.time.Duration;
  * @param maxCachedBytes the response body bytes a responder keeps for the peer's replay (answered, not yet
  *     acknowledged) past which it starts no new request until acknowledgements bring it back under; the requests
  *     wait, in order. Not announced: it bounds this side's memory only
+ * @param sendBufferBytes the bytes the operating system may hold for sending on each connection (written, not yet
+ *     acknowledged by the peer), or 0 for the system's own sizing. Anything written later, a heartbeat or a small
+ *     call's chunk included, waits behind what is held there: on a link of rate R a control frame can wait up to
+ *     about {@code sendBufferBytes / R} (128 KiB: 0.13 s at 8 Mbit/s). It also bounds one connection's throughput
+ *     to about {@code sendBufferBytes / round-trip time} (128 KiB over 50 ms: 21 Mbit/s): raise it, or set 0, for
+ *     long fat links
  * @param maxSessions the most sessions a server holds, counting an ended one until its threads have finished
  *     (up to {@code closeGrace}); HELLO past it is REJECTED with {@code SERVER_FULL}, however many HELLOs
  *     arrive at the same moment
@@ -35,6 +41,7 @@ public record Limits(
         int maxInFlight,
         int maxInFlightBytes,
         long maxCachedBytes,
+        int sendBufferBytes,
         int maxSessions,
         Duration handshakeTimeout,
         Duration callTimeout,
@@ -53,6 +60,9 @@ public record Limits(
             64 << 20,
             // As much of this side's answers kept for the peer's replay.
             64L << 20,
+            // Two chunks: a heartbeat or a small call waits behind at most that much in the kernel, while a
+            // connection still moves about 20 Mbit/s over a 50 ms round trip.
+            128 << 10,
             // 10,000 sessions need 20,000 sockets: the open-file limit of a typical server process.
             10_000,
             // A handshake is one round trip; five seconds drops silent or slow connections early.
@@ -65,8 +75,8 @@ public record Limits(
      *
      * @throws IllegalArgumentException if {@code maxMessageBytes} is below {@link #MIN_MESSAGE_BYTES}, if
      *     {@code maxInFlight} or {@code maxSessions} is below 1, if {@code maxInFlightBytes} is below
-     *     {@code maxMessageBytes} or {@code maxCachedBytes} below 1, if {@code handshakeTimeout} or {@code callTimeout}
-     *     is not positive, or if {@code closeGrace} is negative; the message names the field and shows the value
+     *     {@code maxMessageBytes}, {@code maxCachedBytes} below 1 or {@code sendBufferBytes} below 0, if
+     *     {@code handshakeTimeout} or {@code callTimeout} is not positive, or if {@code closeGrace} is negative; the message names the field and shows the value
      * @throws NullPointerException if a duration is null
      */
     public Limits {
@@ -84,6 +94,9 @@ public record Limits(
         if (maxCachedBytes < 1) {
             throw new IllegalArgumentException("maxCachedBytes must be at least 1: " + maxCachedBytes);
         }
+        if (sendBufferBytes < 0) {
+            throw new IllegalArgumentException("sendBufferBytes must not be negative: " + sendBufferBytes);
+        }
         if (maxSessions < 1) {
             throw new IllegalArgumentException("maxSessions must be at least 1: " + maxSessions);
         }
@@ -97,7 +110,7 @@ public record Limits(
 
     /**
      * Returns the defaults: 16 MiB messages, 1,024 calls and 64 MiB of request bodies in flight, 64 MiB of responses
-     * kept for replay, 10,000 sessions, a 5 s handshake timeout, a 30 s
+     * kept for replay, a 128 KiB send buffer, 10,000 sessions, a 5 s handshake timeout, a 30 s
      * call timeout and a 2 s close grace.
      *
      * @return the default limits
@@ -114,8 +127,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is below {@link #MIN_MESSAGE_BYTES}
      */
     public Limits withMaxMessageBytes(int value) {
-        return new Limits(value, maxInFlight, Math.max(value, maxInFlightBytes), maxCachedBytes, maxSessions,
-                handshakeTimeout, callTimeout, closeGrace);
+        return new Limits(value, maxInFlight, Math.max(value, maxInFlightBytes), maxCachedBytes, sendBufferBytes,
+                maxSessions, handshakeTimeout, callTimeout, closeGrace);
     }
 
     /**
@@ -126,8 +139,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is below 1
      */
     public Limits withMaxInFlight(int value) {
-        return new Limits(maxMessageBytes, value, maxInFlightBytes, maxCachedBytes, maxSessions, handshakeTimeout,
-                callTimeout, closeGrace);
+        return new Limits(maxMessageBytes, value, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
+                maxSessions, handshakeTimeout, callTimeout, closeGrace);
     }
 
     /**
@@ -138,8 +151,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is below 1
      */
     public Limits withMaxSessions(int value) {
-        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, value, handshakeTimeout,
-                callTimeout, closeGrace);
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
+                value, handshakeTimeout, callTimeout, closeGrace);
     }
 
     /**
@@ -151,8 +164,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is zero or negative
      */
     public Limits withHandshakeTimeout(Duration value) {
-        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, maxSessions, value,
-                callTimeout, closeGrace);
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
+                maxSessions, value, callTimeout, closeGrace);
     }
 
     /**
@@ -164,8 +177,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is zero or negative
      */
     public Limits withCallTimeout(Duration value) {
-        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, maxSessions,
-                handshakeTimeout, value, closeGrace);
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
+                maxSessions, handshakeTimeout, value, closeGrace);
     }
 
     /**
@@ -177,8 +190,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is negative
      */
     public Limits withCloseGrace(Duration value) {
-        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, maxSessions,
-                handshakeTimeout, callTimeout, value);
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
+                maxSessions, handshakeTimeout, callTimeout, value);
     }
 
     /**
@@ -189,8 +202,8 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is below {@code maxMessageBytes}
      */
     public Limits withMaxInFlightBytes(int value) {
-        return new Limits(maxMessageBytes, maxInFlight, value, maxCachedBytes, maxSessions, handshakeTimeout,
-                callTimeout, closeGrace);
+        return new Limits(maxMessageBytes, maxInFlight, value, maxCachedBytes, sendBufferBytes,
+                maxSessions, handshakeTimeout, callTimeout, closeGrace);
     }
 
     /**
@@ -201,7 +214,19 @@ public record Limits(
      * @throws IllegalArgumentException if {@code value} is below 1
      */
     public Limits withMaxCachedBytes(long value) {
-        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, value, maxSessions, handshakeTimeout,
-                callTimeout, closeGrace);
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, value, sendBufferBytes,
+                maxSessions, handshakeTimeout, callTimeout, closeGrace);
+    }
+
+    /**
+     * Returns these limits with another send buffer.
+     *
+     * @param value the bytes the operating system may hold for sending on each connection, or 0 for its own sizing
+     * @return the new limits
+     * @throws IllegalArgumentException if {@code value} is negative
+     */
+    public Limits withSendBufferBytes(int value) {
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, value,
+                maxSessions, handshakeTimeout, callTimeout, closeGrace);
     }
 }

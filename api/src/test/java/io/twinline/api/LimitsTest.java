@@ -13,7 +13,7 @@ class LimitsTest {
 
     @Test
     void defaultsAreTheDocumentedValues() {
-        assertEquals(new Limits(16 * 1024 * 1024, 1024, 64 * 1024 * 1024, 64L * 1024 * 1024, 10_000,
+        assertEquals(new Limits(16 * 1024 * 1024, 1024, 64 * 1024 * 1024, 64L * 1024 * 1024, 128 * 1024, 10_000,
                 Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(2)), DEFAULTS);
     }
 
@@ -22,6 +22,8 @@ class LimitsTest {
         refused("maxInFlightBytes must be at least maxMessageBytes (16777216): 16777215",
                 () -> DEFAULTS.withMaxInFlightBytes((16 << 20) - 1));
         refused("maxCachedBytes must be at least 1: 0", () -> DEFAULTS.withMaxCachedBytes(0));
+        refused("sendBufferBytes must not be negative: -1", () -> DEFAULTS.withSendBufferBytes(-1));
+        assertEquals(0, DEFAULTS.withSendBufferBytes(0).sendBufferBytes(), "0: the system's own sizing");
         assertEquals(128 << 20, DEFAULTS.withMaxMessageBytes(128 << 20).maxInFlightBytes(),
                 "a message limit above the budget raises the budget with it");
         assertEquals(64 << 20, DEFAULTS.withMaxMessageBytes(1024).maxInFlightBytes());

@@ -219,6 +219,7 @@ final class ClientRuntime implements TwinlineClient {
             Connection c = new Connection(endpoint, spec.limits().maxMessageBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
                     nanoClock, metrics);
             c.readTimeout(timeout);
+            endpoint.sendBufferBytes(spec.limits().sendBufferBytes());
             return c;
         } catch (IOException | RuntimeException e) {
             endpoint.close();

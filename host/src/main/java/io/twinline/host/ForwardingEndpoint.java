@@ -46,6 +46,11 @@ class ForwardingEndpoint implements Endpoint {
     }
 
     @Override
+    public void sendBufferBytes(int bytes) throws IOException {
+        inner.sendBufferBytes(bytes);
+    }
+
+    @Override
     public void shutdownOutput() throws IOException {
         inner.shutdownOutput();
     }

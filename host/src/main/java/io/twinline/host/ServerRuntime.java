@@ -279,6 +279,7 @@ final class ServerRuntime implements TwinlineServer {
             connection = new Connection(socket, spec.limits().maxMessageBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
                     nanoClock, metrics);
             connection.readTimeout(spec.limits().handshakeTimeout());
+            socket.sendBufferBytes(spec.limits().sendBufferBytes());
             Frame first = connection.readHandshake();
             if (!done.compareAndSet(false, true)) {
                 return; // the deadline passed and closed the connection

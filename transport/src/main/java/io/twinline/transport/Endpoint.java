@@ -19,6 +19,14 @@ public interface Endpoint {
     /** Sets the read timeout ({@link Duration#ZERO}: none); a read past it throws {@link java.net.SocketTimeoutException}. */
     void readTimeout(Duration timeout) throws IOException;
 
+    /**
+     * Bounds the bytes the operating system holds for sending (written and not yet acknowledged by the peer) to
+     * about {@code bytes}; 0 leaves the system's own sizing. What is held there is written before anything written
+     * later, a control frame included. Does nothing on an end without such a buffer.
+     */
+    default void sendBufferBytes(int bytes) throws IOException {
+    }
+
     /** Sends an orderly end of stream (FIN) after what was written. */
     void shutdownOutput() throws IOException;
 
@@ -60,6 +68,13 @@ public interface Endpoint {
         @Override
         public void readTimeout(Duration timeout) throws IOException {
             socket.setSoTimeout(Sockets.timeoutMillis(timeout)); // Duration.ZERO: none
+        }
+
+        @Override
+        public void sendBufferBytes(int bytes) throws IOException {
+            if (bytes > 0) {
+                socket.setSendBufferSize(bytes);
+            }
         }
 
         @Override

@@ -42,6 +42,7 @@ final class ClientCommand {
                                    [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
                                    [--recovery-time-limit-ms 10000] [--metrics HOST:PORT]
                                    [--max-message-bytes 16777216] [--max-in-flight-bytes 67108864]
+                                   [--send-buffer-bytes 131072]
 
             Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
             channel B, then compares both ledgers with what was sent. With --seconds S and no --calls, calls go on
@@ -53,6 +54,8 @@ final class ClientCommand {
             --metrics serves this client's counters (GET /metrics, Prometheus text; GET /health) while it runs.
             --max-message-bytes bounds each request and response body, --max-in-flight-bytes the request bytes
             unanswered at once in each direction (calls past it wait); the smaller of the two ends' values applies.
+            --send-buffer-bytes bounds what the system holds for sending per connection (0: its own sizing), which
+            a heartbeat or a small call waits behind on a slow link.
 
             When the session ends (DISCONNECTED: recovery failed, the server is gone; or CLOSED: the server shut
             down), no more calls are made: the client prints its line and exits 1. With --reconnect, a session
@@ -70,7 +73,8 @@ final class ClientCommand {
     static int run(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("connect", "calls", "seconds", "concurrency", "reverse-calls", "payload",
                 "fault-interval-ms", "log-level", "heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
-                "recovery-time-limit-ms", "metrics", "max-message-bytes", "max-in-flight-bytes"),
+                "recovery-time-limit-ms", "metrics", "max-message-bytes", "max-in-flight-bytes",
+                "send-buffer-bytes"),
                 Set.of("faults", "reconnect"));
         TwinlineCommand.configureLogging(args.text("log-level", "warn"));
         String connect = args.text("connect", null);

@@ -53,6 +53,7 @@ public final class TwinlineCommand {
                                    [--drain-ms 0] [--log-level LEVEL] [--heartbeat-ms 1000] [--idle-timeout-ms 3000]
                                    [--probe-timeout-ms 1000] [--reattach-window-ms 20000] [--max-sessions 10000]
                                    [--max-message-bytes 16777216] [--max-in-flight-bytes 67108864]
+                                   [--send-buffer-bytes 131072]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
             GOODBYE. The status endpoint (GET / the live page, /status, /metrics, /health, /ready) listens on
@@ -146,7 +147,7 @@ public final class TwinlineCommand {
     private static int server(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("bind", "port", "advertise", "status", "drain-ms", "log-level", "heartbeat-ms",
                 "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions",
-                "max-message-bytes", "max-in-flight-bytes"), Set.of());
+                "max-message-bytes", "max-in-flight-bytes", "send-buffer-bytes"), Set.of());
         configureLogging(args.text("log-level", "info"));
         RecoveryPolicy policy = policy(args);
         Limits limits = limits(args).withMaxSessions(args.integer("max-sessions", 10_000, 1, 1_000_000));
@@ -240,15 +241,19 @@ public final class TwinlineCommand {
         }
     }
 
-    /** The limits a command's {@code --max-message-bytes} and {@code --max-in-flight-bytes} set. */
+    /**
+     * The limits a command's {@code --max-message-bytes}, {@code --max-in-flight-bytes} and
+     * {@code --send-buffer-bytes} set.
+     */
     static Limits limits(Args args) throws UsageException {
         Limits d = Limits.defaults();
         int message = args.integer("max-message-bytes", d.maxMessageBytes(), Limits.MIN_MESSAGE_BYTES,
                 Integer.MAX_VALUE);
         int inFlight = args.integer("max-in-flight-bytes", Math.max(message, d.maxInFlightBytes()), 1,
                 Integer.MAX_VALUE);
+        int sendBuffer = args.integer("send-buffer-bytes", d.sendBufferBytes(), 0, Integer.MAX_VALUE);
         try {
-            return d.withMaxMessageBytes(message).withMaxInFlightBytes(inFlight);
+            return d.withMaxMessageBytes(message).withMaxInFlightBytes(inFlight).withSendBufferBytes(sendBuffer);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--max-in-flight-bytes must be at least --max-message-bytes (" + message + "): "
                     + inFlight);

@@ -93,9 +93,10 @@ class TwinlineCommandTest {
         assertEquals(2, r.exit(), r.err());
         assertTrue(r.err().contains("--max-in-flight-bytes must be at least --max-message-bytes (2048): 1024"),
                 r.err());
-        assertEquals(new io.twinline.api.Limits(2048, 1024, 2048, 64L << 20, 10_000, Duration.ofSeconds(5),
+        assertEquals(new io.twinline.api.Limits(2048, 1024, 2048, 64L << 20, 128 << 10, 10_000, Duration.ofSeconds(5),
                 Duration.ofSeconds(30), Duration.ofSeconds(2)), TwinlineCommand.limits(new Args(List.of(
                 "--max-message-bytes", "2048", "--max-in-flight-bytes", "2048"),
-                java.util.Set.of("max-message-bytes", "max-in-flight-bytes"), java.util.Set.of())));
+                java.util.Set.of("max-message-bytes", "max-in-flight-bytes", "send-buffer-bytes"),
+                java.util.Set.of())));
     }
 }
