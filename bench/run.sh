@@ -3,8 +3,8 @@
 # run, so every figure can be read as a ratio on this noisy machine. Writes JMH's JSON into bench/results/.
 #
 #   mvn -B -Pbench package -DskipTests      # once: builds bench/target/benchmarks.jar
-#   bench/run.sh quick                      # a quick look (~15 min on 2 cores)
-#   bench/run.sh full                       # the annotated warmup/measurement (~40 min)
+#   bench/run.sh quick                      # a quick look (~18 min on 2 cores)
+#   bench/run.sh full                       # the annotated warmup/measurement (~45 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JAVA=$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -n 1 || true)
@@ -26,6 +26,11 @@ jmh LatencyBench "${OPTS[@]}" "${FORKS[@]}" -rf json -rff "$OUT/latency-$mode.js
 echo "== latency, one caller on a virtual thread (as the throughput callers and the project's users), 64 B and 1 KiB"
 jmh LatencyBench "${OPTS[@]}" "${FORKS[@]}" -jvmArgsAppend "-Xmx2g -Djmh.executor=VIRTUAL" \
   -rf json -rff "$OUT/latency-virtual-$mode.json"
+echo "== head-of-line: a 64 B call's latency while a 16 MiB echo is kept in flight on the same session, on another, or none"
+# No -jvmArgsAppend here: it would replace the annotation's -Djmh.executor=VIRTUAL. The fork's lines on the large
+# calls completed during each iteration are kept in the .txt.
+jmh HeadOfLineBench "${OPTS[@]}" "${FORKS[@]}" -rf json -rff "$OUT/head-of-line-$mode.json" \
+  | tee "$OUT/head-of-line-$mode.txt"
 echo "== throughput, 1 / 64 / 1024 callers, 64 B"
 jmh 'ThroughputBench' -p peer=twinline,grpc-default,grpc-direct,raw,raw-yield "${OPTS[@]}" "${FORKS[@]}" -rf json -rff "$OUT/throughput-$mode.json"
 echo "== the goal's ratio: 64 callers, twinline against the floor, three JVM forks (runs differ between forks)"
