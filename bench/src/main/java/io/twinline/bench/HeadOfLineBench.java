@@ -49,7 +49,7 @@ public class HeadOfLineBench {
     /** The large body: twinline's default {@code maxMessageBytes} and {@link GrpcPeer#MAX_MESSAGE_BYTES}. */
     static final int LARGE_BYTES = 16 << 20;
 
-    @Param({"twinline", "grpc-direct", "grpc-default"})
+    @Param({"twinline", "twinline-osbuf", "grpc-direct", "grpc-default"})
     public String peer;
 
     @Param({"none", "same", "separate"})

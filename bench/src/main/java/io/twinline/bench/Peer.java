@@ -14,8 +14,10 @@ interface Peer extends AutoCloseable {
 
     static Peer start(String name) throws Exception {
         return switch (name) {
-            case "twinline" -> new TwinlinePeer(false);
-            case "twinline-reverse" -> new TwinlinePeer(true);
+            case "twinline" -> new TwinlinePeer(false, io.twinline.api.Limits.defaults());
+            case "twinline-reverse" -> new TwinlinePeer(true, io.twinline.api.Limits.defaults());
+            // The kernel's own send buffer sizing (Linux grows it to 4 MiB) instead of twinline's 128 KiB.
+            case "twinline-osbuf" -> new TwinlinePeer(false, io.twinline.api.Limits.defaults().withSendBufferBytes(0));
             case "grpc-default" -> new GrpcPeer(false);
             case "grpc-direct" -> new GrpcPeer(true);
             case "raw" -> new RawSocketPeer(false);

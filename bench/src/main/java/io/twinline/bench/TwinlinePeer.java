@@ -6,15 +6,17 @@ import io.twinline.api.TwinlineClient;
 import io.twinline.api.TwinlineServer;
 import java.time.Duration;
 
-/** twinline on loopback with default policy and limits; {@code reverse}: the server calls the client over B. */
+/**
+ * twinline on loopback with default policy and the given limits; {@code reverse}: the server calls the client over B.
+ */
 final class TwinlinePeer implements Peer {
     private final TwinlineServer server;
     private final TwinlineClient client;
     private final Session caller;
 
-    TwinlinePeer(boolean reverse) {
-        server = Twinline.server().bind("127.0.0.1", 0).handle("echo", (s, body) -> body).start();
-        client = Twinline.client().server("127.0.0.1", server.address().getPort())
+    TwinlinePeer(boolean reverse, io.twinline.api.Limits limits) {
+        server = Twinline.server().bind("127.0.0.1", 0).limits(limits).handle("echo", (s, body) -> body).start();
+        client = Twinline.client().server("127.0.0.1", server.address().getPort()).limits(limits)
                 .handle("echo", (s, body) -> body).connect();
         caller = reverse ? server.session(client.session().id()).orElseThrow() : client.session();
     }
