@@ -206,7 +206,8 @@ run_case() {
     failed_cases+=("$case")
   fi
   echo "slowlink: case $case $verdict: $link $rate ${flags[*]}${resets[*]:+ resets ${resets[*]}}:" \
-    "recoveries=${recoveries:-?}/${server_recoveries:-?} (client/server, want $want)" \
+    "${resets[*]:+resets done=$done_resets }recoveries=${recoveries:-?}/${server_recoveries:-?}" \
+    "(client/server, want $want)" \
     "calls=${ok:-?}/${calls:-?} reverse=${reverse_ok:-?}/${reverse:-?} ledger=${ledger:-?}" \
     "server_ran=${handled:-?} (want $handled_want) replayed=$(metric replayed_requests)" \
     "duplicates=$(metric duplicates_suppressed) exit=$rc elapsed=$(field elapsed)"
