@@ -18,9 +18,9 @@
 #   1     duplex  8 Mbit/s  64 KiB  64                  20 s  no recovery
 #   2     duplex  8 Mbit/s  1 MiB   8 (24 calls back)   25 s  no recovery
 #   3     duplex  2 Mbit/s  1 KiB   256                 20 s  no recovery
-#   4     duplex  8 Mbit/s  4 MiB   2 (6 calls back)    20 s  B's connection, then A's, reset at the server (ss -K in
-#                                                             twl-slow) while its sender holds at least 1 MiB unsent,
-#                                                             each after a call on it was answered: one recovery each
+#   4     duplex  8 Mbit/s  4 MiB   2 (6 calls back)    20 s  A's connection, then B's, reset at the server (ss -K in
+#                                                             twl-slow) in the middle of a body, 1.5 s after a call
+#                                                             on it was answered: one recovery each
 #   5     shared  8 Mbit/s  64 KiB  64                  20 s  no recovery
 #
 # A case passes when the client exits 0 with failed=0 and ledger=match (every call answered, and both totals equal
@@ -117,34 +117,47 @@ unsent() {
   fi
 }
 
-# Waits until a call on channel $1 has been answered since the last reset (the server's count of calls handled, A, or
-# made, B, has grown) and its sender holds at least $2 bytes unsent; then resets that connection at the server.
+# Resets channel $1's connection at the server in the middle of a body: 1.5 s after a call on it was answered since
+# the last reset (the server's count of calls handled, A, or made, B, has grown), when its sender has at least 8 KiB
+# unacknowledged (body bytes: control frames are tens of bytes). Calls are kept in flight, so the next bodies are on
+# the way by then, and one of 4 MiB takes over 4 s at 8 Mbit/s.
 reset_mid_transfer() {
-  local ch=$1 least=$2 counter before now peer q=0
+  local ch=$1 counter before now peer="" q=0
   counter=$([ "$ch" = A ] && echo calls_handled || echo calls_made)
   before=$(total $counter); before=${before:-0}
+  client_alive() {
+    kill -0 "$client_pid" 2>/dev/null && return 0
+    echo "slowlink: case $case: the client ended before reset $ch" >&2
+    return 1
+  }
   for _ in $(seq 600); do
-    if ! kill -0 "$client_pid" 2>/dev/null; then
-      echo "slowlink: case $case: the client ended before reset $ch" >&2
-      return 1
-    fi
-    now=$(total $counter); peer=$(peer_of "$ch")
-    if [ "${now:-0}" -gt "$before" ] && [ -n "$peer" ]; then
+    client_alive || return 1
+    now=$(total $counter)
+    [ "${now:-0}" -gt "$before" ] && break
+    sleep 0.1
+  done
+  [ "${now:-0}" -gt "$before" ] || { echo "slowlink: case $case: no call answered on $ch: no reset" >&2; return 1; }
+  sleep 1.5
+  for _ in $(seq 100); do
+    client_alive || return 1
+    peer=$(peer_of "$ch")
+    if [ -n "$peer" ]; then
       q=$(unsent "$ch" "$peer"); q=${q:-0}
-      [ "$q" -ge "$least" ] && break
+      [ "$q" -ge 8192 ] && break
     fi
     sleep 0.1
   done
-  if [ "$q" -lt "$least" ]; then
-    echo "slowlink: case $case: channel $ch never held $least bytes unsent after a call (last $q): no reset" >&2
+  if [ "$q" -lt 8192 ]; then
+    echo "slowlink: case $case: channel $ch had no body bytes unacknowledged (last $q): no reset" >&2
     return 1
   fi
-  echo "slowlink: case $case: reset $ch at the server (ss -K, client end $peer) with $q bytes unsent at its sender"
+  echo "slowlink: case $case: reset $ch at the server (ss -K, client end $peer), $now calls answered on it," \
+    "$q bytes unacknowledged at its sender"
   in_ns ss -K state established dst "${peer%:*}" dport = "${peer##*:}" >/dev/null 2>&1 || true # the recovery checks it
 }
 
 failed_cases=()
-# run_case N LINK RATE SECONDS CLIENT_FLAGS... [-- RESETS...], a reset being CHANNEL:BYTES (see reset_mid_transfer).
+# run_case N LINK RATE SECONDS CLIENT_FLAGS... [-- CHANNEL...]: the channels to reset, in order (reset_mid_transfer).
 run_case() {
   case=$1; local link=$2 rate=$3 seconds=$4; shift 4
   local flags=() resets=()
@@ -165,7 +178,7 @@ run_case() {
   client_pid=$!
   local resets_ok=1 done_resets=0
   for r in "${resets[@]}"; do
-    reset_mid_transfer "${r%%:*}" "${r#*:}" || { resets_ok=0; break; }
+    reset_mid_transfer "$r" || { resets_ok=0; break; }
     done_resets=$((done_resets + 1))
     for _ in $(seq 300); do # the next reset once this one is recovered
       [ "$(recovered "$clog")" -ge $done_resets ] && break
@@ -223,7 +236,7 @@ if want 1; then run_case 1 duplex 8mbit 20 --payload 65536 --concurrency 64; fi
 if want 2; then run_case 2 duplex 8mbit 25 --payload 1048576 --concurrency 8 --reverse-calls 24; fi
 if want 3; then run_case 3 duplex 2mbit 20 --payload 1024 --concurrency 256; fi
 if want 4; then
-  run_case 4 duplex 8mbit 20 --payload 4194304 --concurrency 2 --reverse-calls 6 -- B:1048576 A:1048576
+  run_case 4 duplex 8mbit 20 --payload 4194304 --concurrency 2 --reverse-calls 6 -- A B
 fi
 if want 5; then run_case 5 shared 8mbit 20 --payload 65536 --concurrency 64; fi
 
