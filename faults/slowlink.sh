@@ -10,7 +10,7 @@
 #
 # HELLO goes to 198.18.3.2, so channel A; the server advertises 198.18.4.2 for every ATTACH, so channel B and every
 # re-attach. tbf: a bucket of 64 KiB (64 ms at 8 Mbit/s) and a queue of up to 2 s of traffic (a deep uplink buffer);
-# every connection uses cubic, which fills that queue (round trips of about 0.5 s under load). Both ends use the
+# every connection uses cubic, which fills that queue (round trips of about 0.5 s under load here). Both ends use the
 # image's default recovery policy (1 s heartbeat, 3 s idle timeout, 1 s probe). The client makes ledger calls both
 # ways (--payload is the size of the add bodies in both directions; answers are 8 bytes):
 #
@@ -26,10 +26,11 @@
 # A case passes when the client exits 0 with failed=0 and ledger=match (every call answered, and both totals equal
 # what was sent: none lost or run twice, in either direction), the server ran exactly the calls the client made
 # (its calls_handled), and the recoveries counted by the client, by the server and as RECOVERING -> NORMAL lines in
-# the client's log each equal the number of resets. One line per case; exit 1 if any case failed.
+# the client's log each equal the number of resets. One line per case, with the packets tbf dropped; exit 1 if any
+# case failed.
 #
 # Needs root, iproute2 (ip, ss, tc with the tbf qdisc), curl and the image: mvn -B package -DskipTests.
-#   faults/slowlink.sh            (about 2 min; logs in faults/out/slow-*)
+#   faults/slowlink.sh            (about 2.5 min; logs, /status and tc statistics in faults/out/slow-*)
 #   faults/slowlink.sh 2 4        (cases 2 and 4 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -105,6 +106,8 @@ peer_of() {
   status | sed -n "s/.*\"channel_$ch\":{[^}]*\"peer\":\"\([0-9.]*:[0-9]*\)\".*/\1/p"
 }
 recovered() { grep -c "RECOVERING -> NORMAL" "$1" || true; }
+# Packets the tbf qdiscs dropped, from `tc -s qdisc show` output in file $1.
+tbf_dropped() { awk '/qdisc tbf/ {t = 1; next} t && /dropped/ {gsub(",", ""); d += $7; t = 0} END {print d + 0}' "$1"; }
 
 # Bytes not yet acknowledged at the sending end of channel $1's connection to peer $2: the client's end for A (it
 # sends the large requests on A), the server's for B.
@@ -190,6 +193,9 @@ run_case() {
   wait "$client_pid" || rc=$?
   client_pid=""
   status > "$sjson"
+  local tcs="$OUT/slow-$case-tc.txt" # what the shapers passed and dropped
+  { tc -s qdisc show dev twl-s0; in_ns tc -s qdisc show dev twl-s1; in_ns tc -s qdisc show dev lo; } > "$tcs" 2>&1 \
+    || true
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
@@ -223,7 +229,7 @@ run_case() {
     "(client/server, want $want)" \
     "calls=${ok:-?}/${calls:-?} reverse=${reverse_ok:-?}/${reverse:-?} ledger=${ledger:-?}" \
     "server_ran=${handled:-?} (want $handled_want) replayed=$(metric replayed_requests)" \
-    "duplicates=$(metric duplicates_suppressed) exit=$rc elapsed=$(field elapsed)"
+    "duplicates=$(metric duplicates_suppressed) dropped=$(tbf_dropped "$tcs") exit=$rc elapsed=$(field elapsed)"
   [ "$rc" != 124 ] || echo "    the client was stopped: still running a minute after its last call" >&2
   if [ $verdict = FAILED ]; then
     grep -E "RECOVERING|DISCONNECTED|first error|session lost" "$clog" | head -n 8 | sed 's/^/    /' >&2 || true
