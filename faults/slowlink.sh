@@ -10,9 +10,9 @@
 #
 # HELLO goes to 198.18.3.2, so channel A; the server advertises 198.18.4.2 for every ATTACH, so channel B and every
 # re-attach. tbf: a bucket of 64 KiB (64 ms at 8 Mbit/s) and a queue of up to 2 s of traffic (a deep uplink buffer);
-# every connection uses cubic, which fills that queue (round trips of about 0.5 s under load here). Both ends use the
-# image's default recovery policy (1 s heartbeat, 3 s idle timeout, 1 s probe). The client makes ledger calls both
-# ways (--payload is the size of the add bodies in both directions; answers are 8 bytes):
+# every connection uses cubic, which keeps that queue fuller than bbr (round trips of 0.1-0.5 s under load). Both
+# ends use the image's default recovery policy (1 s heartbeat, 3 s idle timeout, 1 s probe). The client makes ledger
+# calls both ways (--payload is the size of the add bodies in both directions; answers are 8 bytes):
 #
 #   case  link    rate      bodies  in flight each way  run   expect
 #   1     duplex  8 Mbit/s  64 KiB  64                  20 s  no recovery
@@ -72,8 +72,8 @@ ip netns exec "$NS" ip addr add 198.18.3.2/30 dev twl-s1
 ip netns exec "$NS" ip addr add 198.18.4.2/30 dev twl-s1
 ip link set twl-s0 up
 ip netns exec "$NS" ip link set twl-s1 up
-# Every connection of the script uses cubic, whatever the host's default: Linux's usual default, it fills the link's
-# queue, so round trips grow to hundreds of milliseconds under load, as on a bufferbloated uplink.
+# Every connection of the script uses cubic, whatever the host's default (bbr on this project's machines): Linux's
+# usual default, it keeps more of the shaper's queue filled than bbr, so round trips under load are longer.
 for net in 3 4; do
   ip route replace 198.18.$net.0/30 dev twl-s0 src 198.18.$net.1 congctl cubic
   ip netns exec "$NS" ip route replace 198.18.$net.0/30 dev twl-s1 src 198.18.$net.2 congctl cubic
