@@ -98,7 +98,7 @@ shape() {
 }
 
 status() { in_ns curl -s --max-time 5 "http://127.0.0.1:$STATUS/status" || true; }
-# A number from the server's /status: totals.$1, or the flat counter $1 of "metrics".
+# A number from the server's /status: totals.$1 (counts over every session it has held).
 total() { status | sed -n "s/.*\"totals\":{[^}]*\"$1\":\([0-9]*\).*/\1/p"; }
 # The client's address of channel $1's connection (A or B), as the server sees it: 198.18.x.1:port.
 peer_of() {
