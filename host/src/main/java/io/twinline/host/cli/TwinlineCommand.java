@@ -78,6 +78,9 @@ public final class TwinlineCommand {
     }
 
     static int run(List<String> args, PrintStream out, PrintStream err, Signals signals) {
+        // Until a command sets its --log-level: without it, the JDK's own DEBUG line for Runtime.exit (JDK 25) reached
+        // stderr after --version and --help.
+        TinylogSetup.configure("warn");
         if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
             (args.isEmpty() ? err : out).println(USAGE_TEXT);
             return args.isEmpty() ? USAGE : OK;
