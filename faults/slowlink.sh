@@ -25,8 +25,9 @@
 #
 # A case passes when the client exits 0 with failed=0 and ledger=match (every call answered, and both totals equal
 # what was sent: none lost or run twice, in either direction), the server ran exactly the calls the client made
-# (its calls_handled), and the recoveries counted by the client, by the server and as RECOVERING -> NORMAL lines in
-# the client's log each equal the number of resets. One line per case, with the packets tbf dropped; exit 1 if any
+# (its calls_handled), the client ran exactly the calls the server made back (its handled=), and the recoveries
+# counted by the client, by the server and as RECOVERING -> NORMAL lines in the client's log each equal the number
+# of resets. One line per case, with the packets tbf dropped; exit 1 if any
 # case failed.
 #
 # Needs root, iproute2 (ip, ss, tc with the tbf qdisc), curl and the image: mvn -B package -DskipTests.
@@ -207,9 +208,10 @@ run_case() {
     local i
     for ((i = 0; i + 1 < ${#flags[@]}; i++)); do if [ "${flags[i]}" = "--$1" ]; then echo "${flags[i + 1]}"; fi; done
   }
-  local calls ok failed reverse reverse_ok ledger recoveries server_recoveries lines handled want=${#resets[@]}
+  local calls ok failed reverse reverse_ok ledger recoveries server_recoveries lines handled client_ran
+  local want=${#resets[@]}
   calls=$(field calls) ok=$(field ok) failed=$(field failed) reverse=$(field reverse) reverse_ok=$(field reverse_ok)
-  ledger=$(field ledger) recoveries=$(field recoveries)
+  ledger=$(field ledger) recoveries=$(field recoveries) client_ran=$(field handled)
   server_recoveries=$(metric recoveries) handled=$(metric calls_handled) lines=$(recovered "$clog")
   # The server must have run each call exactly once: the client's adds, one reverse call per batch of calls back
   # (--reverse-calls of them, or max(concurrency, 100) with --seconds alone; docs/OPERATIONS.md §2.2), and the total.
@@ -219,7 +221,8 @@ run_case() {
   [ -n "$calls" ] && [ -n "$reverse" ] && handled_want=$((calls + (reverse + batch - 1) / batch + 1))
   local verdict=passed
   if [ "$rc" != 0 ] || [ "$ledger" != match ] || [ "$failed" != 0 ] || [ "$ok" != "$calls" ] \
-     || [ "$reverse_ok" != "$reverse" ] || [ "$handled" != "$handled_want" ] || [ "$recoveries" != "$want" ] \
+     || [ "$reverse_ok" != "$reverse" ] || [ "$handled" != "$handled_want" ] || [ "$client_ran" != "$reverse" ] \
+     || [ "$recoveries" != "$want" ] \
      || [ "$server_recoveries" != "$want" ] || [ "$lines" != "$want" ] || [ "$resets_ok" != 1 ]; then
     verdict=FAILED
     failed_cases+=("$case")
@@ -228,7 +231,8 @@ run_case() {
     "${resets[*]:+resets done=$done_resets }recoveries=${recoveries:-?}/${server_recoveries:-?}" \
     "(client/server, want $want)" \
     "calls=${ok:-?}/${calls:-?} reverse=${reverse_ok:-?}/${reverse:-?} ledger=${ledger:-?}" \
-    "server_ran=${handled:-?} (want $handled_want) replayed=$(metric replayed_requests)" \
+    "server_ran=${handled:-?} (want $handled_want) client_ran=${client_ran:-?} (want ${reverse:-?})" \
+    "replayed=$(metric replayed_requests)" \
     "duplicates=$(metric duplicates_suppressed) dropped=$(tbf_dropped "$tcs") exit=$rc elapsed=$(field elapsed)"
   [ "$rc" != 124 ] || echo "    the client was stopped: still running a minute after its last call" >&2
   if [ $verdict = FAILED ]; then

@@ -162,9 +162,10 @@ final class ClientCommand {
                 client.close();
                 Map<String, Long> metrics = HostAccess.metrics(client);
                 out.println(result.summary() + String.format(Locale.ROOT,
-                        " faults=%d recoveries=%d%s elapsed=%.1fs rate=%.0f/s", faults.get(),
+                        " faults=%d recoveries=%d%s handled=%d elapsed=%.1fs rate=%.0f/s", faults.get(),
                         metrics.get("recoveries"), reconnect ? " sessions=" + metrics.get("sessions_opened") : "",
-                        elapsed, (result.calls() + result.reverse()) / Math.max(elapsed, 1e-3)));
+                        metrics.get("calls_handled"), elapsed,
+                        (result.calls() + result.reverse()) / Math.max(elapsed, 1e-3)));
                 if (result.firstError() != null && !result.success()) {
                     out.println("first error: " + result.firstError());
                 }
