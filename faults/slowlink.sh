@@ -180,6 +180,14 @@ run_case() {
   $client_exec timeout -k 10 $((seconds + 60)) "$IMG" client --connect 198.18.3.2:$PORT --seconds "$seconds" \
     "${flags[@]}" > "$clog" 2>&1 &
   client_pid=$!
+  # The most bytes the server's kernel held unacknowledged on any of its connections, sampled every 0.2 s: what a
+  # PONG or a small call written at that moment waited behind (PROTOCOL §2.4; Limits.sendBufferBytes).
+  local qfile="$OUT/slow-$case-sendq.txt"
+  ( while kill -0 "$client_pid" 2>/dev/null; do
+      in_ns ss -Htn state established sport = :$PORT 2>/dev/null | awk '{print $2}'
+      sleep 0.2
+    done ) > "$qfile" &
+  local sampler=$!
   local resets_ok=1 done_resets=0
   for r in "${resets[@]}"; do
     reset_mid_transfer "$r" || { resets_ok=0; break; }
@@ -193,6 +201,10 @@ run_case() {
   local rc=0
   wait "$client_pid" || rc=$?
   client_pid=""
+  wait "$sampler" 2>/dev/null || true
+  local sendq_max sendq_ms
+  sendq_max=$(sort -n "$qfile" | tail -n 1); sendq_max=${sendq_max:-0}
+  sendq_ms=$(awk -v q="$sendq_max" -v r="${rate%mbit}" 'BEGIN {printf "%.0f", q * 8 / (r * 1000)}')
   status > "$sjson"
   local tcs="$OUT/slow-$case-tc.txt" # what the shapers passed and dropped
   { tc -s qdisc show dev twl-s0; in_ns tc -s qdisc show dev twl-s1; in_ns tc -s qdisc show dev lo; } > "$tcs" 2>&1 \
@@ -233,7 +245,8 @@ run_case() {
     "calls=${ok:-?}/${calls:-?} reverse=${reverse_ok:-?}/${reverse:-?} ledger=${ledger:-?}" \
     "server_ran=${handled:-?} (want $handled_want) client_ran=${client_ran:-?} (want ${reverse:-?})" \
     "replayed=$(metric replayed_requests)" \
-    "duplicates=$(metric duplicates_suppressed) dropped=$(tbf_dropped "$tcs") exit=$rc elapsed=$(field elapsed)"
+    "duplicates=$(metric duplicates_suppressed) dropped=$(tbf_dropped "$tcs")" \
+    "server_sendq_max=$sendq_max (${sendq_ms} ms at $rate) exit=$rc elapsed=$(field elapsed)"
   [ "$rc" != 124 ] || echo "    the client was stopped: still running a minute after its last call" >&2
   if [ $verdict = FAILED ]; then
     grep -E "RECOVERING|DISCONNECTED|first error|session lost" "$clog" | head -n 8 | sed 's/^/    /' >&2 || true
