@@ -159,7 +159,8 @@ final class ClientRuntime implements TwinlineClient {
             fresh = new TwinSession(welcome.sessionId(), welcome.token(), TwinSession.Role.CLIENT, policy,
                     spec.limits(), new TwinSession.PeerLimits(welcome.maxFrameBytes(), welcome.maxInFlight()),
                     spec.handlers(), clock, metrics, null,
-                    (session, channel, deadline) -> attachChannel(reattachTo, session, channel, deadline),
+                    (session, channel, deadline) -> DialGate.REATTACHES.through(clock, deadline,
+                            () -> attachChannel(reattachTo, session, channel, deadline)),
                     this::sessionEnded);
             for (StateListener l : spec.stateListeners()) {
                 fresh.addStateListener(l);
