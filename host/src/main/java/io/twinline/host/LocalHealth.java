@@ -75,7 +75,8 @@ class LocalHealth {
     private volatile long canarySentNanos = NO_CANARY;
     private long lastCanaryNanos = NO_SLOT;
     private volatile Thread canary;
-    private volatile long samplesOverThreshold;
+    /** Samples later than {@link #UNHEALTHY_LAG_NANOS}, counted for the whole process (a counter never falls). */
+    private static final java.util.concurrent.atomic.LongAdder STALLS = new java.util.concurrent.atomic.LongAdder();
     private final java.util.function.LongSupplier nanoClock;
 
     LocalHealth() {
@@ -103,8 +104,8 @@ class LocalHealth {
             slotMax[at] = late;
         }
         roundMax = Math.max(roundMax, late);
-        if (late > UNHEALTHY_LAG_NANOS) {
-            samplesOverThreshold++;
+        if (late > UNHEALTHY_LAG_NANOS && this != NONE) {
+            STALLS.increment();
         }
     }
 
@@ -183,9 +184,9 @@ class LocalHealth {
         }
     }
 
-    /** How many samples so far were later than {@link #UNHEALTHY_LAG_NANOS}. */
-    long samplesOverThreshold() {
-        return samplesOverThreshold;
+    /** How many samples of this process so far were later than {@link #UNHEALTHY_LAG_NANOS}: its stalls. */
+    static long stallsTotal() {
+        return STALLS.sum();
     }
 
     /**
