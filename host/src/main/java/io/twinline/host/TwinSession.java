@@ -697,7 +697,7 @@ final class TwinSession implements Session {
             requester.flushAcks(send); // no batch of requests carried them since the last round: send them alone
         }
         long next = liveness.tick(now, bound);
-        recovery.recoverBrokenChannels("found by the owner's round");
+        recovery.recoverBrokenChannels("found by the session's round");
         return Math.max(MIN_ROUND_NANOS, next);
     }
 
