@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class DialGate {
     /** The process's gate for re-attach dials. */
-    static final DialGate REATTACHES = new DialGate(32);
+    static final DialGate REATTACHES = new DialGate(64);
 
     private final Semaphore turns;
     private final int permits;

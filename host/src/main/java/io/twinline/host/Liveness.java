@@ -26,6 +26,9 @@ import java.util.function.Supplier;
  *   <li>the receive channel fails ({@link FailureCause#SILENT}) when no byte was read on it for
  *       {@code stretch(idleTimeout)} since the last one.
  * </ul>
+ * The moment either deadline passes unstretched, the health is told ({@link LocalHealth#overdue}), once per deadline:
+ * many sessions of a process going quiet together is evidence of a common cause, which raises the score that
+ * stretches theirs.
  * "Read" counts bytes as they arrive, not whole frames ({@link io.twinline.transport.Connection#lastReadNanos()}):
  * a link delivering a long frame slowly is making progress, and is alive.
  *
@@ -81,6 +84,12 @@ final class Liveness {
     private final AtomicReference<Heartbeat> outstanding = new AtomicReference<>();
     /** The last heartbeat answered by its PONG. */
     private volatile Heartbeat answered;
+    /**
+     * The moments from which the last overdue deadlines were measured, on the send and the receive channel: each
+     * deadline is reported overdue to the health once ({@link LocalHealth#overdue}). Only the round's thread writes.
+     */
+    private long overdueSend = Long.MIN_VALUE;
+    private long overdueReceive = Long.MIN_VALUE;
 
     Liveness(TwinSession.Role role, RecoveryPolicy policy, ChannelTable table, Actions actions,
              Supplier<LocalHealth> health) {
@@ -115,6 +124,10 @@ final class Liveness {
         if (receive != null && receive.isHealthy()) {
             long lastRead = receive.connection.lastReadNanos();
             long idle = policy.idleTimeout().toNanos();
+            if (nowNanos - lastRead > idle && overdueReceive != lastRead) {
+                overdueReceive = lastRead;
+                health.get().overdue(nowNanos);
+            }
             long left = deadline(idle, lastRead, nowNanos);
             if (left < 0) {
                 actions.failed(receive, FailureCause.SILENT,
@@ -162,6 +175,10 @@ final class Liveness {
             // and on a slow link its PONG may wait behind the bytes that prove it.
             long lastRead = send.connection.lastReadNanos();
             long since = lastRead - hb.sentNanos() > 0 ? lastRead : hb.sentNanos();
+            if (nowNanos - since > probe && overdueSend != since) {
+                overdueSend = since;
+                health.get().overdue(nowNanos);
+            }
             long left = deadline(probe, since, nowNanos);
             if (left < 0) {
                 actions.failed(send, FailureCause.PING_UNANSWERED,

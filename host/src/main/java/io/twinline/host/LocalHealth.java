@@ -26,9 +26,16 @@ import java.util.concurrent.locks.LockSupport;
  *       peer are multiplied by {@code 1 + score} ({@link #stretch}): a starved process is likely not starved alone
  *       (its peers share the machine or the load), and it cannot measure their delay, only its own. As Lifeguard's
  *       awareness score, it rises and decays in steps, so one bad second does not make a process patient for long.
+ *   <li>Lifeguard also counts failed probes as evidence against the local node, since many peers failing together is
+ *       more likely one common cause than many failures. So does this: every session whose silence deadline passes
+ *       (before any stretch) reports it ({@link #overdue}), and {@link #OVERDUE_PER_LEVEL} or more in one second
+ *       raise the score at once to one level per factor of four of them (8: 1, 32: 2, 128: 3). The first few
+ *       sessions to go quiet together fail at the policy's bounds and recover, as scouts; the others wait longer,
+ *       which a peer's pause (a collection, a starved machine) does not outlast.
  * </ul>
- * A process whose samples all stay under {@link #UNHEALTHY_LAG_NANOS} has score 0 and stretches a deadline only by
- * its lateness: a bound of PROTOCOL §7.4 is then exceeded by at most the delay this process itself added.
+ * A process whose samples all stay under {@link #UNHEALTHY_LAG_NANOS}, and whose sessions do not go quiet by the
+ * {@link #OVERDUE_PER_LEVEL} in a second, has score 0 and stretches a deadline only by its lateness: a bound of
+ * PROTOCOL §7.4 is then exceeded by at most the delay this process itself added.
  *
  * <p>Thread-safe: samples come from the round timer's thread and the canary, readers are the rounds, recovery
  * probes and the status endpoint.
@@ -52,6 +59,8 @@ class LocalHealth {
     static final long UNHEALTHY_LAG_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** The highest score: deadlines that wait on the peer stretch to at most {@code 1 + MAX_SCORE} times. */
     static final int MAX_SCORE = 3;
+    /** Sessions overdue in one second that raise the score to 1; each factor of four more raises it by one. */
+    static final int OVERDUE_PER_LEVEL = 8;
     /** How often the score moves. */
     static final long SCORE_ROUND_NANOS = TimeUnit.SECONDS.toNanos(1);
     /** The width of one slot of the lateness history. */
@@ -70,6 +79,8 @@ class LocalHealth {
     private volatile int score;
     /** The largest sample since the score last moved; guarded by this. */
     private long roundMax;
+    /** Sessions overdue since the score last moved; guarded by this. */
+    private int roundOverdue;
     private long roundStartNanos = NO_SLOT;
     /** When the canary now waiting was made runnable, or NO_CANARY. */
     private volatile long canarySentNanos = NO_CANARY;
@@ -178,9 +189,35 @@ class LocalHealth {
             }
             long sent = canarySentNanos;
             long worst = Math.max(roundMax, sent == NO_CANARY ? 0 : nowNanos - sent);
+            boolean bad = worst > UNHEALTHY_LAG_NANOS || roundOverdue >= OVERDUE_PER_LEVEL;
             roundMax = 0;
+            roundOverdue = 0;
             roundStartNanos = nowNanos;
-            score = worst > UNHEALTHY_LAG_NANOS ? Math.min(MAX_SCORE, score + 1) : Math.max(0, score - 1);
+            score = bad ? Math.min(MAX_SCORE, score + 1) : Math.max(0, score - 1);
+        }
+    }
+
+    /**
+     * A session's silence deadline (an idle timeout, a PONG's) passed at {@code nowNanos}, before any stretch: told
+     * once per deadline. Raises the score at once when enough sessions went quiet in this score round (see the
+     * class comment).
+     */
+    void overdue(long nowNanos) {
+        if (this == NONE) {
+            return;
+        }
+        synchronized (this) {
+            if (roundStartNanos == NO_SLOT) {
+                roundStartNanos = nowNanos;
+            }
+            roundOverdue++;
+            int level = 0;
+            for (long n = OVERDUE_PER_LEVEL; roundOverdue >= n && level < MAX_SCORE; n *= 4) {
+                level++;
+            }
+            if (level > score) {
+                score = level;
+            }
         }
     }
 

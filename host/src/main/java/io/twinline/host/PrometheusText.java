@@ -98,7 +98,7 @@ final class PrometheusText {
             t.sample("twinline_local_stalls_total", "", h.stalls());
             if ("client".equals(role)) {
                 t.family("twinline_reattach_dials_waiting", "gauge",
-                        "Re-attach dials of this process waiting for a turn (32 dial at once).");
+                        "Re-attach dials of this process waiting for a turn (64 dial at once).");
                 t.sample("twinline_reattach_dials_waiting", "", h.dialsWaiting());
                 t.family("twinline_reattach_dials_refused_total", "counter",
                         "Re-attach dials that got no turn before their try's deadline.");

@@ -246,6 +246,34 @@ class LivenessTest {
         assertTrue(actions.contains("failed B SILENT"), actions.toString());
     }
 
+    /** Each deadline that passes unstretched is reported to the health once, however many rounds look at it. */
+    @Test
+    void aDeadlinePassedIsReportedToTheHealthOnce() {
+        List<Long> overdue = new ArrayList<>();
+        health = new LocalHealth(clock::nanoTime) {
+            @Override
+            void overdue(long nowNanos) {
+                overdue.add(nowNanos);
+            }
+
+            @Override
+            int score() {
+                return 3; // patient: the rounds below look at deadlines that have not failed yet
+            }
+        };
+        liveness.tick(at(HEARTBEAT), BOUND);
+        liveness.tick(at(HEARTBEAT.plus(PROBE)), BOUND);
+        assertEquals(List.of(), overdue, "not yet overdue");
+        liveness.tick(at(HEARTBEAT.plus(PROBE).plusNanos(1)), BOUND);
+        liveness.tick(at(HEARTBEAT.plus(PROBE).plusMillis(10)), BOUND);
+        assertEquals(List.of(at(HEARTBEAT.plus(PROBE).plusNanos(1))), overdue, "the PONG's deadline, once");
+        liveness.tick(at(IDLE.plusNanos(1)), BOUND);
+        liveness.tick(at(IDLE.plusMillis(10)), BOUND);
+        assertEquals(List.of(at(HEARTBEAT.plus(PROBE).plusNanos(1)), at(IDLE.plusNanos(1))), overdue,
+                "and the receive channel's, once");
+        assertEquals(List.of("ping A"), actions, "nothing failed: the score stretched both");
+    }
+
     @Test
     void aPingIsMarkedDrainedOnlyWhenNothingButTheLastAnsweredPingWasWrittenSince() throws IOException {
         writePings = true;

@@ -83,6 +83,39 @@ class LocalHealthTest {
         assertEquals(0, health.score());
     }
 
+    /**
+     * Sessions going quiet together are evidence of a common cause: 8 overdue deadlines in one second raise the score
+     * to 1 at once, 32 to 2, 128 to 3; a second with fewer than 8, and no late sample, lowers it by one.
+     */
+    @Test
+    void manySessionsOverdueInOneSecondRaiseTheScoreAtOnce() {
+        health.scoreRound(t0);
+        int overdue = 0;
+        int[] levels = {8, 32, 128};
+        for (int level = 1; level <= 3; level++) {
+            while (overdue < levels[level - 1] - 1) {
+                health.overdue(t0 + overdue);
+                overdue++;
+            }
+            assertEquals(level - 1, health.score(), "one short of " + levels[level - 1]);
+            health.overdue(t0 + overdue);
+            overdue++;
+            assertEquals(level, health.score(), "at " + levels[level - 1]);
+        }
+        for (int i = 0; i < 1_000; i++) {
+            health.overdue(t0 + 500 * MS);
+        }
+        assertEquals(LocalHealth.MAX_SCORE, health.score());
+        long t = t0 + LocalHealth.SCORE_ROUND_NANOS;
+        health.scoreRound(t);
+        assertEquals(LocalHealth.MAX_SCORE, health.score(), "a second with many overdue is a bad second");
+        for (int i = 0; i < LocalHealth.OVERDUE_PER_LEVEL - 1; i++) {
+            health.overdue(t + MS);
+        }
+        health.scoreRound(t + LocalHealth.SCORE_ROUND_NANOS);
+        assertEquals(LocalHealth.MAX_SCORE - 1, health.score(), "seven in a second are not");
+    }
+
     @Test
     void aDeadlineIsMultipliedByOneMoreThanTheScoreAndLengthenedByTheLateness() {
         assertEquals(1_000 * MS, health.stretch(1_000 * MS, t0, t0 + 2_000 * MS), "a healthy process: as given");
