@@ -711,7 +711,7 @@ final class TwinSession implements Session {
         if (state.state() != SessionState.CONNECTING) {
             return Long.MAX_VALUE;
         }
-        long left = createdNanos + limits.handshakeTimeout().toNanos() - now;
+        long left = connectingLeft(createdNanos, limits.handshakeTimeout().toNanos(), now, health());
         if (left < 0) {
             if (mayTransition) {
                 state.transition(SessionState.DISCONNECTED,
@@ -721,6 +721,20 @@ final class TwinSession implements Session {
             }
         }
         return left;
+    }
+
+    /**
+     * How long after {@code now} a session created at {@code createdNanos} may still wait for its second channel: one
+     * handshake timeout, stretched by the process's health once it has passed, as a silence deadline is (the other
+     * end's dial may be late for this process's own delay); negative once it has passed, stretched.
+     */
+    static long connectingLeft(long createdNanos, long handshakeNanos, long now, LocalHealth health) {
+        long waited = now - createdNanos;
+        if (waited <= handshakeNanos) {
+            return handshakeNanos - waited;
+        }
+        long stretched = health.stretch(handshakeNanos, createdNanos, now);
+        return waited > stretched ? -1 : stretched - waited;
     }
 
     // ---- for the runtimes, the status endpoint and tests ----
