@@ -43,10 +43,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       {@link #ended}.
  * </ul>
  *
- * <p>Threads (each named {@code s-<id>@<end>/<what>}), all in the session's {@link TaskGroup}: the owner, which
- * also runs the periodic round ({@link #round}: call deadlines, acks, liveness); per attached link a reader, and a
- * writer only while the link has something to write (see {@link Connection}); one virtual thread per incoming
- * request's handler; one per running recovery process. Callers of {@link #call} are the embedder's own threads.
+ * <p>Threads (each named {@code s-<id>@<end>/<what>}), all in the session's {@link TaskGroup}: the owner, which waits
+ * untimed between forks and runs a round only for a transition a timer round hands it; per attached link a reader,
+ * and a writer only while the link has something to write (see {@link Connection}); one virtual thread per incoming
+ * request's handler; one per running recovery process. The periodic round ({@link #round}: call deadlines, acks,
+ * liveness) runs on the process's {@link RoundTimer}. Callers of {@link #call} are the embedder's own threads.
  */
 final class TwinSession implements Session {
 
