@@ -62,7 +62,9 @@ class TaskGroupTest {
     /**
      * A ticker that plans no round ({@code UNTIL_WOKEN}, as a session's owner does: its periodic rounds run on the
      * round timer) runs only when woken, whatever time passes: its owner waits with no timer at all. The ticker's
-     * clock here is moved by an hour before each look; a round planned in time, or a wait with a timeout, would run.
+     * clock here is moved by an hour before each look, so a round planned at any time within hours would run. (That
+     * the wait has no timeout is not visible here: a delay of Long.MAX_VALUE added to the clock, as before
+     * UNTIL_WOKEN, overflowed into a wait of centuries, which this test does not tell apart.)
      */
     @Test
     void aTickerThatPlansNoRoundRunsOnlyWhenWoken() throws InterruptedException {
