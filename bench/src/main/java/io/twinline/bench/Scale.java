@@ -21,10 +21,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * Sessions at scale, with the server and the clients in separate processes (20,000 open files per process here).
  * Driven by bench/scale.sh through standard input:
  * <ul>
- *   <li>{@code server PORT}: commands {@code measure} (prints heap after GC, RSS, CPU time, sessions) and
- *       {@code quit}; its status endpoint listens on PORT + 1;
+ *   <li>{@code server PORT}: commands {@code measure} (prints heap after GC, RSS, CPU time, sessions, sessions
+ *       ended DISCONNECTED, recoveries started), {@code cpu} (prints the CPU time and the sessions held, with no GC
+ *       first) and {@code quit}; its status endpoint listens on PORT + 1;
  *   <li>{@code clients PORT N}: opens N sessions, then commands {@code burst SECONDS K} (K sessions call at once,
- *       one virtual thread each, for SECONDS; prints calls and rate) and {@code quit}.
+ *       one virtual thread each, for SECONDS; prints calls and rate), {@code count} (prints the CPU time, the
+ *       sessions ended DISCONNECTED and the recoveries started, without a GC) and {@code quit}.
  * </ul>
  */
 public final class Scale {
@@ -51,16 +53,22 @@ public final class Scale {
             System.out.println("ready");
             String line;
             while ((line = commands.readLine()) != null && !line.equals("quit")) {
-                if (line.equals("measure")) {
+                if (line.equals("cpu")) {
+                    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+                    System.out.println(String.format(Locale.ROOT, "cpu cpu_ms=%d sessions=%d",
+                            os.getProcessCpuTime() / 1_000_000, server.sessions().size()));
+                } else if (line.equals("measure")) {
                     for (int i = 0; i < 3; i++) {
                         System.gc();
                         Thread.sleep(200);
                     }
                     var heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
                     var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+                    var m = server.metrics();
                     System.out.println(String.format(Locale.ROOT,
-                            "measure sessions=%d heap_used_bytes=%d rss_kib=%d cpu_ms=%d",
-                            server.sessions().size(), heap.getUsed(), rssKib(), os.getProcessCpuTime() / 1_000_000));
+                            "measure sessions=%d heap_used_bytes=%d rss_kib=%d cpu_ms=%d disconnected=%d recoveries=%d",
+                            server.sessions().size(), heap.getUsed(), rssKib(), os.getProcessCpuTime() / 1_000_000,
+                            m.sessionsEnded().get(io.twinline.api.SessionState.DISCONNECTED), m.recoveriesTotal()));
                 }
             }
             status.close();
@@ -91,7 +99,18 @@ public final class Scale {
         System.out.println("connected " + clients.size() + " failed " + failed.get());
         String line;
         while ((line = commands.readLine()) != null && !line.equals("quit")) {
-            if (line.startsWith("burst")) {
+            if (line.equals("count")) {
+                long disconnected = 0;
+                long recoveries = 0;
+                for (TwinlineClient c : clients) {
+                    var m = c.metrics();
+                    disconnected += c.session().state() == io.twinline.api.SessionState.DISCONNECTED ? 1 : 0;
+                    recoveries += m.recoveriesTotal();
+                }
+                var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+                System.out.println(String.format(Locale.ROOT, "count cpu_ms=%d disconnected=%d recoveries=%d",
+                        os.getProcessCpuTime() / 1_000_000, disconnected, recoveries));
+            } else if (line.startsWith("burst")) {
                 String[] parts = line.split(" ");
                 long seconds = Long.parseLong(parts[1]);
                 int callers = Math.min(Integer.parseInt(parts[2]), clients.size());

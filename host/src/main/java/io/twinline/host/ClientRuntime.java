@@ -160,7 +160,8 @@ final class ClientRuntime implements TwinlineClient {
                     spec.limits(), new TwinSession.PeerLimits(welcome.maxMessageBytes(), welcome.maxInFlight(),
                             welcome.maxInFlightBytes()),
                     spec.handlers(), clock, metrics, null,
-                    (session, channel, deadline) -> attachChannel(reattachTo, session, channel, deadline),
+                    (session, channel, deadline) -> DialGate.REATTACHES.through(clock, deadline,
+                            () -> attachChannel(reattachTo, session, channel, deadline)),
                     this::sessionEnded);
             for (StateListener l : spec.stateListeners()) {
                 fresh.addStateListener(l);

@@ -86,15 +86,18 @@ final class Link {
     }
 
     /**
-     * Sends a PING and waits up to {@code timeoutNanos} for an answer (the recovery probe of Figs. 5 and 7). Any
-     * frame read on the link after the PING went out counts as one: the peer is evidently there, and on a starved
-     * host a busy channel's PONG can queue behind the frames that prove it.
+     * Sends a PING and waits up to {@code timeoutNanos}, as {@code health} stretches it, for an answer (the recovery
+     * probe of Figs. 5 and 7). Any frame read on the link after the PING went out counts as one: the peer is
+     * evidently there, and on a starved host a busy channel's PONG can queue behind the frames that prove it.
      *
      * @param clock the session's clock, on which {@link Connection#lastReadNanos()} is kept; the wait ends when it
-     *     has passed {@code timeoutNanos} (it is looked at every 10 ms, so a fake clock moved by a test is seen)
+     *     has passed the stretched timeout (it is looked at every 10 ms, so a fake clock moved by a test is seen)
+     * @param health the process's health: once {@code timeoutNanos} has passed, the wait goes on as long as
+     *     {@link LocalHealth#stretch} says, so that this process's own delay is not taken for the peer's silence
      * @return whether the link answered in time and is still healthy
      */
-    boolean probe(io.twinline.recovery.Clock clock, long timeoutNanos) throws InterruptedException {
+    boolean probe(io.twinline.recovery.Clock clock, long timeoutNanos, LocalHealth health)
+            throws InterruptedException {
         if (!isHealthy()) {
             return false;
         }
@@ -104,7 +107,7 @@ final class Link {
         try {
             CompletableFuture<Void> pong = ping(nonce);
             long left;
-            while ((left = start + timeoutNanos - clock.nanoTime()) > 0) {
+            while ((left = probeLeft(clock.nanoTime(), start, timeoutNanos, health)) > 0) {
                 try {
                     pong.get(Math.min(sliceNanos, left), TimeUnit.NANOSECONDS);
                     return isHealthy();
@@ -120,6 +123,12 @@ final class Link {
         } finally {
             pings.remove(nonce);
         }
+    }
+
+    /** Nanoseconds the probe begun at {@code start} still waits at {@code now}. */
+    private static long probeLeft(long now, long start, long timeoutNanos, LocalHealth health) {
+        long waited = now - start;
+        return (waited <= timeoutNanos ? timeoutNanos : health.stretch(timeoutNanos, start, now)) - waited;
     }
 
     /** Called by the link's reader thread when it starts, with the scope it forks its children into. */

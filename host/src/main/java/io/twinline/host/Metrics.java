@@ -142,6 +142,30 @@ final class Metrics implements ByteMeter {
         return recent;
     }
 
+    /**
+     * The process's local health and its re-attach dials, as the endpoint shows them: figures of the process, not of
+     * this runtime alone, read when asked.
+     *
+     * @param score the local health score, 0 (healthy) to {@link LocalHealth#MAX_SCORE}
+     * @param lagNanos the longest this process was late at noticing anything in the last {@link #LAG_WINDOW_NANOS}
+     * @param stalls samples of its lateness over {@link LocalHealth#UNHEALTHY_LAG_NANOS} so far
+     * @param dialsWaiting re-attach dials waiting for a turn now ({@link DialGate})
+     * @param dialsRefused re-attach dials that got no turn before their deadline so far
+     */
+    record Health(int score, long lagNanos, long stalls, int dialsWaiting, long dialsRefused) {
+    }
+
+    /** The window of {@link Health#lagNanos}. */
+    static final long LAG_WINDOW_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+
+    /** The process's health now, as the sessions on this runtime's clock are stretched by it. */
+    Health health() {
+        LocalHealth h = RoundTimer.healthOf(clock);
+        long now = clock.nanoTime();
+        return new Health(h.score(), h.lagSince(now - LAG_WINDOW_NANOS, now), LocalHealth.stallsTotal(),
+                DialGate.REATTACHES.queued(), DialGate.REATTACHES.refusedTotal());
+    }
+
     /** Seconds since this runtime started counting. */
     double uptimeSeconds() {
         return (clock.nanoTime() - startedNanos) / 1e9;

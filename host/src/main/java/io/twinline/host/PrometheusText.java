@@ -32,6 +32,14 @@ final class PrometheusText {
      * @param ready for a server, whether it takes new sessions; null for a client
      */
     static String format(MetricsSnapshot m, String role, String version, Boolean ready) {
+        return format(m, role, version, ready, null);
+    }
+
+    /**
+     * Returns the exposition of {@code m} and, unless null, of the process's local health {@code h} (and, for a
+     * client, its re-attach dials).
+     */
+    static String format(MetricsSnapshot m, String role, String version, Boolean ready, Metrics.Health h) {
         PrometheusText t = new PrometheusText();
         t.family("twinline_info", "gauge", "Always 1; its labels say what runs.");
         t.sample("twinline_info", "role=\"" + role + "\",version=\"" + escape(version) + "\"", 1);
@@ -79,6 +87,24 @@ final class PrometheusText {
         t.sample("twinline_sent_bytes_total", "", m.bytesSent());
         t.family("twinline_received_bytes_total", "counter", "Bytes read from connections, handshakes included.");
         t.sample("twinline_received_bytes_total", "", m.bytesReceived());
+        if (h != null) {
+            t.family("twinline_local_health_score", "gauge", "The process's local health score: 0 when it keeps up, up "
+                    + "to 3 while it is late; deadlines that wait on the peer are multiplied by one more than it.");
+            t.sample("twinline_local_health_score", "", h.score());
+            t.family("twinline_local_lag_seconds", "gauge",
+                    "The longest this process was late at noticing anything in the last 10 s (timer and scheduler).");
+            t.out.append("twinline_local_lag_seconds ").append(seconds(Duration.ofNanos(h.lagNanos()))).append('\n');
+            t.family("twinline_local_stalls_total", "counter", "Times this process was found more than 100 ms late.");
+            t.sample("twinline_local_stalls_total", "", h.stalls());
+            if ("client".equals(role)) {
+                t.family("twinline_reattach_dials_waiting", "gauge",
+                        "Re-attach dials of this process waiting for a turn (64 dial at once).");
+                t.sample("twinline_reattach_dials_waiting", "", h.dialsWaiting());
+                t.family("twinline_reattach_dials_refused_total", "counter",
+                        "Re-attach dials that got no turn before their try's deadline.");
+                t.sample("twinline_reattach_dials_refused_total", "", h.dialsRefused());
+            }
+        }
         if (!m.handshakesRejected().isEmpty()) {
             t.family("twinline_handshakes_rejected_total", "counter", "Handshakes answered with REJECTED, by reason.");
             for (Map.Entry<String, Long> e : new java.util.TreeMap<>(m.handshakesRejected()).entrySet()) {

@@ -46,14 +46,14 @@ final class RecoveryDriver {
     private final Attacher attacher;
     /** Whether the session is closing: failures then start no recovery. */
     private final BooleanSupplier closing;
-    /** The owner's recent scheduling lag, by which a probe's deadline stretches (see {@link Liveness}). */
-    private final java.util.function.LongSupplier lagNanos;
+    /** The process's health, by which a probe's deadline stretches (see {@link Liveness}). */
+    private final java.util.function.Supplier<LocalHealth> health;
     private final AtomicBoolean[] running = {new AtomicBoolean(), new AtomicBoolean()};
 
     RecoveryDriver(TwinSession owner, TwinSession.Role role, RecoveryPolicy policy, Clock clock, StateMachine state,
                    ChannelTable table, Requester requester, Metrics.SessionCounts counts, Backoff backoff,
                    TaskGroup group, String threadPrefix, TwinSession.Dialer dialer, Attacher attacher,
-                   BooleanSupplier closing, java.util.function.LongSupplier lagNanos) {
+                   BooleanSupplier closing, java.util.function.Supplier<LocalHealth> health) {
         this.owner = owner;
         this.sessionId = owner.id;
         this.role = role;
@@ -69,7 +69,7 @@ final class RecoveryDriver {
         this.dialer = dialer;
         this.attacher = attacher;
         this.closing = closing;
-        this.lagNanos = lagNanos;
+        this.health = health;
     }
 
     /**
@@ -203,7 +203,7 @@ final class RecoveryDriver {
         public boolean probe(Channel channel) throws InterruptedException {
             Link l = table.current(channel);
             known[channel.code()] = l;
-            return l != null && l.probe(clock, policy.probeTimeout().toNanos() + lagNanos.getAsLong());
+            return l != null && l.probe(clock, policy.probeTimeout().toNanos(), health.get());
         }
 
         @Override
@@ -232,7 +232,8 @@ final class RecoveryDriver {
 
         @Override
         public boolean awaitReattach(Channel channel, long deadlineNanos) throws InterruptedException {
-            state.awaitUntil(deadlineNanos, () -> table.isHealthy(channel) || state.state().isTerminal());
+            // A re-attach pokes the state machine (TwinSession.attach), and an end is a transition: nothing to poll.
+            state.awaitChange(deadlineNanos, () -> table.isHealthy(channel) || state.state().isTerminal());
             return table.isHealthy(channel) && !state.state().isTerminal();
         }
 

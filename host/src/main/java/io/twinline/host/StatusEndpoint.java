@@ -56,7 +56,8 @@ final class StatusEndpoint implements AutoCloseable {
                 "/", query -> new Reply(200, "text/html; charset=utf-8", statusPage()),
                 "/status", query -> new Reply(200, "application/json; charset=utf-8", status(server, query)),
                 "/metrics", query -> new Reply(200, PrometheusText.CONTENT_TYPE,
-                        PrometheusText.format(server.metrics(), "server", version(), server.isAcceptingSessions())),
+                        PrometheusText.format(server.metrics(), "server", version(), server.isAcceptingSessions(),
+                                server.counters().health())),
                 "/health", query -> health(server.isServing() ? Optional.empty()
                         : Optional.of("the server's threads have ended")),
                 "/ready", query -> server.isAcceptingSessions()
@@ -72,7 +73,8 @@ final class StatusEndpoint implements AutoCloseable {
     static StatusEndpoint start(ClientRuntime client, InetSocketAddress address) throws IOException {
         return start(address, "client", Map.of(
                 "/metrics", query -> new Reply(200, PrometheusText.CONTENT_TYPE,
-                        PrometheusText.format(client.metrics(), "client", version(), null)),
+                        PrometheusText.format(client.metrics(), "client", version(), null,
+                                client.counters().health())),
                 "/health", query -> health(Optional.empty())));
     }
 
@@ -206,6 +208,12 @@ final class StatusEndpoint implements AutoCloseable {
         json.field("duplicates_suppressed", m.duplicatesSuppressed());
         json.field("bytes_sent", m.bytesSent());
         json.field("bytes_received", m.bytesReceived());
+        json.close('}');
+        Metrics.Health health = server.counters().health();
+        json.key("local_health").open('{');
+        json.field("score", health.score());
+        json.fieldRaw("lag_seconds", String.format(Locale.ROOT, "%.3f", health.lagNanos() / 1e9));
+        json.field("stalls", health.stalls());
         json.close('}');
         json.key("metrics").open('{');
         for (Map.Entry<String, Long> e : server.counters().counters(m).entrySet()) {

@@ -48,10 +48,14 @@ final class TaskGroup {
          * Runs one round.
          *
          * @param lateNanos how much later than planned this round started, or -1 when it was woken early
-         * @return nanoseconds until the next round, or a negative number to stop ticking
+         * @return nanoseconds until the next round, {@link #UNTIL_WOKEN} for none until {@link #wakeTicker}, or a
+         *     negative number to stop ticking
          */
         long tick(long lateNanos);
     }
+
+    /** A ticker's delay that plans no round: the next runs when {@link #wakeTicker} is called, and costs no timer. */
+    static final long UNTIL_WOKEN = Long.MAX_VALUE;
 
     private record StartTicker(Ticker ticker, long firstDelayNanos, Runnable abandoned) {
     }
@@ -318,7 +322,7 @@ final class TaskGroup {
             long due = 0;
             while (true) {
                 Object item;
-                if (ticker == null) {
+                if (ticker == null || due == UNTIL_WOKEN) {
                     item = queue.take();
                 } else {
                     long wait = due - clock.nanoTime();
@@ -333,15 +337,15 @@ final class TaskGroup {
                 } else if (item instanceof StartTicker start) {
                     ticking = start;
                     ticker = start.ticker();
-                    due = clock.nanoTime() + start.firstDelayNanos();
+                    due = plan(start.firstDelayNanos());
                 } else if (ticker != null && (item == null || item == WAKE)) {
                     long now = clock.nanoTime();
-                    long next = runTicker(ticker, now - due >= 0 ? now - due : -1);
+                    long next = runTicker(ticker, due != UNTIL_WOKEN && now - due >= 0 ? now - due : -1);
                     if (next < 0) {
                         ticker = null;
                         ticking = null;
                     } else {
-                        due = clock.nanoTime() + next;
+                        due = plan(next);
                     }
                 }
             }
@@ -361,6 +365,15 @@ final class TaskGroup {
             }
             ownerGone(); // and whatever was queued after the loop ended is told it will not run
         }
+    }
+
+    /** When a round {@code delayNanos} from now is due on the clock, or {@link #UNTIL_WOKEN}. */
+    private long plan(long delayNanos) {
+        if (delayNanos == UNTIL_WOKEN) {
+            return UNTIL_WOKEN;
+        }
+        long due = clock.nanoTime() + delayNanos;
+        return due == UNTIL_WOKEN ? due - 1 : due;
     }
 
     /** Forks {@code task}; a failure to start a thread (out of memory) is logged and does not end the owner. */

@@ -44,10 +44,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       {@link #ended}.
  * </ul>
  *
- * <p>Threads (each named {@code s-<id>@<end>/<what>}), all in the session's {@link TaskGroup}: the owner, which
- * also runs the periodic round ({@link #round}: call deadlines, acks, liveness); per attached link a reader, and a
- * writer only while the link has something to write (see {@link Connection}); one virtual thread per incoming
- * request's handler; one per running recovery process. Callers of {@link #call} are the embedder's own threads.
+ * <p>Threads (each named {@code s-<id>@<end>/<what>}), all in the session's {@link TaskGroup}: the owner, which waits
+ * untimed between forks and runs a round only for a transition a timer round hands it; per attached link a reader,
+ * and a writer only while the link has something to write (see {@link Connection}); one virtual thread per incoming
+ * request's handler; one per running recovery process. The periodic round ({@link #round}: call deadlines, acks,
+ * liveness) runs on the process's {@link RoundTimer}. Callers of {@link #call} are the embedder's own threads.
  */
 final class TwinSession implements Session {
 
@@ -106,8 +107,8 @@ final class TwinSession implements Session {
     private final ChannelReader reader;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final long createdNanos;
-    /** When the owner plans its next round. */
-    private volatile long nextRoundNanos;
+    /** The session's place on its clock's {@link RoundTimer}, which runs its rounds; set last in the constructor. */
+    private volatile RoundTimer.Entry rounds;
     /** When the session entered RECOVERING (clock nanos), for the recovery duration. */
     private volatile long recoveringSinceNanos;
     /** When the session entered its current state, by the clock's wall time, for the status page. */
@@ -140,27 +141,37 @@ final class TwinSession implements Session {
                 : TaskGroup.startIn(parent, threadPrefix());
         this.liveness = new Liveness(role, policy, table, new Liveness.Actions() {
             @Override
-            public void sendPing(Link link, long nonce) {
-                link.connection.send(new Frame.Ping(nonce));
+            public void sendPing(Link link, long nonce, boolean drained) {
+                TwinSession.this.sendPing(link, nonce, drained);
             }
 
             @Override
             public void failed(Link link, FailureCause cause, IOException why) {
                 recovery.linkFailed(link, cause, why);
             }
-        });
+        }, this::health);
         this.recovery = new RecoveryDriver(this, role, policy, clock, state, table, requester, counts,
-                newBackoff(policy), group, threadPrefix(), dialer, this::attach, closing::get,
-                liveness::schedulingLagNanos);
+                newBackoff(policy), group, threadPrefix(), dialer, this::attach, closing::get, this::health);
         this.requests = new RequestRunner(this, role, handlers, peer.maxMessageBytes(), responder, table, counts,
                 recovery);
         this.reader = new ChannelReader(id, role, group, threadPrefix(), table, requester, responder, liveness,
                 recovery, requests, counts, this::peerSaidGoodbye);
         state.addListener(this::onTransition);
         requester.onEarlierDeadline(this::onEarlierDeadline);
-        nextRoundNanos = createdNanos + roundBound();
-        group.startTicker(this::ownerRound, roundBound(), () -> state.transition(SessionState.DISCONNECTED,
+        // The owner runs a round only when the timer's round asks it to (a transition, whose listeners must not run
+        // on the timer's thread); it is the ticker still, so that a session whose owner is gone is ended.
+        group.startTicker(this::ownerRound, TaskGroup.UNTIL_WOKEN, () -> state.transition(SessionState.DISCONNECTED,
                 new IOException("the session's threads were stopped")));
+        rounds = RoundTimer.register(clock, this::timerRound, createdNanos + roundBound());
+        if (state.state().isTerminal()) {
+            rounds.cancel(); // ended while it registered (its group never started)
+        }
+    }
+
+    /** The health this session's deadlines are stretched by: its round timer's. */
+    private LocalHealth health() {
+        RoundTimer.Entry r = rounds;
+        return r == null ? LocalHealth.NONE : r.health();
     }
 
     /**
@@ -441,6 +452,10 @@ final class TwinSession implements Session {
         }
         table.closeAll();
         group.shutdown();
+        RoundTimer.Entry r = rounds;
+        if (r != null) {
+            r.cancel();
+        }
         Thread.ofVirtual().name(threadPrefix() + "/ended").start(() -> {
             try {
                 if (!group.awaitTermination(limits.closeGrace())) {
@@ -620,50 +635,83 @@ final class TwinSession implements Session {
         }
     }
 
-    // ---- the owner's round ----
+    // ---- the rounds ----
 
     /**
-     * One round, run by the session's owner thread between forks (no thread of its own).
+     * A heartbeat PING from a round. Written at once by the round timer's thread when the link's send buffer is known
+     * to be empty ({@code drained}, see {@link Liveness}), where the write cannot block (and is watched all the same,
+     * {@link RoundTimer.Entry#writeWatched}); otherwise queued for the link's writer.
+     */
+    private void sendPing(Link link, long nonce, boolean drained) {
+        Frame.Ping ping = new Frame.Ping(nonce);
+        RoundTimer.Entry r = rounds;
+        if (drained && r != null && r.onTimerThread()) {
+            try {
+                r.writeWatched(link.connection, () -> link.connection.sendAlone(ping));
+            } catch (IOException e) {
+                recovery.linkFailed(link, FailureCause.RESET, e);
+            }
+        } else {
+            link.connection.send(ping);
+        }
+    }
+
+    /**
+     * One round on the round timer's thread.
      *
-     * @return nanoseconds until the next round, or -1 once the session has ended
+     * @return when to run the next, or {@link RoundTimer#STOP} once the session has ended
+     */
+    private long timerRound(long now) {
+        if (state.state().isTerminal()) {
+            return RoundTimer.STOP;
+        }
+        return now + round(now, false);
+    }
+
+    /**
+     * The owner's round, run only when a timer round asks for it: the CONNECTING deadline, whose transition tells the
+     * session's listeners, which run on the thread that changes the state and must not hold up the round timer.
      */
     private long ownerRound(long lateNanos) {
         if (state.state().isTerminal()) {
             return -1;
         }
-        liveness.noteLateness(lateNanos);
-        long now = clock.nanoTime();
-        long delay = tick(now);
-        nextRoundNanos = now + delay;
-        // A caller may have lowered the earliest deadline during the round and compared it with the previous plan:
-        // look again now that the new plan is published (each side writes, then reads the other's value).
-        long earliest = requester.earliestDeadline();
-        if (earliest - nextRoundNanos < 0) {
-            delay = Math.max(1, earliest - now);
-            nextRoundNanos = now + delay;
-        }
-        return delay;
+        connectingDeadline(clock.nanoTime(), true);
+        return TaskGroup.UNTIL_WOKEN;
     }
 
-    /** A caller's deadline comes before the owner's next round: wake it early. */
+    /** A caller's deadline may come before the next round: have the timer run it then. */
     private void onEarlierDeadline(long deadline) {
-        if (deadline - nextRoundNanos < 0) {
-            group.wakeTicker();
+        RoundTimer.Entry r = rounds;
+        if (r != null) {
+            r.wakeAt(deadline);
         }
     }
 
-    /** The longest the owner sleeps between rounds: a heartbeat interval, at least {@link #MIN_ROUND_NANOS}. */
+    /** The longest wait between rounds: a heartbeat interval, at least {@link #MIN_ROUND_NANOS}. */
     private long roundBound() {
         return Math.max(MIN_ROUND_NANOS, policy.heartbeatInterval().toNanos());
+    }
+
+    /**
+     * One round at time {@code now}, with every transition it finds due made at once: for tests, which drive the
+     * session's rounds themselves.
+     *
+     * @return how long until something may be due: at least 10 ms and at most {@link #roundBound()}
+     */
+    long tick(long now) {
+        return round(now, true);
     }
 
     /**
      * One round at time {@code now}: expired call deadlines, acks nothing else carried, the CONNECTING deadline
      * (channel B attached within one handshake timeout of the session's creation), and {@link Liveness}.
      *
+     * @param mayTransition whether the calling thread may change the state (and so run listeners); if not, a
+     *     transition found due is handed to the owner
      * @return how long until something may be due: at least 10 ms and at most {@link #roundBound()}
      */
-    long tick(long now) {
+    private long round(long now, boolean mayTransition) {
         long bound = roundBound();
         long deadline = requester.expireCalls(now);
         requester.shrinkIfIdle();
@@ -671,21 +719,53 @@ final class TwinSession implements Session {
             bound = Math.max(1, Math.min(bound, deadline - now));
         }
         if (state.state() == SessionState.CONNECTING) {
-            long connectDeadline = createdNanos + limits.handshakeTimeout().toNanos();
-            if (now - connectDeadline > 0) {
-                state.transition(SessionState.DISCONNECTED,
-                        new IOException("channel B was not attached within " + limits.handshakeTimeout()));
-                return bound;
-            }
-            return Math.max(MIN_ROUND_NANOS, Math.min(bound, connectDeadline - now + 1));
+            long left = connectingDeadline(now, mayTransition);
+            return left < 0 ? Math.max(MIN_ROUND_NANOS, bound)
+                    : Math.max(MIN_ROUND_NANOS, Math.min(bound, left + 1));
         }
         Link send = table.current(role.sendChannel);
         if (send != null && send.isHealthy() && requester.hasPendingAcks()) {
             requester.flushAcks(send); // no batch of requests carried them since the last round: send them alone
         }
         long next = liveness.tick(now, bound);
-        recovery.recoverBrokenChannels("found by the owner's round");
+        recovery.recoverBrokenChannels("found by the session's round");
         return Math.max(MIN_ROUND_NANOS, next);
+    }
+
+    /**
+     * Ends a session still CONNECTING one handshake timeout after its creation (by the owner unless
+     * {@code mayTransition}).
+     *
+     * @return nanoseconds left until that deadline, negative once it has passed
+     */
+    private long connectingDeadline(long now, boolean mayTransition) {
+        if (state.state() != SessionState.CONNECTING) {
+            return Long.MAX_VALUE;
+        }
+        long left = connectingLeft(createdNanos, limits.handshakeTimeout().toNanos(), now, health());
+        if (left < 0) {
+            if (mayTransition) {
+                state.transition(SessionState.DISCONNECTED,
+                        new IOException("channel B was not attached within " + limits.handshakeTimeout()));
+            } else {
+                group.wakeTicker();
+            }
+        }
+        return left;
+    }
+
+    /**
+     * How long after {@code now} a session created at {@code createdNanos} may still wait for its second channel: one
+     * handshake timeout, stretched by the process's health once it has passed, as a silence deadline is (the other
+     * end's dial may be late for this process's own delay); negative once it has passed, stretched.
+     */
+    static long connectingLeft(long createdNanos, long handshakeNanos, long now, LocalHealth health) {
+        long waited = now - createdNanos;
+        if (waited <= handshakeNanos) {
+            return handshakeNanos - waited;
+        }
+        long stretched = health.stretch(handshakeNanos, createdNanos, now);
+        return waited > stretched ? -1 : stretched - waited;
     }
 
     // ---- for the runtimes, the status endpoint and tests ----

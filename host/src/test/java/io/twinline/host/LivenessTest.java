@@ -17,9 +17,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every detection bound of {@link Liveness}, at the nanosecond where it starts to hold, on times the test chooses:
- * a heartbeat is due after 15/16 of an interval of idleness; an unanswered PING fails the send channel just after
- * the probe timeout; a silent receive channel fails just after the idle timeout; the owner's own scheduling lag
- * stretches both; a PONG or a replaced link ends what a PING started. No real time passes in these tests.
+ * a heartbeat goes at the first 50 ms step after 15/16 of an interval less a step of idleness, never after 15/16; an
+ * unanswered PING fails the send channel just after the probe timeout; a silent receive channel fails just after the
+ * idle timeout; the process's own lateness since the deadline's start stretches both, and its health score
+ * multiplies them; a PONG or a replaced link ends what a PING started; a PING is marked for a direct write only when
+ * the link's send buffer is known to be empty. No real time passes in these tests.
  */
 class LivenessTest {
     private static final Duration HEARTBEAT = Duration.ofMillis(1000);
@@ -33,6 +35,11 @@ class LivenessTest {
     private final ChannelTable table = new ChannelTable();
     private final List<String> actions = new ArrayList<>();
     private final List<Long> nonces = new ArrayList<>();
+    private final List<Boolean> drained = new ArrayList<>();
+    /** What the process's health says; a test sets it. */
+    private LocalHealth health = LocalHealth.NONE;
+    /** Whether sendPing writes the PING on the link, as the session does. */
+    private boolean writePings;
     private Liveness liveness;
     private long t0;
 
@@ -43,16 +50,24 @@ class LivenessTest {
         table.install(Channel.B, connection());
         liveness = new Liveness(TwinSession.Role.CLIENT, policy, table, new Liveness.Actions() {
             @Override
-            public void sendPing(Link link, long nonce) {
+            public void sendPing(Link link, long nonce, boolean drainedNow) {
                 actions.add("ping " + link.channel);
                 nonces.add(nonce);
+                drained.add(drainedNow);
+                if (writePings) {
+                    try {
+                        link.connection.sendAlone(new io.twinline.transport.Frame.Ping(nonce));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
             }
 
             @Override
             public void failed(Link link, FailureCause cause, IOException why) {
                 actions.add("failed " + link.channel + " " + cause);
             }
-        });
+        }, () -> health);
     }
 
     private Connection connection() throws IOException {
@@ -68,15 +83,31 @@ class LivenessTest {
     }
 
     @Test
-    void aHeartbeatIsDueAfterFifteenSixteenthsOfAnIntervalIdle() {
-        Duration due = HEARTBEAT.minus(HEARTBEAT.dividedBy(16));
-        long wait = liveness.tick(at(due.minusNanos(1)), BOUND);
+    void aHeartbeatGoesAtTheFirstStepOfTheGridOnceIdleForFifteenSixteenthsLessAStep() {
+        // t0 is a multiple of 50 ms: the links were idle from there, and 15/16 of 1 s less 50 ms is 887.5 ms, so the
+        // first step at or after it is 900 ms.
+        assertEquals(0, Math.floorMod(t0, Duration.ofMillis(50).toNanos()));
+        Duration step = Duration.ofMillis(900);
+        long wait = liveness.tick(at(step.minusNanos(1)), BOUND);
         assertEquals(List.of(), actions);
-        assertEquals(1, wait, "the next round is planned for the moment it is due");
-        liveness.tick(at(due), BOUND);
+        assertEquals(1, wait, "the next round is planned for the step");
+        liveness.tick(at(step), BOUND);
         assertEquals(List.of("ping A"), actions);
-        liveness.tick(at(due.plusMillis(1)), BOUND);
+        liveness.tick(at(step.plusMillis(1)), BOUND);
         assertEquals(List.of("ping A"), actions, "one PING at a time");
+    }
+
+    @Test
+    void aHeartbeatIsNeverLaterThanFifteenSixteenthsOfAnIntervalIdle() throws IOException {
+        // Links idle from 37.5 ms past a step: 15/16 of 1 s later is 975 ms, and the step before it, 950 ms, is the
+        // first at or after 975 - 50 = 925 ms.
+        clock.advance(Duration.ofNanos(37_500_000));
+        table.install(Channel.A, connection());
+        table.install(Channel.B, connection());
+        liveness.tick(at(Duration.ofMillis(950).minusNanos(1)), BOUND);
+        assertEquals(List.of(), actions);
+        liveness.tick(at(Duration.ofMillis(950)), BOUND);
+        assertEquals(List.of("ping A"), actions, "sent within the last step before 15/16 of the interval");
     }
 
     @Test
@@ -167,9 +198,11 @@ class LivenessTest {
     }
 
     @Test
-    void theOwnersOwnLagStretchesEveryBound() {
+    void theProcesssOwnLatenessStretchesEveryBound() {
         Duration lag = Duration.ofMillis(700);
-        liveness.noteLateness(lag.toNanos());
+        LocalHealth measured = new LocalHealth(clock::nanoTime);
+        measured.record(at(HEARTBEAT.plusMillis(200)), lag.toNanos()); // noticed during both waits below
+        health = measured;
         liveness.tick(at(HEARTBEAT), BOUND);
         liveness.tick(at(HEARTBEAT.plus(PROBE).plus(lag)), BOUND);
         assertEquals(List.of("ping A"), actions, "the PING's deadline is stretched by the lag");
@@ -183,13 +216,79 @@ class LivenessTest {
     }
 
     @Test
-    void lagDecaysByHalfPerRoundAndAnEarlyRoundSaysNothing() {
-        liveness.noteLateness(Duration.ofMillis(700).toNanos());
-        liveness.noteLateness(-1); // a round woken early
-        assertEquals(Duration.ofMillis(700).toNanos(), liveness.schedulingLagNanos());
-        liveness.noteLateness(0);
-        assertEquals(Duration.ofMillis(350).toNanos(), liveness.schedulingLagNanos());
-        liveness.noteLateness(Duration.ofMillis(400).toNanos());
-        assertEquals(Duration.ofMillis(400).toNanos(), liveness.schedulingLagNanos());
+    void latenessNoticedBeforeADeadlinesStartDoesNotStretchIt() {
+        LocalHealth measured = new LocalHealth(clock::nanoTime);
+        measured.record(at(Duration.ofMillis(100)), Duration.ofMillis(700).toNanos()); // a stall long past
+        health = measured;
+        liveness.tick(at(HEARTBEAT), BOUND);
+        liveness.tick(at(HEARTBEAT.plus(PROBE).plusNanos(1)), BOUND);
+        assertEquals(List.of("ping A", "failed A PING_UNANSWERED"), actions,
+                "the PING went out 900 ms after the stall ended: its deadline is the policy's");
+    }
+
+    @Test
+    void theHealthScoreMultipliesTheDeadlinesThatWaitOnThePeer() {
+        health = new LocalHealth(clock::nanoTime) {
+            @Override
+            int score() {
+                return 2;
+            }
+        };
+        liveness.tick(at(HEARTBEAT), BOUND);
+        liveness.tick(at(HEARTBEAT.plus(PROBE.multipliedBy(3))), BOUND);
+        assertEquals(List.of("ping A"), actions, "three probe timeouts at score 2");
+        liveness.tick(at(HEARTBEAT.plus(PROBE.multipliedBy(3)).plusNanos(1)), BOUND);
+        assertEquals(List.of("ping A", "failed A PING_UNANSWERED"), actions);
+        actions.clear();
+        liveness.tick(at(IDLE.multipliedBy(3)), BOUND);
+        assertTrue(actions.stream().noneMatch(a -> a.startsWith("failed B")), actions.toString());
+        liveness.tick(at(IDLE.multipliedBy(3).plusNanos(1)), BOUND);
+        assertTrue(actions.contains("failed B SILENT"), actions.toString());
+    }
+
+    /** Each deadline that passes unstretched is reported to the health once, however many rounds look at it. */
+    @Test
+    void aDeadlinePassedIsReportedToTheHealthOnce() {
+        List<Long> overdue = new ArrayList<>();
+        health = new LocalHealth(clock::nanoTime) {
+            @Override
+            void overdue(long nowNanos) {
+                overdue.add(nowNanos);
+            }
+
+            @Override
+            int score() {
+                return 3; // patient: the rounds below look at deadlines that have not failed yet
+            }
+        };
+        liveness.tick(at(HEARTBEAT), BOUND);
+        liveness.tick(at(HEARTBEAT.plus(PROBE)), BOUND);
+        assertEquals(List.of(), overdue, "not yet overdue");
+        liveness.tick(at(HEARTBEAT.plus(PROBE).plusNanos(1)), BOUND);
+        liveness.tick(at(HEARTBEAT.plus(PROBE).plusMillis(10)), BOUND);
+        assertEquals(List.of(at(HEARTBEAT.plus(PROBE).plusNanos(1))), overdue, "the PONG's deadline, once");
+        liveness.tick(at(IDLE.plusNanos(1)), BOUND);
+        liveness.tick(at(IDLE.plusMillis(10)), BOUND);
+        assertEquals(List.of(at(HEARTBEAT.plus(PROBE).plusNanos(1)), at(IDLE.plusNanos(1))), overdue,
+                "and the receive channel's, once");
+        assertEquals(List.of("ping A"), actions, "nothing failed: the score stretched both");
+    }
+
+    @Test
+    void aPingIsMarkedDrainedOnlyWhenNothingButTheLastAnsweredPingWasWrittenSince() throws IOException {
+        writePings = true;
+        Link send = table.current(Channel.A);
+        liveness.tick(at(HEARTBEAT), BOUND);
+        liveness.onPong(send, nonces.getLast());
+        liveness.tick(at(HEARTBEAT.multipliedBy(2)), BOUND);
+        liveness.onPong(send, nonces.getLast());
+        assertEquals(List.of(false, true), drained, "the first PING of a link proves nothing yet; the second may go");
+        send.connection.sendAlone(new io.twinline.transport.Frame.Ping(12345)); // anything else written meanwhile
+        liveness.tick(at(HEARTBEAT.multipliedBy(3)), BOUND);
+        assertEquals(List.of(false, true, false), drained, "bytes written after the answered PING may still wait");
+        liveness.onPong(send, nonces.getLast());
+        liveness.tick(at(HEARTBEAT.multipliedBy(4)), BOUND);
+        assertEquals(List.of(false, true, false, true), drained,
+                "its answer covers what was written before it: the buffer is empty again");
     }
 }

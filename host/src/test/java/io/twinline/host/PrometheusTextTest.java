@@ -47,6 +47,30 @@ class PrometheusTextTest {
         }
     }
 
+    /**
+     * The process's local health follows the format too: its score and lateness as gauges, its stalls as a counter,
+     * and for a client its re-attach dials; a server, which never dials, shows no dials.
+     */
+    @Test
+    void theLocalHealthFamiliesFollowTheFormat() throws Exception {
+        Metrics.Health health = new Metrics.Health(2, 350_000_000L, 7, 3, 1);
+        try (TwinlineServer server = Testing.server().start();
+             TwinlineClient client = Testing.client(server).connect()) {
+            Map<String, Double> client_ = check(PrometheusText.format(client.metrics(), "client", "1.2.3", null,
+                    health));
+            assertEquals(2.0, client_.get("twinline_local_health_score"));
+            assertEquals(0.35, client_.get("twinline_local_lag_seconds"));
+            assertEquals(7.0, client_.get("twinline_local_stalls_total"));
+            assertEquals(3.0, client_.get("twinline_reattach_dials_waiting"));
+            assertEquals(1.0, client_.get("twinline_reattach_dials_refused_total"));
+            Map<String, Double> server_ = check(PrometheusText.format(server.metrics(), "server", "1.2.3", true,
+                    health));
+            assertEquals(2.0, server_.get("twinline_local_health_score"));
+            assertTrue(server_.keySet().stream().noneMatch(k -> k.startsWith("twinline_reattach")), server_.keySet()
+                    .toString());
+        }
+    }
+
     @Test
     void theReaderCatchesWhatTheFormatForbids() {
         assertRejected("# HELP x_total a\n# TYPE x_total counter\nx_total 1\nx_total 2\n", "repeated");

@@ -79,6 +79,25 @@ class SessionCoreTest {
         }
     }
 
+    /**
+     * The handshake deadline of a session still CONNECTING waits on the other end's dial of channel B, so a process that
+     * is late stretches it as it stretches a silence deadline: by its lateness since the session began, times one more
+     * than its score. A healthy process keeps it exact.
+     */
+    @Test
+    void theConnectingDeadlineStretchesWithTheProcesssHealth() {
+        long created = 1_000_000_000L;
+        long handshake = Duration.ofSeconds(5).toNanos();
+        assertEquals(0, TwinSession.connectingLeft(created, handshake, created + handshake, LocalHealth.NONE));
+        assertEquals(-1, TwinSession.connectingLeft(created, handshake, created + handshake + 1, LocalHealth.NONE));
+        LocalHealth late = new LocalHealth(() -> created);
+        late.record(created + Duration.ofSeconds(2).toNanos(), Duration.ofMillis(1500).toNanos());
+        long stretched = handshake + Duration.ofMillis(1500).toNanos();
+        assertEquals(1, TwinSession.connectingLeft(created, handshake, created + stretched - 1, late));
+        assertEquals(-1, TwinSession.connectingLeft(created, handshake, created + stretched + 1, late),
+                "a process 1.5 s late waits 1.5 s longer, no more");
+    }
+
     @Test
     void aWelcomeThatCannotBeWrittenGivesTheSlotBackAtOnce() throws Exception {
         // The first connection the server accepts cannot be written to; the second is a normal one.

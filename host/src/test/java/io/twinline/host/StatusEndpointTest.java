@@ -70,6 +70,10 @@ class StatusEndpointTest {
             Answer metrics = request("GET", at, "/metrics");
             assertEquals("text/plain; version=0.0.4; charset=utf-8", metrics.type());
             assertTrue(metrics.body().contains("\ntwinline_ready 1\n"), metrics.body());
+            assertTrue(metrics.body().contains("\ntwinline_local_health_score "), metrics.body());
+            String status = request("GET", at, "/status").body();
+            assertTrue(status.matches("(?s).*\"local_health\":\\{\"score\":[0-3],\"lag_seconds\":[0-9.]+,"
+                    + "\"stalls\":[0-9]+}.*"), status);
             assertEquals(400, request("GET", at, "/status?offset=-1").status());
         }
     }
@@ -177,6 +181,7 @@ class StatusEndpointTest {
             client.call("echo", utf8("x"));
             String metrics = request("GET", http.address(), "/metrics").body();
             assertTrue(metrics.contains("twinline_info{role=\"client\""), metrics);
+            assertTrue(metrics.contains("\ntwinline_reattach_dials_waiting "), metrics);
             assertTrue(metrics.contains("\ntwinline_calls_total{direction=\"made\",outcome=\"ok\"} 1\n"), metrics);
             assertEquals(200, request("GET", http.address(), "/health").status());
             assertEquals(404, request("GET", http.address(), "/status").status());

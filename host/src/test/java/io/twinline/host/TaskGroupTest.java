@@ -59,6 +59,42 @@ class TaskGroupTest {
         assertTrue(group.shutdownAndAwait(Duration.ofSeconds(5)));
     }
 
+    /**
+     * A ticker that plans no round ({@code UNTIL_WOKEN}, as a session's owner does: its periodic rounds run on the
+     * round timer) runs only when woken, whatever time passes: its owner waits with no timer at all. The ticker's
+     * clock here is moved by an hour before each look, so a round planned at any time within hours would run. (That
+     * the wait has no timeout is not visible here: a delay of Long.MAX_VALUE added to the clock, as before
+     * UNTIL_WOKEN, overflowed into a wait of centuries, which this test does not tell apart.)
+     */
+    @Test
+    void aTickerThatPlansNoRoundRunsOnlyWhenWoken() throws InterruptedException {
+        ManualClock clock = new ManualClock();
+        TaskGroup group = TaskGroup.start("test-until-woken", clock);
+        AtomicInteger rounds = new AtomicInteger();
+        CountDownLatch woken = new CountDownLatch(1);
+        group.startTicker(late -> {
+            rounds.incrementAndGet();
+            woken.countDown();
+            return TaskGroup.UNTIL_WOKEN;
+        }, TaskGroup.UNTIL_WOKEN, () -> { });
+        CountDownLatch spawned = new CountDownLatch(1);
+        for (int i = 0; i < 5; i++) {
+            clock.advance(Duration.ofHours(1));
+            group.spawn("task", () -> { }); // the owner handles it and looks at its ticker again
+        }
+        group.spawn("last", spawned::countDown);
+        assertTrue(spawned.await(10, TimeUnit.SECONDS));
+        assertEquals(0, rounds.get(), "no round before a wake");
+        group.wakeTicker();
+        assertTrue(woken.await(10, TimeUnit.SECONDS), "the wake ran a round");
+        clock.advance(Duration.ofHours(1));
+        CountDownLatch again = new CountDownLatch(1);
+        group.spawn("after", again::countDown);
+        assertTrue(again.await(10, TimeUnit.SECONDS));
+        assertEquals(1, rounds.get(), "and it planned none after it");
+        assertTrue(group.shutdownAndAwait(Duration.ofSeconds(5)));
+    }
+
     @Test
     void aStreamOfSpawnsDoesNotStarveTheRounds() throws InterruptedException {
         TaskGroup group = TaskGroup.start("test-starve", io.twinline.recovery.Clock.system());

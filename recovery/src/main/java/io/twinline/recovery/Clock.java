@@ -18,6 +18,15 @@ public interface Clock {
     /** Pauses the calling thread for {@code nanos}; a fake clock advances itself instead. */
     void sleep(long nanos) throws InterruptedException;
 
+    /**
+     * How long a thread waiting on this clock for something that is signalled may sleep before it reads the clock
+     * again: on the real clock, until its deadline, since time passes while it sleeps; on any other, 20 ms, so that
+     * a test moving the clock is noticed.
+     */
+    default long waitSliceNanos() {
+        return 20_000_000L;
+    }
+
     /** Returns the real clock. */
     static Clock system() {
         return SystemClock.INSTANCE;
@@ -30,6 +39,11 @@ public interface Clock {
         @Override
         public long nanoTime() {
             return System.nanoTime();
+        }
+
+        @Override
+        public long waitSliceNanos() {
+            return Long.MAX_VALUE;
         }
 
         @Override

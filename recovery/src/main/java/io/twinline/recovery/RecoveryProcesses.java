@@ -222,6 +222,7 @@ public final class RecoveryProcesses {
         long deadline = clock.nanoTime() + policy.recoveryTimeLimit().toNanos();
         state.extendRecoveryDeadline(deadline);
         RecoveryFailedException failure = null;
+        Exception lastTry = null;
         int tries = 0;
         while (true) {
             if (state.state().isTerminal()) {
@@ -238,22 +239,30 @@ public final class RecoveryProcesses {
                     failure = new RecoveryFailedException(channel, "reconnect failed", problem);
                 }
                 failure.addSuppressed(e);
+                lastTry = e;
                 if (e instanceof PermanentFailureException) {
                     return new RecoveryFailedException(channel, "reconnect refused: " + e.getMessage(), problem,
                             failure);
                 }
             }
             if (tries >= policy.maxReconnectTries()) {
-                return new RecoveryFailedException(channel, "reconnect failed after " + tries + " tries", problem,
+                return new RecoveryFailedException(channel, "reconnect failed after " + tries + " tries"
+                        + lastTryText(lastTry), problem,
                         failure);
             }
             long pause = backoff.pauseNanos(tries);
             if (clock.nanoTime() + pause >= deadline) {
                 return new RecoveryFailedException(channel, "reconnect failed within " + policy.recoveryTimeLimit()
-                        + " (" + tries + " tries)", problem, failure);
+                        + " (" + tries + " tries)" + lastTryText(lastTry), problem, failure);
             }
             clock.sleep(pause);
         }
+    }
+
+    /** The last try's failure, for the message that ends the loop (each try's is suppressed into it as well). */
+    private static String lastTryText(Exception lastTry) {
+        return lastTry == null ? "" : "; the last: " + (lastTry.getMessage() != null ? lastTry.getMessage()
+                : lastTry.toString());
     }
 
     private void disconnect(Channel channel, String why, Throwable problem, Throwable suppressed) {

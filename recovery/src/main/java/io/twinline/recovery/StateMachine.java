@@ -163,7 +163,7 @@ public final class StateMachine {
      * @return whether the session left {@code RECOVERING} in time
      */
     public boolean awaitNotRecovering(long deadlineNanos) throws InterruptedException {
-        return awaitUntil(deadlineNanos, () -> state != SessionState.RECOVERING);
+        return awaitChange(deadlineNanos, () -> state != SessionState.RECOVERING);
     }
 
     /**
@@ -172,7 +172,7 @@ public final class StateMachine {
      * @return whether it ended in time
      */
     public boolean awaitTerminal(long deadlineNanos) throws InterruptedException {
-        return awaitUntil(deadlineNanos, () -> state.isTerminal());
+        return awaitChange(deadlineNanos, () -> state.isTerminal());
     }
 
     /**
@@ -196,7 +196,36 @@ public final class StateMachine {
         }
     }
 
-    /** Wakes every waiter of {@link #awaitUntil} to re-check its condition (for example: a channel was attached). */
+    /**
+     * Waits until {@code condition} holds, for a condition that changes only with a transition, a move of the
+     * recovery deadline or a {@link #poke()}: re-checked then, and otherwise only as often as the clock asks
+     * ({@link Clock#waitSliceNanos()}: on the real clock, not before the deadline). So a session waiting out a long
+     * window costs nothing while it waits, however many sessions wait.
+     *
+     * @return whether it held in time
+     */
+    public boolean awaitChange(long deadlineNanos, java.util.function.BooleanSupplier condition)
+            throws InterruptedException {
+        long slice = clock.waitSliceNanos();
+        lock.lock();
+        try {
+            while (!condition.getAsBoolean()) {
+                long remaining = deadlineNanos - clock.nanoTime();
+                if (remaining <= 0) {
+                    return false;
+                }
+                changed.awaitNanos(Math.min(remaining, slice));
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Wakes every waiter of {@link #awaitUntil} and {@link #awaitChange} to re-check its condition (for example: a
+     * channel was attached).
+     */
     public void poke() {
         lock.lock();
         try {

@@ -21,6 +21,18 @@ final class FakeClock implements Clock {
         return now;
     }
 
+    private long waitSlice = Clock.super.waitSliceNanos();
+
+    @Override
+    public synchronized long waitSliceNanos() {
+        return waitSlice;
+    }
+
+    /** Has waiters sleep up to {@code nanos} before they read the clock again, as the real clock's do. */
+    synchronized void waitSlice(long nanos) {
+        waitSlice = nanos;
+    }
+
     @Override
     public synchronized void sleep(long nanos) {
         pauses.add(Duration.ofNanos(nanos));

@@ -272,6 +272,27 @@ class StateMachineTest {
         assertTrue(result(result));
     }
 
+    /**
+     * A recovery waiting on the real clock does not poll: it reads the clock when it begins and when it is woken, and
+     * sleeps in between, however long its deadline (a server holds thousands of sessions through 20 s windows after
+     * a mass failure, and a wake-up of each every 20 ms was load of its own). The fake clock here asks waiters to
+     * sleep as long as the real clock does; the waiter is watched for a fifth of a second with nothing to wake it.
+     */
+    @Test
+    void awaitNotRecovering_onAClockThatNeedsNoPolling_readsItOnlyWhenWoken() throws Exception {
+        clock.waitSlice(Long.MAX_VALUE);
+        recovering();
+        CompletableFuture<Boolean> result = startWaiting(
+                () -> state.awaitNotRecovering(clock.now() + Duration.ofSeconds(20).toNanos()));
+        int reads = clock.reads();
+        assertFalse(clock.awaitReads(reads + 1, Duration.ofMillis(200)), "read the clock with nothing to wake it");
+        state.poke();
+        assertTrue(clock.awaitReads(reads + 1, WAIT), "woken by a poke, it looks again");
+        assertFalse(result.isDone());
+        state.transition(NORMAL, null);
+        assertTrue(result(result));
+    }
+
     private void recovering() {
         state.transition(NORMAL, null);
         assertEquals(Begin.STARTED, state.tryBeginRecovery(problem));
