@@ -33,6 +33,10 @@ import java.util.Objects;
  * @param reattachWindow the server's window: how long it waits for the client to re-attach a failed channel.
  *     Announced in WELCOME; a client whose own budget (idle timeout + probe timeout + recovery time limit, with
  *     the idle timeout as fitted to the server's heartbeat) does not fit in it refuses to connect
+ * @param quietInterval the heartbeat of a quiet session: one with no call of either end started, running or
+ *     waiting for its answer for two heartbeat intervals. Its PINGs announce it, and the peer then allows that
+ *     much more silence (see above). Zero, or anything not longer than {@code heartbeatInterval}, keeps the
+ *     heartbeat at {@code heartbeatInterval} always
  */
 public record RecoveryPolicy(
         Duration heartbeatInterval,
@@ -43,7 +47,12 @@ public record RecoveryPolicy(
         Duration backoffInitial,
         Duration backoffMax,
         double jitter,
-        Duration reattachWindow) {
+        Duration reattachWindow,
+        Duration quietInterval) {
+
+    /** The longest quiet interval a PING can announce (PROTOCOL §3.2). */
+    public static final Duration MAX_QUIET_INTERVAL = Duration.ofSeconds(60);
+    private static final Duration DEFAULT_QUIET_INTERVAL = Duration.ofSeconds(10);
 
     // Three heartbeats may go missing before a receive channel is declared dead: one lost to a GC pause or a
     // busy peer is normal, three are not; with 1 s heartbeats a dead connection is noticed within ~3 s.
@@ -60,15 +69,20 @@ public record RecoveryPolicy(
             Duration.ofSeconds(1),
             0.5,
             // Outlasts the client's default budget (3 s + 1 s + 10 s) with margin for the client's own scheduling.
-            Duration.ofSeconds(20));
+            Duration.ofSeconds(20),
+            // An idle session's four frames a second (a PING and a PONG on each channel) cost a busy server of
+            // thousands of sessions most of its idle CPU; a quiet session sends a tenth of them. A call on a quiet
+            // session is followed at once by a PING, so a dead channel still fails it within a probe timeout.
+            DEFAULT_QUIET_INTERVAL);
 
     /**
      * Validates every field.
      *
      * @throws IllegalArgumentException if a duration is zero or negative, if {@code idleTimeout} does not exceed
      *     {@code heartbeatInterval}, if {@code maxReconnectTries} is below 1, if {@code backoffMax} is below
-     *     {@code backoffInitial}, or if {@code jitter} is not within 0 to 1; the message names the field and shows
-     *     the value
+     *     {@code backoffInitial}, if {@code jitter} is not within 0 to 1, or if {@code quietInterval} is negative,
+     *     above {@link #MAX_QUIET_INTERVAL} or not a whole number of milliseconds; the message names the field and
+     *     shows the value
      * @throws NullPointerException if a duration is null
      */
     public RecoveryPolicy {
@@ -93,11 +107,49 @@ public record RecoveryPolicy(
         if (!(jitter >= 0 && jitter <= 1)) {
             throw new IllegalArgumentException("jitter must be within [0, 1]: " + jitter);
         }
+        Objects.requireNonNull(quietInterval, "quietInterval");
+        if (quietInterval.isNegative() || quietInterval.compareTo(MAX_QUIET_INTERVAL) > 0
+                || quietInterval.toNanos() % 1_000_000 != 0) {
+            throw new IllegalArgumentException("quietInterval must be whole milliseconds from 0 to "
+                    + MAX_QUIET_INTERVAL + ": " + quietInterval);
+        }
+    }
+
+    /**
+     * A policy with the default quiet interval (10 s).
+     *
+     * @param heartbeatInterval as in the record's description
+     * @param idleTimeout as in the record's description
+     * @param probeTimeout as in the record's description
+     * @param recoveryTimeLimit as in the record's description
+     * @param maxReconnectTries as in the record's description
+     * @param backoffInitial as in the record's description
+     * @param backoffMax as in the record's description
+     * @param jitter as in the record's description
+     * @param reattachWindow as in the record's description
+     * @throws IllegalArgumentException as the canonical constructor
+     * @throws NullPointerException if a duration is null
+     */
+    public RecoveryPolicy(Duration heartbeatInterval, Duration idleTimeout, Duration probeTimeout,
+                          Duration recoveryTimeLimit, int maxReconnectTries, Duration backoffInitial,
+                          Duration backoffMax, double jitter, Duration reattachWindow) {
+        this(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit, maxReconnectTries, backoffInitial,
+                backoffMax, jitter, reattachWindow, DEFAULT_QUIET_INTERVAL);
+    }
+
+    /**
+     * Whether sessions go quiet when idle: {@code quietInterval} is longer than {@code heartbeatInterval}.
+     *
+     * @return whether a quiet session's heartbeat differs from the usual one
+     */
+    public boolean quietEnabled() {
+        return quietInterval.compareTo(heartbeatInterval) > 0;
     }
 
     /**
      * Returns the defaults: a 1 s heartbeat, a 3 s idle timeout, a 1 s probe timeout, 10 s and at most 10 tries to
-     * reconnect a channel, backoff from 20 ms up to 1 s with jitter 0.5, and a 20 s re-attach window.
+     * reconnect a channel, backoff from 20 ms up to 1 s with jitter 0.5, a 20 s re-attach window, and a 10 s
+     * heartbeat once a session is quiet.
      *
      * @return the default policy
      */
@@ -126,7 +178,7 @@ public record RecoveryPolicy(
      */
     public RecoveryPolicy withHeartbeatInterval(Duration value) {
         return new RecoveryPolicy(value, idleTimeout, probeTimeout, recoveryTimeLimit, maxReconnectTries,
-                backoffInitial, backoffMax, jitter, reattachWindow);
+                backoffInitial, backoffMax, jitter, reattachWindow, quietInterval);
     }
 
     /**
@@ -140,7 +192,7 @@ public record RecoveryPolicy(
      */
     public RecoveryPolicy withIdleTimeout(Duration value) {
         return new RecoveryPolicy(heartbeatInterval, value, probeTimeout, recoveryTimeLimit, maxReconnectTries,
-                backoffInitial, backoffMax, jitter, reattachWindow);
+                backoffInitial, backoffMax, jitter, reattachWindow, quietInterval);
     }
 
     /**
@@ -153,7 +205,7 @@ public record RecoveryPolicy(
      */
     public RecoveryPolicy withProbeTimeout(Duration value) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, value, recoveryTimeLimit, maxReconnectTries,
-                backoffInitial, backoffMax, jitter, reattachWindow);
+                backoffInitial, backoffMax, jitter, reattachWindow, quietInterval);
     }
 
     /**
@@ -166,7 +218,7 @@ public record RecoveryPolicy(
      */
     public RecoveryPolicy withRecoveryTimeLimit(Duration value) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, value, maxReconnectTries,
-                backoffInitial, backoffMax, jitter, reattachWindow);
+                backoffInitial, backoffMax, jitter, reattachWindow, quietInterval);
     }
 
     /**
@@ -178,7 +230,7 @@ public record RecoveryPolicy(
      */
     public RecoveryPolicy withMaxReconnectTries(int value) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit, value,
-                backoffInitial, backoffMax, jitter, reattachWindow);
+                backoffInitial, backoffMax, jitter, reattachWindow, quietInterval);
     }
 
     /**
@@ -194,7 +246,7 @@ public record RecoveryPolicy(
      */
     public RecoveryPolicy withBackoff(Duration initial, Duration max, double jitterFraction) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit,
-                maxReconnectTries, initial, max, jitterFraction, reattachWindow);
+                maxReconnectTries, initial, max, jitterFraction, reattachWindow, quietInterval);
     }
 
     /**
@@ -207,7 +259,22 @@ public record RecoveryPolicy(
      */
     public RecoveryPolicy withReattachWindow(Duration value) {
         return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit,
-                maxReconnectTries, backoffInitial, backoffMax, jitter, value);
+                maxReconnectTries, backoffInitial, backoffMax, jitter, value, quietInterval);
+    }
+
+    /**
+     * Returns this policy with another quiet interval.
+     *
+     * @param value the heartbeat of a quiet session; zero (or anything not longer than the heartbeat interval) for
+     *     none
+     * @return the new policy
+     * @throws NullPointerException if {@code value} is null
+     * @throws IllegalArgumentException if {@code value} is negative, above {@link #MAX_QUIET_INTERVAL}, or not a
+     *     whole number of milliseconds
+     */
+    public RecoveryPolicy withQuietInterval(Duration value) {
+        return new RecoveryPolicy(heartbeatInterval, idleTimeout, probeTimeout, recoveryTimeLimit,
+                maxReconnectTries, backoffInitial, backoffMax, jitter, reattachWindow, value);
     }
 
     static void positive(Duration d, String name) {

@@ -24,7 +24,26 @@ class RecoveryPolicyTest {
         assertEquals(new RecoveryPolicy(Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(1),
                 Duration.ofSeconds(10), 10, Duration.ofMillis(20), Duration.ofSeconds(1), 0.5, Duration.ofSeconds(20)),
                 DEFAULTS);
+        assertEquals(Duration.ofSeconds(10), DEFAULTS.quietInterval());
         assertEquals(Duration.ofSeconds(14), DEFAULTS.clientBudget(), "idle timeout + probe timeout + time limit");
+    }
+
+    @Test
+    void withQuietIntervalRefusesNegativeTooLongFractionalAndNull() {
+        refused("quietInterval must be whole milliseconds from 0 to PT1M: PT-0.001S",
+                () -> DEFAULTS.withQuietInterval(Duration.ofMillis(-1)));
+        refused("quietInterval must be whole milliseconds from 0 to PT1M: PT1M0.001S",
+                () -> DEFAULTS.withQuietInterval(Duration.ofMillis(60_001)));
+        refused("quietInterval must be whole milliseconds from 0 to PT1M: PT5.0000001S",
+                () -> DEFAULTS.withQuietInterval(Duration.ofSeconds(5).plusNanos(100)));
+        refusedNull("quietInterval", () -> DEFAULTS.withQuietInterval(null));
+        assertEquals(Duration.ofSeconds(60), DEFAULTS.withQuietInterval(Duration.ofSeconds(60)).quietInterval());
+        // Zero, or one not longer than the heartbeat, is allowed and means the session never goes quiet.
+        assertEquals(false, DEFAULTS.withQuietInterval(Duration.ZERO).quietEnabled());
+        assertEquals(false, DEFAULTS.withQuietInterval(Duration.ofSeconds(1)).quietEnabled());
+        assertEquals(true, DEFAULTS.withQuietInterval(Duration.ofMillis(1001)).quietEnabled());
+        assertEquals(false, DEFAULTS.withIdleTimeout(Duration.ofSeconds(30)).withHeartbeatInterval(
+                Duration.ofSeconds(10)).quietEnabled(), "a heartbeat as long as the quiet interval");
     }
 
     @Test

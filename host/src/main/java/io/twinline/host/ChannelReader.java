@@ -142,13 +142,17 @@ final class ChannelReader {
                 // At once, from this loop (PROTOCOL §7.1). With nothing queued and no writer running (an idle
                 // link), the reader writes it itself rather than start a thread for 13 bytes; it never writes
                 // anything else, so a backlog of responses cannot keep it from reading.
-                case Frame.Ping p -> connection.sendAlone(new Frame.Pong(p.nonce()));
+                case Frame.Ping p -> {
+                    connection.sendAlone(new Frame.Pong(p.nonce()));
+                    liveness.onPing(link, p.quietMillis());
+                }
                 case Frame.Pong p -> {
                     link.onPong(p.nonce());
                     liveness.onPong(link, p.nonce());
                 }
                 case Frame.Response r when sendSide -> requester.onResponse(r);
                 case Frame.Request r when !sendSide -> {
+                    liveness.onActivity();
                     if (children == null) {
                         return c -> requests.dispatch(r, c); // the first request: its handler needs the scope
                     }

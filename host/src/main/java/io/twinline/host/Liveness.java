@@ -24,10 +24,15 @@ import java.util.function.Supplier;
  *       been read on it for {@code stretch(probeTimeout)} since the PING was sent (or since the last byte read after
  *       it);
  *   <li>the receive channel fails ({@link FailureCause#SILENT}) when no byte was read on it for
- *       {@code stretch(idleTimeout)} since the last one.
+ *       {@code stretch(idleTimeout)} since the last one, or for {@code stretch(quiet + idleTimeout)} when the last
+ *       bytes read were a PING announcing a quiet interval {@code quiet} ({@link #onPing}).
  * </ul>
+ * A round the session finds quiet ({@link #tick}'s {@code quiet}: no call at either end for a while) uses the
+ * policy's quiet interval in place of the heartbeat interval above, and its PING announces it, so the peer allows the
+ * longer silence. The session leaves quiet when a call starts; {@link #onActivity} then has the next round run at
+ * once, which sends a PING behind the call, the link having been idle for longer than a heartbeat interval.
  * The moment either deadline passes unstretched, the health is told ({@link LocalHealth#overdue}), once per deadline:
- * many sessions of a process going quiet together is evidence of a common cause, which raises the score that
+ * many sessions of a process falling silent together is evidence of a common cause, which raises the score that
  * stretches theirs.
  * "Read" counts bytes as they arrive, not whole frames ({@link io.twinline.transport.Connection#lastReadNanos()}):
  * a link delivering a long frame slowly is making progress, and is alive.
@@ -45,10 +50,14 @@ final class Liveness {
          * Sends a heartbeat PING with {@code nonce} on {@code link}; {@code drained} if the link's send buffer is
          * known to be empty, so a write of the PING cannot block.
          */
-        void sendPing(Link link, long nonce, boolean drained);
+        void sendPing(Link link, long nonce, boolean drained, int quietMillis);
 
         /** {@code link} is found failed for {@code cause}. */
         void failed(Link link, FailureCause cause, IOException why);
+
+        /** Runs the session's next round now rather than when it was planned. Called on any thread. */
+        default void wakeRound() {
+        }
     }
 
     /** The step on which heartbeats are sent: at most 50 ms, at most 1/16 of the interval. */
@@ -72,8 +81,18 @@ final class Liveness {
         return counted.size();
     }
 
-    /** A heartbeat PING: the link it was sent on, its nonce, when, and the bytes written on the link before it. */
-    private record Heartbeat(Link link, long nonce, long sentNanos, long bytesBefore) {
+    /**
+     * A heartbeat PING: the link it was sent on, its nonce, when, the bytes written on the link before it, and the
+     * quiet interval it announced (0: none).
+     */
+    private record Heartbeat(Link link, long nonce, long sentNanos, long bytesBefore, int quietMillis) {
+    }
+
+    /**
+     * The peer's promise in a PING read on {@code link}: its next bytes come within {@code quietNanos}. Holds while
+     * nothing was read on the link after that PING ({@code readNanos} is the link's last read then).
+     */
+    private record Quiet(Link link, long quietNanos, long readNanos) {
     }
 
     private final TwinSession.Role role;
@@ -82,6 +101,12 @@ final class Liveness {
     private final Actions actions;
     private final Supplier<LocalHealth> health;
     private final AtomicReference<Heartbeat> outstanding = new AtomicReference<>();
+    /** The last quiet PING read, or {@code null} since one that announced none. Written by the reader. */
+    private volatile Quiet peerQuiet;
+    /** Whether the last round was quiet, and so planned the next one up to a quiet interval away. */
+    private volatile boolean quietRound;
+    /** Set by {@link #onActivity}, taken by the round ({@link #takeActivity}). */
+    private volatile boolean activity;
     /** The last heartbeat answered by its PONG. */
     private volatile Heartbeat answered;
     /**
@@ -109,21 +134,78 @@ final class Liveness {
     }
 
     /**
+     * A PING announcing {@code quietMillis} (0: none) was read on {@code link}, and nothing after it yet. Called by
+     * the link's reader.
+     */
+    void onPing(Link link, int quietMillis) {
+        if (quietMillis > 0) {
+            peerQuiet = new Quiet(link, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(quietMillis),
+                    link.connection.lastReadNanos());
+        } else if (peerQuiet != null) {
+            peerQuiet = null;
+        }
+    }
+
+    /**
+     * A call started at this end, or a request arrived from the peer: if the last round was quiet, the next one runs
+     * now (it finds the session busy, and sends the PING a call on a quiet link needs). Called on any thread.
+     */
+    void onActivity() {
+        if (!activity) {
+            activity = true; // written once per round at most while calls flow: read first
+        }
+        if (quietRound) {
+            quietRound = false;
+            actions.wakeRound();
+        }
+    }
+
+    /**
+     * Whether {@link #onActivity} was called since the last time this was asked: a call that started between two
+     * rounds, or is starting while the round runs, keeps the session from being found quiet.
+     */
+    boolean takeActivity() {
+        if (activity) {
+            activity = false;
+            return true;
+        }
+        return false;
+    }
+
+    /** Whether the last round was quiet (and no activity has woken the next one since). */
+    boolean quietRound() {
+        return quietRound;
+    }
+
+    /** {@link #tick(long, long, boolean)} of a session that is not quiet. */
+    long tick(long nowNanos, long boundNanos) {
+        return tick(nowNanos, boundNanos, false);
+    }
+
+    /**
      * One round at time {@code nowNanos}: sends a heartbeat that is due, and reports a channel that failed.
      *
      * @param boundNanos the longest the caller will wait for the next round
+     * @param quiet whether the session is quiet, so that its heartbeat is the policy's quiet interval (if that is
+     *     longer than its heartbeat interval)
      * @return nanoseconds until something may next be due, at most {@code boundNanos}
      */
-    long tick(long nowNanos, long boundNanos) {
+    long tick(long nowNanos, long boundNanos, boolean quiet) {
+        boolean quietNow = quiet && policy.quietEnabled();
+        quietRound = quietNow;
         long next = boundNanos;
         Link send = table.current(role.sendChannel);
         if (send != null && send.isHealthy()) {
-            next = Math.min(next, heartbeat(send, nowNanos));
+            next = Math.min(next, heartbeat(send, nowNanos, quietNow));
         }
         Link receive = table.current(role.receiveChannel);
         if (receive != null && receive.isHealthy()) {
             long lastRead = receive.connection.lastReadNanos();
             long idle = policy.idleTimeout().toNanos();
+            Quiet promised = peerQuiet;
+            if (promised != null && promised.link() == receive && promised.readNanos() == lastRead) {
+                idle += promised.quietNanos();
+            }
             if (nowNanos - lastRead > idle && overdueReceive != lastRead) {
                 overdueReceive = lastRead;
                 health.get().overdue(nowNanos);
@@ -131,8 +213,8 @@ final class Liveness {
             long left = deadline(idle, lastRead, nowNanos);
             if (left < 0) {
                 actions.failed(receive, FailureCause.SILENT,
-                        new IOException("nothing read for more than " + policy.idleTimeout() + stretched(idle,
-                                nowNanos - lastRead)));
+                        new IOException("nothing read for more than " + java.time.Duration.ofNanos(idle)
+                                + stretched(idle, nowNanos - lastRead)));
             } else {
                 next = Math.min(next, left + 1);
             }
@@ -162,13 +244,13 @@ final class Liveness {
     }
 
     /** The send channel's heartbeat; returns how long until it next needs a look. */
-    private long heartbeat(Link send, long nowNanos) {
+    private long heartbeat(Link send, long nowNanos, boolean quiet) {
         Heartbeat hb = outstanding.get();
         if (hb != null && hb.link() != send) {
             outstanding.compareAndSet(hb, null); // sent on a link since replaced: that link's failure was reported
             hb = null;
         }
-        long interval = policy.heartbeatInterval().toNanos();
+        long interval = (quiet ? policy.quietInterval() : policy.heartbeatInterval()).toNanos();
         long probe = policy.probeTimeout().toNanos();
         if (hb != null) {
             // Bytes read after the PING went out answer it as well as its PONG would: the peer is there and sending,
@@ -193,15 +275,19 @@ final class Liveness {
         // the first step of the grid at or after one step earlier, so that the sessions of a process send together.
         long due = interval - interval / 16;
         long grid = pingGrid(interval);
+        int quietMillis = quiet ? (int) policy.quietInterval().toMillis() : 0;
+        Heartbeat last = answered;
+        // The peer allows a quiet interval's silence only once a PING has announced it: the round that finds the
+        // session quiet first sends one at once.
+        boolean announce = quiet && (last == null || last.link() != send || last.quietMillis() != quietMillis);
         long lastActivity = Math.min(send.connection.lastReadNanos(), send.connection.lastWriteNanos());
-        long sendFrom = firstStepFrom(lastActivity + due - grid, grid);
+        long sendFrom = announce ? nowNanos : firstStepFrom(lastActivity + due - grid, grid);
         if (nowNanos - sendFrom >= 0) {
-            Heartbeat last = answered;
             long bytesBefore = send.connection.bytesSent();
             boolean drained = last != null && last.link() == send && bytesBefore == last.bytesBefore() + PING_BYTES;
             long nonce = Link.newNonce();
-            outstanding.set(new Heartbeat(send, nonce, nowNanos, bytesBefore));
-            actions.sendPing(send, nonce, drained);
+            outstanding.set(new Heartbeat(send, nonce, nowNanos, bytesBefore, quietMillis));
+            actions.sendPing(send, nonce, drained, quietMillis);
             // Next look: when this PING's answer is due, or when the next PING may go if its answer comes at once.
             return Math.min(probe + 1, Math.max(1, firstStepFrom(nowNanos + due - grid, grid) - nowNanos));
         }

@@ -30,10 +30,10 @@ import java.util.concurrent.locks.LockSupport;
  *       more likely one common cause than many failures. So does this: every session whose silence deadline passes
  *       (before any stretch) reports it ({@link #overdue}), and {@link #OVERDUE_PER_LEVEL} or more in one second
  *       raise the score at once to one level per factor of four of them (8: 1, 32: 2, 128: 3). The first few
- *       sessions to go quiet together fail at the policy's bounds and recover, as scouts; the others wait longer,
+ *       sessions to fall silent together fail at the policy's bounds and recover, as scouts; the others wait longer,
  *       which a peer's pause (a collection, a starved machine) does not outlast.
  * </ul>
- * A process whose samples all stay under {@link #UNHEALTHY_LAG_NANOS}, and whose sessions do not go quiet by the
+ * A process whose samples all stay under {@link #UNHEALTHY_LAG_NANOS}, and whose sessions do not fall silent by the
  * {@link #OVERDUE_PER_LEVEL} in a second, has score 0 and stretches a deadline only by its lateness: a bound of
  * PROTOCOL §7.4 is then exceeded by at most the delay this process itself added.
  *
@@ -199,7 +199,7 @@ class LocalHealth {
 
     /**
      * A session's silence deadline (an idle timeout, a PONG's) passed at {@code nowNanos}, before any stretch: told
-     * once per deadline. Raises the score at once when enough sessions went quiet in this score round (see the
+     * once per deadline. Raises the score at once when enough sessions fell silent in this score round (see the
      * class comment).
      */
     void overdue(long nowNanos) {

@@ -164,6 +164,16 @@ final class RoundTimer {
             return health;
         }
 
+        /** When the round will next run, to a tick; {@link Long#MAX_VALUE} while it runs or if it will not. */
+        long plannedNanos() {
+            lock.lock();
+            try {
+                return tick == NONE || running || cancelled ? Long.MAX_VALUE : tick * TICK_NANOS;
+            } finally {
+                lock.unlock();
+            }
+        }
+
         /** Whether the calling thread is the timer's (a round runs on it). */
         boolean onTimerThread() {
             return Thread.currentThread() == thread;

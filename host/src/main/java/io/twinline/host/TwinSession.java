@@ -84,6 +84,8 @@ final class TwinSession implements Session {
 
     /** The shortest round: the owner wakes at most this often. */
     private static final long MIN_ROUND_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /** How many heartbeat intervals without a call make a session quiet. */
+    static final int QUIET_AFTER_HEARTBEATS = 2;
 
     final long numericId;
     final String id;
@@ -107,6 +109,9 @@ final class TwinSession implements Session {
     private final ChannelReader reader;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final long createdNanos;
+    /** The round's view of the session's calls, and when it last saw one: see {@link #foundQuiet}. Round's thread only. */
+    private long quietMark = -1;
+    private long busyNanos;
     /** The session's place on its clock's {@link RoundTimer}, which runs its rounds; set last in the constructor. */
     private volatile RoundTimer.Entry rounds;
     /** When the session entered RECOVERING (clock nanos), for the recovery duration. */
@@ -141,8 +146,16 @@ final class TwinSession implements Session {
                 : TaskGroup.startIn(parent, threadPrefix());
         this.liveness = new Liveness(role, policy, table, new Liveness.Actions() {
             @Override
-            public void sendPing(Link link, long nonce, boolean drained) {
-                TwinSession.this.sendPing(link, nonce, drained);
+            public void sendPing(Link link, long nonce, boolean drained, int quietMillis) {
+                TwinSession.this.sendPing(link, nonce, drained, quietMillis);
+            }
+
+            @Override
+            public void wakeRound() {
+                RoundTimer.Entry r = rounds;
+                if (r != null) {
+                    r.wakeAt(clock.nanoTime());
+                }
             }
 
             @Override
@@ -219,6 +232,7 @@ final class TwinSession implements Session {
         Objects.requireNonNull(timeout, "timeout");
         long start = clock.nanoTime();
         CallOutcome outcome = null; // stays null for a call refused for its arguments, or an Error: not counted
+        liveness.onActivity();
         try {
             byte[] answer = requester.call(route, body, timeout, peer.maxMessageBytes());
             outcome = CallOutcome.OK;
@@ -642,8 +656,8 @@ final class TwinSession implements Session {
      * to be empty ({@code drained}, see {@link Liveness}), where the write cannot block (and is watched all the same,
      * {@link RoundTimer.Entry#writeWatched}); otherwise queued for the link's writer.
      */
-    private void sendPing(Link link, long nonce, boolean drained) {
-        Frame.Ping ping = new Frame.Ping(nonce);
+    private void sendPing(Link link, long nonce, boolean drained, int quietMillis) {
+        Frame.Ping ping = new Frame.Ping(nonce, quietMillis);
         RoundTimer.Entry r = rounds;
         if (drained && r != null && r.onTimerThread()) {
             try {
@@ -723,13 +737,31 @@ final class TwinSession implements Session {
             return left < 0 ? Math.max(MIN_ROUND_NANOS, bound)
                     : Math.max(MIN_ROUND_NANOS, Math.min(bound, left + 1));
         }
+        boolean quiet = foundQuiet(now);
         Link send = table.current(role.sendChannel);
         if (send != null && send.isHealthy() && requester.hasPendingAcks()) {
             requester.flushAcks(send); // no batch of requests carried them since the last round: send them alone
         }
-        long next = liveness.tick(now, bound);
+        long next = liveness.tick(now, quiet ? Math.max(bound, policy.quietInterval().toNanos()) : bound, quiet);
         recovery.recoverBrokenChannels("found by the session's round");
         return Math.max(MIN_ROUND_NANOS, next);
+    }
+
+    /**
+     * Whether the session is quiet at {@code now}: NORMAL, and for at least {@link #QUIET_AFTER_HEARTBEATS}
+     * heartbeat intervals no call of this end was made or outstanding, and no request of the peer's arrived, ran or
+     * waited to run. Only the round's thread calls this.
+     */
+    private boolean foundQuiet(long now) {
+        boolean started = liveness.takeActivity();
+        long mark = requester.callsMade() + responder.executed() + responder.waitingCount();
+        if (started || mark != quietMark || requester.inFlight() > 0 || responder.runningNow() > 0
+                || state.state() != SessionState.NORMAL || !policy.quietEnabled()) {
+            quietMark = mark;
+            busyNanos = now;
+            return false;
+        }
+        return now - busyNanos >= QUIET_AFTER_HEARTBEATS * policy.heartbeatInterval().toNanos();
     }
 
     /**
@@ -773,6 +805,18 @@ final class TwinSession implements Session {
     /** Why the session ended, or {@code null} while it lives or when it closed in order. */
     Throwable terminalCause() {
         return state.terminalCause();
+    }
+
+    /** Whether the session's last round found it quiet (PROTOCOL §7.2). */
+    boolean quiet() {
+        return liveness.quietRound();
+    }
+
+    /** How long until the session's next round on the round timer; {@link Long#MAX_VALUE} if none is planned. */
+    long nextRoundInNanos() {
+        RoundTimer.Entry r = rounds;
+        long planned = r == null ? Long.MAX_VALUE : r.plannedNanos();
+        return planned == Long.MAX_VALUE ? planned : planned - clock.nanoTime();
     }
 
     RecoveryDriver recovery() {

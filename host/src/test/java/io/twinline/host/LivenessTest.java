@@ -1,6 +1,7 @@
 package io.twinline.host;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.twinline.api.Channel;
@@ -48,10 +49,14 @@ class LivenessTest {
         t0 = clock.nanoTime();
         table.install(Channel.A, connection());
         table.install(Channel.B, connection());
-        liveness = new Liveness(TwinSession.Role.CLIENT, policy, table, new Liveness.Actions() {
+        liveness = liveness(policy);
+    }
+
+    private Liveness liveness(RecoveryPolicy with) {
+        return new Liveness(TwinSession.Role.CLIENT, with, table, new Liveness.Actions() {
             @Override
-            public void sendPing(Link link, long nonce, boolean drainedNow) {
-                actions.add("ping " + link.channel);
+            public void sendPing(Link link, long nonce, boolean drainedNow, int quietMillis) {
+                actions.add("ping " + link.channel + (quietMillis > 0 ? " quiet " + quietMillis : ""));
                 nonces.add(nonce);
                 drained.add(drainedNow);
                 if (writePings) {
@@ -67,7 +72,108 @@ class LivenessTest {
             public void failed(Link link, FailureCause cause, IOException why) {
                 actions.add("failed " + link.channel + " " + cause);
             }
+
+            @Override
+            public void wakeRound() {
+                actions.add("wake");
+            }
         }, () -> health);
+    }
+
+    private List<String> pings() {
+        return actions.stream().filter(a -> a.startsWith("ping")).toList();
+    }
+
+    // ---- quiet sessions ----
+
+    @Test
+    void aSessionFoundQuietAnnouncesItAtOnceThenPingsOnlyAfterTheQuietInterval() {
+        assertEquals(Duration.ofSeconds(10), policy.quietInterval());
+        writePings = true;
+        clock.advance(Duration.ofMillis(500));
+        liveness.tick(at(Duration.ofMillis(500)), BOUND, true);
+        assertEquals(List.of("ping A quiet 10000"), pings(), "the peer must learn of the longer silence first");
+        Link send = table.current(Channel.A);
+        liveness.onPong(send, nonces.getFirst());
+        send.connection.countSilenceFromNow(); // the PONG's bytes, at 500 ms
+        // Idle from 500 ms: 15/16 of 10 s less a 50 ms step later is 9,825 ms, and the first step after it 9,850 ms.
+        liveness.tick(at(Duration.ofMillis(1500)), BOUND, true);
+        assertEquals(1, pings().size(), "no PING at the usual heartbeat");
+        long wait = liveness.tick(at(Duration.ofMillis(9850).minusNanos(1)), BOUND, true);
+        assertEquals(1, pings().size());
+        assertEquals(1, wait, "the next round is planned for the step");
+        liveness.tick(at(Duration.ofMillis(9850)), BOUND, true);
+        assertEquals(List.of("ping A quiet 10000", "ping A quiet 10000"), pings());
+    }
+
+    @Test
+    void aRoundNoLongerQuietPingsALinkIdleForMoreThanAHeartbeatAtOnce() {
+        writePings = true;
+        clock.advance(Duration.ofMillis(9350));
+        liveness.tick(at(Duration.ofMillis(9350)), BOUND, true);
+        Link send = table.current(Channel.A);
+        liveness.onPong(send, nonces.getFirst());
+        clock.advance(Duration.ofMillis(1));
+        send.connection.countSilenceFromNow(); // the PONG's bytes
+        liveness.tick(at(Duration.ofMillis(11_000)), BOUND, true);
+        assertEquals(List.of("ping A quiet 10000"), pings(), "still quiet: the next PING is 10 s away");
+        liveness.tick(at(Duration.ofMillis(11_000)), BOUND, false);
+        assertEquals(List.of("ping A quiet 10000", "ping A"), pings(), "a call started: a plain PING at once");
+    }
+
+    @Test
+    void withoutAQuietIntervalAQuietRoundKeepsTheHeartbeat() {
+        liveness = liveness(policy.withQuietInterval(Duration.ZERO));
+        liveness.tick(at(Duration.ofMillis(900)), BOUND, true);
+        assertEquals(List.of("ping A"), pings());
+    }
+
+    @Test
+    void aQuietPingReadLengthensTheReceiveChannelsIdleTimeoutByItsInterval() {
+        liveness.onPing(table.current(Channel.B), 10_000); // read at t0, nothing after it
+        liveness.tick(at(IDLE.plusSeconds(10)), BOUND);
+        assertEquals(List.of(), actions.stream().filter(a -> a.startsWith("failed")).toList());
+        liveness.tick(at(IDLE.plusSeconds(10).plusNanos(1)), BOUND);
+        assertTrue(actions.contains("failed B SILENT"), actions.toString());
+    }
+
+    @Test
+    void anyByteReadAfterAQuietPingEndsItsPromise() {
+        Link receive = table.current(Channel.B);
+        liveness.onPing(receive, 10_000);
+        clock.advance(Duration.ofSeconds(1));
+        receive.connection.countSilenceFromNow(); // the peer's call, say: it is no longer quiet
+        liveness.tick(at(IDLE.plusSeconds(1)), BOUND);
+        assertTrue(actions.stream().noneMatch(a -> a.startsWith("failed")), actions.toString());
+        liveness.tick(at(IDLE.plusSeconds(1).plusNanos(1)), BOUND);
+        assertTrue(actions.contains("failed B SILENT"), actions.toString());
+    }
+
+    @Test
+    void aPlainPingOrAReplacedLinkEndsAQuietPromise() throws IOException {
+        liveness.onPing(table.current(Channel.B), 10_000);
+        liveness.onPing(table.current(Channel.B), 0);
+        liveness.tick(at(IDLE.plusNanos(1)), BOUND);
+        assertTrue(actions.contains("failed B SILENT"), actions.toString());
+
+        actions.clear();
+        liveness.onPing(table.current(Channel.B), 10_000);
+        table.install(Channel.B, connection()); // idle since t0 as well
+        liveness.tick(at(IDLE.plusNanos(1)), BOUND);
+        assertTrue(actions.contains("failed B SILENT"), actions.toString());
+    }
+
+    @Test
+    void activityWakesTheRoundOnlyAfterAQuietRoundAndIsTakenOnce() {
+        liveness.onActivity();
+        assertEquals(List.of(), actions, "the last round was not quiet: nothing to wake");
+        assertTrue(liveness.takeActivity());
+        assertFalse(liveness.takeActivity(), "taken once");
+        liveness.tick(at(Duration.ofMillis(100)), BOUND, true);
+        liveness.onActivity();
+        liveness.onActivity();
+        assertEquals(List.of("wake"), actions.stream().filter("wake"::equals).toList(), "woken once");
+        assertTrue(liveness.takeActivity());
     }
 
     private Connection connection() throws IOException {

@@ -84,7 +84,7 @@ class LocalHealthTest {
     }
 
     /**
-     * Sessions going quiet together are evidence of a common cause: 8 overdue deadlines in one second raise the score
+     * Sessions falling silent together are evidence of a common cause: 8 overdue deadlines in one second raise the score
      * to 1 at once, 32 to 2, 128 to 3; a second with fewer than 8, and no late sample, lowers it by one.
      */
     @Test

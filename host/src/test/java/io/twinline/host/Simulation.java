@@ -33,8 +33,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the handshake, {@code Connection}, {@code TwinSession} with its requester and responder, the ticker and
  * {@code RecoveryProcesses} are the production code. Time is the system clock, so every timer really runs. Policy
  * {@link #policy()}: 30 ms heartbeat, 150 ms idle timeout, 120 ms probe timeout, 1 s recovery time limit, 10 tries,
- * backoff 5 ms to 60 ms, 2.5 s re-attach window. Limits: the defaults with a 200 ms close grace and a 500 ms
- * handshake timeout.
+ * backoff 5 ms to 60 ms, 2.5 s re-attach window, never quiet. Limits: the defaults with a 200 ms close grace and a
+ * 500 ms handshake timeout.
  *
  * <p><b>Workload.</b> 1–4 client callers (channel A) and 1–4 server callers (channel B), each making 10–49 calls one
  * after the other with an 8 s timeout. Every body is unique ({@code c0-17}, {@code s5-3}). Both ends serve
@@ -96,7 +96,8 @@ final class Simulation {
                 .withRecoveryTimeLimit(Duration.ofSeconds(1))
                 .withMaxReconnectTries(10)
                 .withBackoff(Duration.ofMillis(5), Duration.ofMillis(60), 0.5)
-                .withReattachWindow(Duration.ofMillis(2500));
+                .withReattachWindow(Duration.ofMillis(2500))
+                .withQuietInterval(Duration.ZERO);
     }
 
     private enum Kind { RESET, SILENT, HALF_OPEN, PATH_LOST, BOTH_RESET }

@@ -35,7 +35,8 @@ final class Testing {
 
     /**
      * Detection in a few hundred milliseconds, so fault tests finish quickly: heartbeat 100 ms, idle 400 ms,
-     * probe 300 ms, 3 s to reconnect, 8 s re-attach window.
+     * probe 300 ms, 3 s to reconnect, 8 s re-attach window, and never quiet (a fault test's idle session keeps its
+     * 100 ms heartbeat; {@code QuietSessionTest} tests quiet sessions).
      */
     static RecoveryPolicy fastPolicy() {
         return RecoveryPolicy.defaults()
@@ -44,7 +45,8 @@ final class Testing {
                 .withProbeTimeout(Duration.ofMillis(300))
                 .withRecoveryTimeLimit(Duration.ofSeconds(3))
                 .withBackoff(Duration.ofMillis(10), Duration.ofMillis(200), 0.5)
-                .withReattachWindow(Duration.ofSeconds(8));
+                .withReattachWindow(Duration.ofSeconds(8))
+                .withQuietInterval(Duration.ZERO);
     }
 
     /** Counts how often each distinct body was handled, to prove exactly-once. */
@@ -124,7 +126,7 @@ final class Testing {
         }
     }
 
-    /** The bytes of a PING or a PONG frame on the wire: length, type and nonce. */
+    /** The bytes of the smaller heartbeat frame, a PONG, on the wire: length, type and nonce (a PING has 4 more). */
     static final int HEARTBEAT_FRAME_BYTES = 4 + 1 + 8;
 
     /**

@@ -235,8 +235,31 @@ public sealed interface Frame {
         }
     }
 
-    /** Must be answered at once with a PONG carrying the same nonce, on the same channel. */
-    record Ping(long nonce) implements Frame {
+    /**
+     * Must be answered at once with a PONG carrying the same nonce, on the same channel.
+     *
+     * @param nonce chosen by the sender, repeated in the PONG
+     * @param quietMillis 0, or the sender's promise that its next bytes on this connection follow this PING within
+     *     that many milliseconds (a quiet heartbeat, PROTOCOL §7.2); at most {@link #MAX_QUIET_MILLIS}
+     */
+    record Ping(long nonce, int quietMillis) implements Frame {
+        /** The longest quiet interval a PING may announce. */
+        public static final int MAX_QUIET_MILLIS = 60_000;
+
+        /**
+         * @throws IllegalArgumentException if {@code quietMillis} is negative or above {@link #MAX_QUIET_MILLIS}
+         */
+        public Ping {
+            if (quietMillis < 0 || quietMillis > MAX_QUIET_MILLIS) {
+                throw new IllegalArgumentException("quietMillis " + quietMillis + " outside 0.." + MAX_QUIET_MILLIS);
+            }
+        }
+
+        /** A PING that promises nothing beyond the sender's usual heartbeat. */
+        public Ping(long nonce) {
+            this(nonce, 0);
+        }
+
         public FrameType type() {
             return FrameType.PING;
         }

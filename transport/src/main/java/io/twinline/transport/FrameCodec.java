@@ -131,7 +131,15 @@ public final class FrameCodec {
                 }
                 yield new Frame.Ack(floor, ids);
             }
-            case PING -> new Frame.Ping(body.u64());
+            case PING -> {
+                long nonce = body.u64();
+                int quiet = body.u32Int();
+                if (quiet > Frame.Ping.MAX_QUIET_MILLIS) {
+                    throw new MalformedFrameException("PING announcing a quiet interval of " + quiet
+                            + " ms, limit " + Frame.Ping.MAX_QUIET_MILLIS);
+                }
+                yield new Frame.Ping(nonce, quiet);
+            }
             case PONG -> new Frame.Pong(body.u64());
             case GOODBYE -> new Frame.Goodbye(body.str16());
         };
@@ -249,9 +257,10 @@ public final class FrameCodec {
                 }
             }
             case Frame.Ping p -> {
-                out.writeInt(9);
+                out.writeInt(13);
                 out.writeByte(FrameType.PING.code());
                 out.writeLong(p.nonce());
+                out.writeInt(p.quietMillis());
             }
             case Frame.Pong p -> {
                 out.writeInt(9);

@@ -57,6 +57,7 @@ class FrameCodecTest {
                 new Frame.Ack(5L, new long[] {7, 9, 12}),
                 new Frame.Ack(1L, new long[0]),
                 new Frame.Ping(-3L),
+                new Frame.Ping(4L, 10_000),
                 new Frame.Pong(Long.MAX_VALUE),
                 new Frame.Goodbye("closed by client"));
         for (Frame frame : frames) {
@@ -167,9 +168,27 @@ class FrameCodecTest {
 
     @Test
     void trailingBytesInAFixedFrameAreRejected() {
-        byte[] bytes = ByteBuffer.allocate(15).putInt(11).put((byte) 0x20).putLong(5).putShort((short) 0).array();
+        byte[] bytes = ByteBuffer.allocate(19).putInt(15).put((byte) 0x20).putLong(5).putInt(0).putShort((short) 0)
+                .array();
         MalformedFrameException e = assertThrows(MalformedFrameException.class, () -> decode(bytes));
         assertTrue(e.getMessage().contains("trailing"), e.getMessage());
+    }
+
+    @Test
+    void aPingCarriesItsQuietIntervalAndOneAboveTheLimitIsMalformed() throws IOException {
+        byte[] quiet = encode(new Frame.Ping(7, 10_000));
+        assertArrayEquals(ByteBuffer.allocate(17).putInt(13).put((byte) 0x20).putLong(7).putInt(10_000).array(), quiet);
+        assertEquals(new Frame.Ping(7, Frame.Ping.MAX_QUIET_MILLIS),
+                decode(ByteBuffer.allocate(17).putInt(13).put((byte) 0x20).putLong(7)
+                        .putInt(Frame.Ping.MAX_QUIET_MILLIS).array()));
+        byte[] over = ByteBuffer.allocate(17).putInt(13).put((byte) 0x20).putLong(7)
+                .putInt(Frame.Ping.MAX_QUIET_MILLIS + 1).array();
+        MalformedFrameException e = assertThrows(MalformedFrameException.class, () -> decode(over));
+        assertTrue(e.getMessage().contains("quiet interval of 60001 ms"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Frame.Ping(1, Frame.Ping.MAX_QUIET_MILLIS + 1));
+        // The version-1 layout, without the field, is now a truncated frame.
+        byte[] old = ByteBuffer.allocate(13).putInt(9).put((byte) 0x20).putLong(7).array();
+        assertThrows(MalformedFrameException.class, () -> decode(old));
     }
 
     @Test

@@ -42,7 +42,7 @@ final class ClientCommand {
                                    [--heartbeat-ms 1000] [--idle-timeout-ms 3000] [--probe-timeout-ms 1000]
                                    [--recovery-time-limit-ms 10000] [--metrics HOST:PORT]
                                    [--max-message-bytes 16777216] [--max-in-flight-bytes 67108864]
-                                   [--send-buffer-bytes 131072]
+                                   [--send-buffer-bytes 131072] [--quiet-heartbeat-ms 10000]
 
             Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
             channel B, then compares both ledgers with what was sent. With --seconds S and no --calls, calls go on
@@ -55,7 +55,8 @@ final class ClientCommand {
             --max-message-bytes bounds each request and response body, --max-in-flight-bytes the request bytes
             unanswered at once in each direction (calls past it wait); the smaller of the two ends' values applies.
             --send-buffer-bytes bounds what the system holds for sending per connection (0: its own sizing), which
-            a heartbeat or a small call waits behind on a slow link.
+            a heartbeat or a small call waits behind on a slow link. A session with no call started, running or
+            unanswered for two heartbeats is quiet: it PINGs only every --quiet-heartbeat-ms (0: never quiet).
 
             When the session ends (DISCONNECTED: recovery failed, the server is gone; or CLOSED: the server shut
             down), no more calls are made: the client prints its line and exits 1. With --reconnect, a session
@@ -72,7 +73,7 @@ final class ClientCommand {
     /** Runs {@code twinline client} with the arguments after the command's name. */
     static int run(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("connect", "calls", "seconds", "concurrency", "reverse-calls", "payload",
-                "fault-interval-ms", "log-level", "heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
+                "fault-interval-ms", "log-level", "heartbeat-ms", "quiet-heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
                 "recovery-time-limit-ms", "metrics", "max-message-bytes", "max-in-flight-bytes",
                 "send-buffer-bytes"),
                 Set.of("faults", "reconnect"));

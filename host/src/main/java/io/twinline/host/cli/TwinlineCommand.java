@@ -53,14 +53,15 @@ public final class TwinlineCommand {
                                    [--drain-ms 0] [--log-level LEVEL] [--heartbeat-ms 1000] [--idle-timeout-ms 3000]
                                    [--probe-timeout-ms 1000] [--reattach-window-ms 20000] [--max-sessions 10000]
                                    [--max-message-bytes 16777216] [--max-in-flight-bytes 67108864]
-                                   [--send-buffer-bytes 131072]
+                                   [--send-buffer-bytes 131072] [--quiet-heartbeat-ms 10000]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
             GOODBYE. The status endpoint (GET / the live page, /status, /metrics, /health, /ready) listens on
             127.0.0.1:7421 unless told otherwise. On a signal /ready turns 503 at once; with --drain-ms the server
             goes on serving that long (so a balancer stops sending new sessions) before it closes.
             --advertise tells clients where to send every ATTACH (channel B, and every re-attach) instead of the
-            address they dialled.""";
+            address they dialled. A session with no call started, running or unanswered for two heartbeats is
+            quiet: it PINGs only every --quiet-heartbeat-ms (0: never quiet), and a call wakes it at once.""";
 
     private static final String DEMO_HELP = """
             usage: twinline demo [--seconds 8] [--clients 3] [--concurrency 16] [--no-faults] [--log-level LEVEL]
@@ -149,6 +150,7 @@ public final class TwinlineCommand {
 
     private static int server(List<String> argList, PrintStream out, Signals signals) throws Exception {
         Args args = new Args(argList, Set.of("bind", "port", "advertise", "status", "drain-ms", "log-level", "heartbeat-ms",
+                "quiet-heartbeat-ms",
                 "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions",
                 "max-message-bytes", "max-in-flight-bytes", "send-buffer-bytes"), Set.of());
         configureLogging(args.text("log-level", "info"));
@@ -238,7 +240,9 @@ public final class TwinlineCommand {
                     millis(args, "probe-timeout-ms", d.probeTimeout()),
                     millis(args, "recovery-time-limit-ms", d.recoveryTimeLimit()),
                     d.maxReconnectTries(), d.backoffInitial(), d.backoffMax(), d.jitter(),
-                    millis(args, "reattach-window-ms", d.reattachWindow()));
+                    millis(args, "reattach-window-ms", d.reattachWindow()),
+                    Duration.ofMillis(args.number("quiet-heartbeat-ms", d.quietInterval().toMillis(), 0,
+                            RecoveryPolicy.MAX_QUIET_INTERVAL.toMillis())));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

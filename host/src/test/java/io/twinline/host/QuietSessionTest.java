@@ -1,0 +1,113 @@
+package io.twinline.host;
+
+import static io.twinline.host.Testing.text;
+import static io.twinline.host.Testing.utf8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.twinline.api.RecoveryPolicy;
+import io.twinline.api.SessionState;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Quiet sessions (PROTOCOL §7.2) over real TCP on loopback, with {@code Testing.fastPolicy}'s 100 ms heartbeat,
+ * 400 ms idle timeout and 300 ms probe timeout, and a quiet interval of its own:
+ * <ul>
+ *   <li>an idle session goes quiet at both ends and stays up on quiet heartbeats alone;
+ *   <li>a call on a quiet session whose channel (A for the client's call, B for the server's) died silently is
+ *       answered, exactly once: the call wakes the session's round, whose PING behind it finds the dead channel
+ *       within a probe timeout. With a 60 s quiet interval, nothing else would find it before the call's 20 s
+ *       timeout;
+ *   <li>a quiet session whose channel dies silently while nobody calls is still found and recovered, later (the
+ *       quiet interval plus the idle timeout).
+ * </ul>
+ */
+class QuietSessionTest {
+    private final Testing.RunCounter serverRuns = new Testing.RunCounter();
+    private final Testing.RunCounter clientRuns = new Testing.RunCounter();
+    private final List<String> clientTransitions = new CopyOnWriteArrayList<>();
+    private TwinlineServer server;
+    private TwinlineClient client;
+    private TwinSession clientSide;
+    private TwinSession serverSide;
+
+    private void start(Duration quiet) {
+        RecoveryPolicy policy = Testing.fastPolicy().withQuietInterval(quiet);
+        server = Testing.server().recoveryPolicy(policy).handle("count", serverRuns.handler).start();
+        client = Testing.client(server).recoveryPolicy(policy).handle("count", clientRuns.handler)
+                .onStateChange((s, from, to, cause) -> clientTransitions.add(from + ">" + to))
+                .connect();
+        clientSide = Testing.twin(client);
+        serverSide = Testing.serverSide(server, client.session());
+        assertEquals("a", text(client.session().call("count", utf8("a"))), "a call before the session goes quiet");
+        Testing.await(Duration.ofSeconds(30), "both ends quiet", () -> clientSide.quiet() && serverSide.quiet());
+    }
+
+    @AfterEach
+    void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @Test
+    void anIdleSessionGoesQuietAtBothEndsAndStaysUpOnQuietHeartbeats() {
+        start(Duration.ofMillis(1000));
+        // Three quiet heartbeats each way: each end reads the other's PINGs and the answers to its own.
+        Testing.awaitHeartbeats(6, server, client);
+        assertEquals(SessionState.NORMAL, clientSide.state());
+        assertEquals(SessionState.NORMAL, serverSide.state());
+        assertEquals(List.of("CONNECTING>NORMAL"), List.copyOf(clientTransitions),
+                "no recovery: the quiet PINGs kept both ends content");
+        assertEquals("b", text(client.session().call("count", utf8("b"))));
+        assertEquals("c", text(serverSide.call("count", utf8("c"))));
+    }
+
+    /** Until both ends' next rounds are planned far away: only a call's wake-up can bring them sooner. */
+    private void awaitRoundsPlannedLater() {
+        long far = Duration.ofSeconds(30).toNanos();
+        Testing.await(Duration.ofSeconds(30), () -> "next rounds planned past 30 s: client in "
+                + clientSide.nextRoundInNanos() + " ns, server in " + serverSide.nextRoundInNanos() + " ns",
+                () -> clientSide.quiet() && serverSide.quiet() && clientSide.nextRoundInNanos() > far
+                        && serverSide.nextRoundInNanos() > far);
+    }
+
+    @Test
+    void aClientCallOnAQuietSessionWhoseChannelADiedSilentlyIsAnsweredOnce() {
+        start(RecoveryPolicy.MAX_QUIET_INTERVAL);
+        awaitRoundsPlannedLater();
+        assertTrue(HostAccess.inject(clientSide, Fault.SILENT_A));
+        assertEquals("after", text(client.session().call("count", utf8("after"), Duration.ofSeconds(20))));
+        assertEquals(1, serverRuns.runs("after"));
+        assertTrue(clientTransitions.contains("NORMAL>RECOVERING"), clientTransitions.toString());
+    }
+
+    @Test
+    void aServerCallOnAQuietSessionWhoseChannelBDiedSilentlyIsAnsweredOnce() {
+        start(RecoveryPolicy.MAX_QUIET_INTERVAL);
+        awaitRoundsPlannedLater();
+        assertTrue(HostAccess.inject(serverSide, Fault.SILENT_B));
+        assertEquals("back", text(serverSide.call("count", utf8("back"), Duration.ofSeconds(20))));
+        assertEquals(1, clientRuns.runs("back"));
+        assertTrue(clientTransitions.contains("NORMAL>RECOVERING"), clientTransitions.toString());
+    }
+
+    @Test
+    void aQuietSessionWhoseChannelDiesSilentlyWithoutCallsIsStillRecovered() {
+        start(Duration.ofMillis(1000));
+        assertTrue(HostAccess.inject(clientSide, Fault.SILENT_B));
+        Testing.await(Duration.ofSeconds(30), () -> "recovered: " + clientTransitions,
+                () -> clientTransitions.contains("RECOVERING>NORMAL") && clientSide.state() == SessionState.NORMAL);
+        assertEquals("d", text(client.session().call("count", utf8("d"))));
+        assertEquals(1, serverRuns.runs("d"));
+    }
+}
