@@ -95,6 +95,7 @@ client_recoveries=$(( $(field "$c1b" recoveries) + $(field "$c2b" recoveries) ))
   echo "server CPU while $n sessions idle for ${IDLE}s: ${cpu} ms ($(awk "BEGIN{printf \"%.2f\", $cpu/($IDLE*10)}")% of one core)"
   echo "client CPU (both processes) over the same ${IDLE}s: ${client_cpu} ms ($(awk "BEGIN{printf \"%.2f\", $client_cpu/($IDLE*10)}")% of one core)"
   echo "sessions ended DISCONNECTED by the end of the idle time (none fails on purpose): server $(field "$idle" disconnected), clients ${client_lost}; recoveries started: server $(field "$idle" recoveries), clients ${client_recoveries}"
+  echo "recoveries by channel/cause: server $(field "$idle" causes); clients $(field "$c1b" causes) + $(field "$c2b" causes)"
   echo "burst (1,000 sessions calling at once, 10 s): $(grep '^burst' "$work/c1.out") + $(grep '^burst' "$work/c2.out")"
   echo "status endpoint with $n sessions held (size, slowest of 5):$endpoint"
 } | tee "$OUT/scale.txt"

@@ -66,9 +66,11 @@ public final class Scale {
                     var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
                     var m = server.metrics();
                     System.out.println(String.format(Locale.ROOT,
-                            "measure sessions=%d heap_used_bytes=%d rss_kib=%d cpu_ms=%d disconnected=%d recoveries=%d",
+                            "measure sessions=%d heap_used_bytes=%d rss_kib=%d cpu_ms=%d disconnected=%d recoveries=%d"
+                                    + " causes=%s",
                             server.sessions().size(), heap.getUsed(), rssKib(), os.getProcessCpuTime() / 1_000_000,
-                            m.sessionsEnded().get(io.twinline.api.SessionState.DISCONNECTED), m.recoveriesTotal()));
+                            m.sessionsEnded().get(io.twinline.api.SessionState.DISCONNECTED), m.recoveriesTotal(),
+                            causes(java.util.List.of(m))));
                 }
             }
             status.close();
@@ -102,14 +104,18 @@ public final class Scale {
             if (line.equals("count")) {
                 long disconnected = 0;
                 long recoveries = 0;
+                var snapshots = new java.util.ArrayList<io.twinline.api.MetricsSnapshot>();
                 for (TwinlineClient c : clients) {
                     var m = c.metrics();
                     disconnected += c.session().state() == io.twinline.api.SessionState.DISCONNECTED ? 1 : 0;
                     recoveries += m.recoveriesTotal();
+                    if (m.recoveriesTotal() > 0) {
+                        snapshots.add(m);
+                    }
                 }
                 var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-                System.out.println(String.format(Locale.ROOT, "count cpu_ms=%d disconnected=%d recoveries=%d",
-                        os.getProcessCpuTime() / 1_000_000, disconnected, recoveries));
+                System.out.println(String.format(Locale.ROOT, "count cpu_ms=%d disconnected=%d recoveries=%d causes=%s",
+                        os.getProcessCpuTime() / 1_000_000, disconnected, recoveries, causes(snapshots)));
             } else if (line.startsWith("burst")) {
                 String[] parts = line.split(" ");
                 long seconds = Long.parseLong(parts[1]);
@@ -139,6 +145,24 @@ public final class Scale {
         for (TwinlineClient c : clients) {
             c.close();
         }
+    }
+
+    /** The recoveries started, by channel and cause, summed over {@code snapshots}: {@code A/SILENT:3,B/RESET:1}. */
+    static String causes(java.util.List<io.twinline.api.MetricsSnapshot> snapshots) {
+        var sum = new java.util.TreeMap<String, Long>();
+        for (var m : snapshots) {
+            m.recoveries().forEach((channel, byCause) -> byCause.forEach((cause, n) -> {
+                if (n > 0) {
+                    sum.merge(channel + "/" + cause, n, Long::sum);
+                }
+            }));
+        }
+        if (sum.isEmpty()) {
+            return "none";
+        }
+        var text = new StringBuilder();
+        sum.forEach((k, n) -> text.append(text.isEmpty() ? "" : ",").append(k).append(':').append(n));
+        return text.toString();
     }
 
     private static long rssKib() throws Exception {
