@@ -45,6 +45,9 @@ import java.util.TreeMap;
  *     in lower case: {@code unknown_session}, {@code bad_token}, {@code server_full},
  *     {@code unsupported_version}, {@code shutting_down}, {@code session_ended}, {@code other}); empty for a
  *     client and a session
+ * @param heartbeatRoundTrip a runtime's heartbeat PINGs answered by their PONG, by the time from the round that
+ *     sent the PING to the read that brought the PONG: what a control frame waited behind, on the link and at the
+ *     peer; empty for a session
  */
 public record MetricsSnapshot(
         long sessionsOpened,
@@ -62,7 +65,8 @@ public record MetricsSnapshot(
         long malformedFrames,
         long bytesSent,
         long bytesReceived,
-        Map<String, Long> handshakesRejected) {
+        Map<String, Long> handshakesRejected,
+        Histogram heartbeatRoundTrip) {
 
     /**
      * Copies every map, so the snapshot stays as it was taken; the copies iterate in the enums' order (reasons in
@@ -81,6 +85,7 @@ public record MetricsSnapshot(
         recoveries = completeNested(recoveries, "recoveries");
         Objects.requireNonNull(recoveryDuration, "recoveryDuration");
         handshakesRejected = Collections.unmodifiableMap(new TreeMap<>(handshakesRejected));
+        Objects.requireNonNull(heartbeatRoundTrip, "heartbeatRoundTrip");
     }
 
     private static <E extends Enum<E>> Map<E, Long> complete(Map<E, Long> counts, Class<E> type, String name) {

@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Recovery time on loopback with the default policy: for each channel, {@code resets} times, the client resets
  * the channel's connection (RST) and we time (a) until the client is NORMAL again and (b) until the first call over
- * that channel succeeds. Then the time to notice a silent channel B, against its bound (the client's idle timeout).
+ * that channel succeeds. Then the time to notice a silent channel B, against its bound: the client's idle timeout
+ * right after a recovery, and the quiet interval plus the idle timeout once both ends are quiet.
  *
  * <pre>java --enable-preview -cp bench/target/benchmarks.jar io.twinline.bench.RecoveryTimes [resets] [silent]</pre>
  */
@@ -54,7 +55,7 @@ public final class RecoveryTimes {
                 long[] toFirstCall = new long[resets];
                 Session caller = channel == Channel.A ? clientSide : serverSide;
                 for (int i = 0; i < resets; i++) {
-                    awaitQuiet(clientSide, serverSide);
+                    awaitNormal(clientSide, serverSide);
                     recoveredAt.set(0);
                     long start = System.nanoTime();
                     if (!HostAccess.inject(clientSide, channel == Channel.A ? Fault.RESET_A : Fault.RESET_B)) {
@@ -71,23 +72,32 @@ public final class RecoveryTimes {
                 report("reset " + channel + " -> client NORMAL", toNormal);
                 report("reset " + channel + " -> first call over " + channel + " answered", toFirstCall);
             }
-            long bound = policy.idleTimeout().toNanos();
-            long[] detect = new long[silentRuns];
-            for (int i = 0; i < silentRuns; i++) {
-                awaitQuiet(clientSide, serverSide);
-                recoveringAt.set(0);
-                long start = System.nanoTime();
-                HostAccess.inject(clientSide, Fault.SILENT_B);
-                while (recoveringAt.get() == 0) {
-                    Thread.sleep(1);
+            // Silence right after a recovery, while the session is not yet quiet (two heartbeats without a call),
+            // and once both ends are quiet (heartbeats every quietInterval, announced to the peer).
+            for (boolean quiet : new boolean[] {false, true}) {
+                long bound = (quiet ? policy.quietInterval().plus(policy.idleTimeout()) : policy.idleTimeout())
+                        .toNanos();
+                long[] detect = new long[silentRuns];
+                for (int i = 0; i < silentRuns; i++) {
+                    awaitNormal(clientSide, serverSide);
+                    while (quiet && !(HostAccess.quiet(clientSide) && HostAccess.quiet(serverSide))) {
+                        Thread.sleep(10);
+                    }
+                    recoveringAt.set(0);
+                    long start = System.nanoTime();
+                    HostAccess.inject(clientSide, Fault.SILENT_B);
+                    while (recoveringAt.get() == 0) {
+                        Thread.sleep(1);
+                    }
+                    detect[i] = recoveringAt.get() - start;
                 }
-                detect[i] = recoveringAt.get() - start;
+                report("silent B" + (quiet ? ", session quiet" : "") + " -> detected (bound " + bound / 1_000_000
+                        + " ms = " + (quiet ? "quiet interval + idle timeout" : "idle timeout") + ")", detect);
             }
-            report("silent B -> detected (bound " + bound / 1_000_000 + " ms = idle timeout)", detect);
         }
     }
 
-    private static void awaitQuiet(Session a, Session b) throws InterruptedException {
+    private static void awaitNormal(Session a, Session b) throws InterruptedException {
         while (a.state() != SessionState.NORMAL || b.state() != SessionState.NORMAL) {
             Thread.sleep(1);
         }

@@ -43,6 +43,11 @@ public final class HostAccess {
         return true;
     }
 
+    /** Whether {@code session}'s last round found it quiet (PROTOCOL §7.2): for benchmarks that measure both kinds. */
+    public static boolean quiet(Session session) {
+        return ((TwinSession) session).quiet();
+    }
+
     /** Returns the counters of a server or client made by this implementation. */
     public static Map<String, Long> metrics(Object serverOrClient) {
         return switch (serverOrClient) {

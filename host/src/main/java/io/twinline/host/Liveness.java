@@ -55,6 +55,13 @@ final class Liveness {
         /** {@code link} is found failed for {@code cause}. */
         void failed(Link link, FailureCause cause, IOException why);
 
+        /**
+         * A heartbeat PING was answered by its PONG {@code roundTripNanos} after the round that sent it. Called by
+         * the link's reader.
+         */
+        default void heartbeatAnswered(long roundTripNanos) {
+        }
+
         /** Runs the session's next round now rather than when it was planned. Called on any thread. */
         default void wakeRound() {
         }
@@ -130,6 +137,7 @@ final class Liveness {
         Heartbeat hb = outstanding.get();
         if (hb != null && hb.link() == link && hb.nonce() == nonce && outstanding.compareAndSet(hb, null)) {
             answered = hb;
+            actions.heartbeatAnswered(link.connection.lastReadNanos() - hb.sentNanos());
         }
     }
 

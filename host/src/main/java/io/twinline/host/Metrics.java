@@ -33,6 +33,12 @@ final class Metrics implements ByteMeter {
     /** Upper bounds of the call duration buckets: 100 µs (a loopback round trip) to 30 s (a long timeout). */
     static final long[] CALL_BOUNDS_NANOS = micros(100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000,
             100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000);
+    /**
+     * Upper bounds of the heartbeat round trip buckets: 250 µs (loopback) to 10 s (a PING behind seconds of data on a
+     * slow link).
+     */
+    static final long[] HEARTBEAT_BOUNDS_NANOS = micros(250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000,
+            100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000);
     /** Upper bounds of the recovery duration buckets: 1 ms (a reset on loopback) to 60 s (past any window). */
     static final long[] RECOVERY_BOUNDS_NANOS = micros(1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000,
             250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000);
@@ -62,6 +68,8 @@ final class Metrics implements ByteMeter {
     private final LongAdder reattaches = new LongAdder();
     private final LongAdder bytesSent = new LongAdder();
     private final LongAdder bytesReceived = new LongAdder();
+    /** The runtime's heartbeat round trips: a bucket each (not cumulative), then the sum in nanoseconds. */
+    private final LongAdder[] heartbeats = new LongAdder[HEARTBEAT_BOUNDS_NANOS.length + 2];
     private final TransitionLog recent = new TransitionLog(100);
     private final io.twinline.recovery.Clock clock;
     private final long startedNanos;
@@ -76,6 +84,7 @@ final class Metrics implements ByteMeter {
         this.clock = clock;
         this.startedNanos = clock.nanoTime();
         fill(slots);
+        fill(heartbeats);
         fill(sessionsEnded);
         fill(rejected);
     }
@@ -120,6 +129,19 @@ final class Metrics implements ByteMeter {
     /** The slot of the sum of the histogram whose first slot is {@code base}. */
     static int sumSlot(int base) {
         return base + (base == CALL_DURATION ? CALL_BOUNDS_NANOS : RECOVERY_BOUNDS_NANOS).length + 1;
+    }
+
+    /**
+     * Counts one heartbeat's round trip: from the round that sent its PING to the read that brought its PONG. Kept
+     * by the runtime only, not by each session (an idle session holds no counters).
+     */
+    void heartbeatAnswered(long nanos) {
+        int bucket = 0;
+        while (bucket < HEARTBEAT_BOUNDS_NANOS.length && nanos > HEARTBEAT_BOUNDS_NANOS[bucket]) {
+            bucket++;
+        }
+        heartbeats[bucket].increment();
+        heartbeats[HEARTBEAT_BOUNDS_NANOS.length + 1].add(Math.max(0, nanos));
     }
 
     void sessionOpened() {
@@ -196,19 +218,19 @@ final class Metrics implements ByteMeter {
             rejectedByReason.put(reason.name().toLowerCase(Locale.ROOT), rejected[reason.ordinal()].sum());
         }
         return snapshot(slot -> slots[slot].sum(), sessionsOpened.sum(), byState, ended, bytesSent.sum(),
-                bytesReceived.sum(), rejectedByReason);
+                bytesReceived.sum(), rejectedByReason, i -> heartbeats[i].sum());
     }
 
     /** Builds a snapshot from counts laid out in slots, and the figures that are not. */
     static MetricsSnapshot snapshot(IntToLongFunction slot, long opened, Map<SessionState, Long> sessions,
                                     Map<SessionState, Long> ended, long sent, long received,
-                                    Map<String, Long> rejected) {
+                                    Map<String, Long> rejected, IntToLongFunction heartbeatSlot) {
         return new MetricsSnapshot(opened, sessions, ended, outcomes(slot, CALLS_MADE),
                 outcomes(slot, CALLS_HANDLED), histogram(slot, CALL_DURATION, CALL_BOUNDS_NANOS),
                 causes(slot, CHANNEL_FAILURES), causes(slot, RECOVERIES),
                 histogram(slot, RECOVERY_DURATION, RECOVERY_BOUNDS_NANOS), slot.applyAsLong(RECOVERIES_FAILED),
                 slot.applyAsLong(REPLAYED), slot.applyAsLong(DUPLICATES), slot.applyAsLong(MALFORMED), sent,
-                received, rejected);
+                received, rejected, histogram(heartbeatSlot, 0, HEARTBEAT_BOUNDS_NANOS));
     }
 
     static <E extends Enum<E>> Map<E, Long> zeros(Class<E> type) {
@@ -289,6 +311,11 @@ final class Metrics implements ByteMeter {
 
         SessionCounts(Metrics runtime) {
             this.runtime = runtime;
+        }
+
+        /** A heartbeat's round trip, counted by the runtime only ({@link Metrics#heartbeatAnswered}). */
+        void heartbeatAnswered(long nanos) {
+            runtime.heartbeatAnswered(nanos);
         }
 
         void add(int slot, long n) {

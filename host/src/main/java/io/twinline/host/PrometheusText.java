@@ -74,6 +74,9 @@ final class PrometheusText {
         t.causes("twinline_recoveries_total", m.recoveries());
         t.histogram("twinline_recovery_duration_seconds", "Time a session spent RECOVERING before it was NORMAL again.",
                 m.recoveryDuration());
+        t.histogram("twinline_heartbeat_round_trip_seconds", "Time from a heartbeat PING sent on this end's send channel"
+                + " to its PONG read: what a control frame waits behind on the link and at the peer.",
+                m.heartbeatRoundTrip());
         t.family("twinline_recoveries_failed_total", "counter", "Recoveries that ended in DISCONNECTED.");
         t.sample("twinline_recoveries_failed_total", "", m.recoveriesFailed());
         t.family("twinline_replayed_requests_total", "counter", "Requests sent again on a re-attached send channel.");

@@ -151,6 +151,11 @@ final class TwinSession implements Session {
             }
 
             @Override
+            public void heartbeatAnswered(long roundTripNanos) {
+                counts.heartbeatAnswered(roundTripNanos);
+            }
+
+            @Override
             public void wakeRound() {
                 RoundTimer.Entry r = rounds;
                 if (r != null) {
@@ -272,7 +277,7 @@ final class TwinSession implements Session {
             ended.put(now, 1L);
         }
         return Metrics.snapshot(counts::get, established ? 1 : 0, held, ended, table.bytesSent(),
-                table.bytesReceived(), Map.of());
+                table.bytesReceived(), Map.of(), i -> 0); // heartbeat round trips: the runtime's only
     }
 
     /**
@@ -394,6 +399,7 @@ final class TwinSession implements Session {
     }
 
     private void onTransition(SessionState from, SessionState to, Throwable cause) {
+        liveness.onActivity(); // a quiet session's next round may be far: the new state's deadlines are nearer
         countTransition(from, to, cause);
         String end = role.name().toLowerCase(Locale.ROOT);
         if (to == SessionState.RECOVERING) {
@@ -516,6 +522,7 @@ final class TwinSession implements Session {
         Link fresh = installed.fresh();
         Link old = installed.old();
         connection.countSilenceFromNow(); // not from the accept or dial: its handshake may have taken a while
+        liveness.onActivity(); // the new link's deadlines are a heartbeat away, not a quiet interval
         if (old != null) {
             requester.linkDown(old);
             try {
@@ -742,6 +749,8 @@ final class TwinSession implements Session {
         if (send != null && send.isHealthy() && requester.hasPendingAcks()) {
             requester.flushAcks(send); // no batch of requests carried them since the last round: send them alone
         }
+        // A quiet round may plan the next one a quiet interval away: a quiet session has no call waiting (the bound
+        // of call deadlines may be stale until it passes), and a call that starts wakes the round and notes its own.
         long next = liveness.tick(now, quiet ? Math.max(bound, policy.quietInterval().toNanos()) : bound, quiet);
         recovery.recoverBrokenChannels("found by the session's round");
         return Math.max(MIN_ROUND_NANOS, next);

@@ -37,6 +37,7 @@ class LivenessTest {
     private final List<String> actions = new ArrayList<>();
     private final List<Long> nonces = new ArrayList<>();
     private final List<Boolean> drained = new ArrayList<>();
+    private final List<Long> roundTrips = new ArrayList<>();
     /** What the process's health says; a test sets it. */
     private LocalHealth health = LocalHealth.NONE;
     /** Whether sendPing writes the PING on the link, as the session does. */
@@ -77,11 +78,29 @@ class LivenessTest {
             public void wakeRound() {
                 actions.add("wake");
             }
+
+            @Override
+            public void heartbeatAnswered(long roundTripNanos) {
+                roundTrips.add(roundTripNanos);
+            }
         }, () -> health);
     }
 
     private List<String> pings() {
         return actions.stream().filter(a -> a.startsWith("ping")).toList();
+    }
+
+    @Test
+    void aPongReportsItsHeartbeatsRoundTripFromTheSendingRoundToTheReadThatBroughtIt() {
+        liveness.tick(at(Duration.ofMillis(900)), BOUND);
+        Link send = table.current(Channel.A);
+        clock.advance(Duration.ofMillis(937));
+        send.connection.countSilenceFromNow(); // the PONG's bytes, read at 937 ms
+        liveness.onPong(send, nonces.getFirst() + 1);
+        assertEquals(List.of(), roundTrips, "another nonce answers nothing");
+        liveness.onPong(send, nonces.getFirst());
+        liveness.onPong(send, nonces.getFirst());
+        assertEquals(List.of(Duration.ofMillis(37).toNanos()), roundTrips, "once, 37 ms");
     }
 
     // ---- quiet sessions ----

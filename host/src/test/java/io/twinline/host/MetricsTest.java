@@ -32,6 +32,30 @@ import org.junit.jupiter.api.Timeout;
 class MetricsTest {
 
     @Test
+    void heartbeatRoundTripsAreCountedByTheRuntimeInTheirBucketsAndNotByTheSession() throws Exception {
+        Metrics metrics = new Metrics();
+        metrics.heartbeatAnswered(Duration.ofMillis(3).toNanos()); // (2.5 ms, 5 ms]
+        metrics.heartbeatAnswered(Duration.ofMillis(5).toNanos()); // the bound itself: the same bucket
+        metrics.heartbeatAnswered(Duration.ofSeconds(20).toNanos()); // past the last bound
+        MetricsSnapshot.Histogram h = metrics.snapshot(java.util.List.of()).heartbeatRoundTrip();
+        assertEquals(Duration.ofMillis(5), h.upperBounds().get(4));
+        assertEquals(0L, h.cumulativeCounts().get(3), "nothing at or below 2.5 ms");
+        assertEquals(2L, h.cumulativeCounts().get(4));
+        assertEquals(2L, h.cumulativeCounts().get(h.upperBounds().size() - 1), "two within 10 s");
+        assertEquals(3, h.count());
+        assertEquals(Duration.ofMillis(20_008), h.sum());
+
+        // Over loopback: the client's and the server's heartbeats are answered, and counted by each runtime.
+        try (TwinlineServer server = Testing.server().start();
+             TwinlineClient client = Testing.client(server).connect()) {
+            await(Duration.ofSeconds(30), "heartbeats answered at both ends",
+                    () -> server.metrics().heartbeatRoundTrip().count() >= 2
+                            && client.metrics().heartbeatRoundTrip().count() >= 2);
+            assertEquals(0, client.session().metrics().heartbeatRoundTrip().count(), "the runtime's only");
+        }
+    }
+
+    @Test
     void callsAreCountedByOutcomeAtBothEndsAndTheirDurationsObserved() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (TwinlineServer server = Testing.server().handle("hold", (s, b) -> {

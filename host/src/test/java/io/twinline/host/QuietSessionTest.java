@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
  *       within a probe timeout. With a 60 s quiet interval, nothing else would find it before the call's 20 s
  *       timeout;
  *   <li>a quiet session whose channel dies silently while nobody calls is still found and recovered, later (the
- *       quiet interval plus the idle timeout).
+ *       quiet interval plus the idle timeout);
+ *   <li>a quiet session recovered from a reset has both ends' rounds back at the usual heartbeat at once, though
+ *       they had been planned a minute away, so its new links are watched as closely as any.
  * </ul>
  */
 class QuietSessionTest {
@@ -74,9 +76,10 @@ class QuietSessionTest {
 
     /** Until both ends' next rounds are planned far away: only a call's wake-up can bring them sooner. */
     private void awaitRoundsPlannedLater() {
-        long far = Duration.ofSeconds(30).toNanos();
-        Testing.await(Duration.ofSeconds(30), () -> "next rounds planned past 30 s: client in "
-                + clientSide.nextRoundInNanos() + " ns, server in " + serverSide.nextRoundInNanos() + " ns",
+        long far = Duration.ofSeconds(10).toNanos();
+        Testing.await(Duration.ofSeconds(60), () -> "next rounds planned past 10 s: client in "
+                + clientSide.nextRoundInNanos() + " ns, quiet " + clientSide.quiet() + "; server in "
+                + serverSide.nextRoundInNanos() + " ns, quiet " + serverSide.quiet(),
                 () -> clientSide.quiet() && serverSide.quiet() && clientSide.nextRoundInNanos() > far
                         && serverSide.nextRoundInNanos() > far);
     }
@@ -99,6 +102,24 @@ class QuietSessionTest {
         assertEquals("back", text(serverSide.call("count", utf8("back"), Duration.ofSeconds(20))));
         assertEquals(1, clientRuns.runs("back"));
         assertTrue(clientTransitions.contains("NORMAL>RECOVERING"), clientTransitions.toString());
+    }
+
+    @Test
+    void aQuietSessionRecoveredFromAResetWatchesItsNewLinksAtTheUsualHeartbeat() {
+        // The server's next round is planned almost a minute away. The reset is seen at once by the readers; the
+        // recovery's transitions and the new link must bring both ends' rounds back to the usual heartbeat, or a
+        // silence of a new link would go unnoticed until the round planned before the reset.
+        start(RecoveryPolicy.MAX_QUIET_INTERVAL);
+        awaitRoundsPlannedLater();
+        assertTrue(HostAccess.inject(clientSide, Fault.RESET_A));
+        long heartbeat = Testing.fastPolicy().heartbeatInterval().toNanos();
+        Testing.await(Duration.ofSeconds(20), () -> "recovered, with both ends' next rounds within a heartbeat: "
+                + clientTransitions + ", client in " + clientSide.nextRoundInNanos() + " ns, server in "
+                + serverSide.nextRoundInNanos() + " ns",
+                () -> clientTransitions.contains("RECOVERING>NORMAL") && clientSide.state() == SessionState.NORMAL
+                        && serverSide.state() == SessionState.NORMAL
+                        && clientSide.nextRoundInNanos() <= heartbeat && serverSide.nextRoundInNanos() <= heartbeat);
+        assertEquals("e", text(client.session().call("count", utf8("e"))));
     }
 
     @Test
