@@ -99,6 +99,18 @@ shape() {
 }
 
 status() { in_ns curl -s --max-time 5 "http://127.0.0.1:$STATUS/status" || true; }
+prom() { in_ns curl -s --max-time 5 "http://127.0.0.1:$STATUS/metrics" || true; }
+# The server's heartbeat round trips (PING on B to its PONG) from its /metrics in file $1: the bucket bounds at or
+# under which half, 99 % and all of them fell, and how many there were: "p50<=0.005s p99<=0.25s max<=0.5s n=20".
+heartbeat_rtt() {
+  awk -F'[{}"]' '/^twinline_heartbeat_round_trip_seconds_bucket/ { le[n] = $3; split($0, f, " "); c[n++] = f[2] }
+    END {
+      if (n == 0 || c[n - 1] == 0) { print "n=0"; exit }
+      t = c[n - 1]; split("0.5 0.99 1", qs, " "); split("p50 p99 max", names, " "); out = ""
+      for (j = 1; j <= 3; j++) for (i = 0; i < n; i++) if (c[i] >= qs[j] * t) { out = out names[j] "<=" le[i] "s "; break }
+      print out "n=" t
+    }' "$1"
+}
 # A number from the server's /status: totals.$1 (counts over every session it has held).
 total() { status | sed -n "s/.*\"totals\":{[^}]*\"$1\":\([0-9]*\).*/\1/p"; }
 # The client's address of channel $1's connection (A or B), as the server sees it: 198.18.x.1:port.
@@ -206,6 +218,7 @@ run_case() {
   sendq_max=$(sort -n "$qfile" | tail -n 1); sendq_max=${sendq_max:-0}
   sendq_ms=$(awk -v q="$sendq_max" -v r="${rate%mbit}" 'BEGIN {printf "%.0f", q * 8 / (r * 1000)}')
   status > "$sjson"
+  prom > "$OUT/slow-$case-metrics.txt"
   local tcs="$OUT/slow-$case-tc.txt" # what the shapers passed and dropped
   { tc -s qdisc show dev twl-s0; in_ns tc -s qdisc show dev twl-s1; in_ns tc -s qdisc show dev lo; } > "$tcs" 2>&1 \
     || true
@@ -246,7 +259,8 @@ run_case() {
     "server_ran=${handled:-?} (want $handled_want) client_ran=${client_ran:-?} (want ${reverse:-?})" \
     "replayed=$(metric replayed_requests)" \
     "duplicates=$(metric duplicates_suppressed) dropped=$(tbf_dropped "$tcs")" \
-    "server_sendq_max=$sendq_max (${sendq_ms} ms at $rate) exit=$rc elapsed=$(field elapsed)"
+    "server_sendq_max=$sendq_max (${sendq_ms} ms at $rate)" \
+    "server_heartbeat_rtt: $(heartbeat_rtt "$OUT/slow-$case-metrics.txt") exit=$rc elapsed=$(field elapsed)"
   [ "$rc" != 124 ] || echo "    the client was stopped: still running a minute after its last call" >&2
   if [ $verdict = FAILED ]; then
     grep -E "RECOVERING|DISCONNECTED|first error|session lost" "$clog" | head -n 8 | sed 's/^/    /' >&2 || true
