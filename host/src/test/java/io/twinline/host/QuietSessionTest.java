@@ -86,21 +86,23 @@ class QuietSessionTest {
 
     @Test
     void aClientCallOnAQuietSessionWhoseChannelADiedSilentlyIsAnsweredOnce() {
-        start(RecoveryPolicy.MAX_QUIET_INTERVAL);
-        awaitRoundsPlannedLater();
-        assertTrue(HostAccess.inject(clientSide, Fault.SILENT_A));
-        assertEquals("after", text(client.session().call("count", utf8("after"), Duration.ofSeconds(20))));
-        assertEquals(1, serverRuns.runs("after"));
-        assertTrue(clientTransitions.contains("NORMAL>RECOVERING"), clientTransitions.toString());
+        callOnAQuietSessionWithASilentChannel(() -> clientSide, Fault.SILENT_A, () -> client.session(), serverRuns);
     }
 
     @Test
     void aServerCallOnAQuietSessionWhoseChannelBDiedSilentlyIsAnsweredOnce() {
+        callOnAQuietSessionWithASilentChannel(() -> serverSide, Fault.SILENT_B, () -> serverSide, clientRuns);
+    }
+
+    /** The caller's send channel goes silent on a quiet session; its call must be answered, and run once. */
+    private void callOnAQuietSessionWithASilentChannel(java.util.function.Supplier<TwinSession> faulty, Fault fault,
+                                                        java.util.function.Supplier<io.twinline.api.Session> caller,
+                                                        Testing.RunCounter runs) {
         start(RecoveryPolicy.MAX_QUIET_INTERVAL);
         awaitRoundsPlannedLater();
-        assertTrue(HostAccess.inject(serverSide, Fault.SILENT_B));
-        assertEquals("back", text(serverSide.call("count", utf8("back"), Duration.ofSeconds(20))));
-        assertEquals(1, clientRuns.runs("back"));
+        assertTrue(HostAccess.inject(faulty.get(), fault));
+        assertEquals("late", text(caller.get().call("count", utf8("late"), Duration.ofSeconds(20))));
+        assertEquals(1, runs.runs("late"));
         assertTrue(clientTransitions.contains("NORMAL>RECOVERING"), clientTransitions.toString());
     }
 
