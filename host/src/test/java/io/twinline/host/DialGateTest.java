@@ -15,36 +15,55 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * {@link DialGate}: at most its number of dials run at once, the others get their turn in the order they came, and
- * one whose deadline has passed before its turn fails at once like a dial that timed out, without dialling.
+ * {@link DialGate}: at most its number of dials run at once, the others get their turns in the order they came (seen
+ * with one turn: with more, dials given turns together run side by side, in no order), and one whose deadline has
+ * passed before its turn fails at once like a dial that timed out, without dialling.
  */
 @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class DialGateTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
 
     @Test
-    void atMostItsNumberOfDialsRunAtOnceAndTheOthersGoInTheOrderTheyCame() throws Exception {
+    void atMostItsNumberOfDialsRunAtOnce() throws Exception {
         DialGate gate = new DialGate(2);
         Clock clock = Clock.system();
         long deadline = clock.nanoTime() + Duration.ofMinutes(1).toNanos();
         CountDownLatch release = new CountDownLatch(1);
-        CountDownLatch twoIn = new CountDownLatch(2);
         List<String> order = new CopyOnWriteArrayList<>();
-        for (String first : List.of("a", "b")) {
-            Thread.ofVirtual().start(() -> {
-                try {
-                    gate.through(clock, deadline, () -> {
-                        order.add(first);
-                        twoIn.countDown();
-                        release.await();
-                        return null;
-                    });
-                } catch (Exception e) {
-                    order.add("failed " + first);
-                }
-            });
+        List<Thread> holders = hold(gate, clock, deadline, List.of("a", "b"), order, release);
+        CountDownLatch done = new CountDownLatch(1);
+        Thread.ofVirtual().start(() -> {
+            try {
+                gate.through(clock, deadline, () -> order.add("c"));
+            } catch (Exception e) {
+                order.add("failed c");
+            } finally {
+                done.countDown();
+            }
+        });
+        while (gate.queued() == 0) {
+            Thread.onSpinWait();
         }
-        assertTrue(twoIn.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+        assertEquals(2, gate.running());
+        assertEquals(java.util.Set.of("a", "b"), java.util.Set.copyOf(order), "no third dial while two run");
+        release.countDown();
+        assertTrue(done.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+        assertEquals("c", order.getLast());
+        for (Thread t : holders) {
+            t.join();
+        }
+        assertEquals(1, gate.waitedTotal());
+    }
+
+    @Test
+    void dialsThatWaitGetTheirTurnsInTheOrderTheyCame() throws Exception {
+        // One turn, so that a dial runs alone and the order they run in is the order of their turns.
+        DialGate gate = new DialGate(1);
+        Clock clock = Clock.system();
+        long deadline = clock.nanoTime() + Duration.ofMinutes(1).toNanos();
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> order = new CopyOnWriteArrayList<>();
+        hold(gate, clock, deadline, List.of("a"), order, release);
         CountDownLatch allDone = new CountDownLatch(3);
         for (String later : List.of("c", "d", "e")) {
             int queuedBefore = gate.queued();
@@ -61,14 +80,35 @@ class DialGateTest {
                 Thread.onSpinWait();
             }
         }
-        assertEquals(2, gate.running());
         assertEquals(3, gate.queued());
-        assertEquals(java.util.Set.of("a", "b"), java.util.Set.copyOf(order), "no third dial while two run");
         release.countDown();
         assertTrue(allDone.await(WAIT.toSeconds(), TimeUnit.SECONDS));
-        assertEquals(List.of("c", "d", "e"), order.subList(2, 5), "in the order they came");
+        assertEquals(List.of("a", "c", "d", "e"), order, "in the order they came");
         assertEquals(3, gate.waitedTotal());
         assertEquals(0, gate.refusedTotal());
+    }
+
+    /** Starts a dial for each name that takes its turn, records its name and holds the turn until released. */
+    private static List<Thread> hold(DialGate gate, Clock clock, long deadline, List<String> names, List<String> order,
+                                     CountDownLatch release) throws InterruptedException {
+        CountDownLatch in = new CountDownLatch(names.size());
+        List<Thread> threads = new java.util.ArrayList<>();
+        for (String name : names) {
+            threads.add(Thread.ofVirtual().start(() -> {
+                try {
+                    gate.through(clock, deadline, () -> {
+                        order.add(name);
+                        in.countDown();
+                        release.await();
+                        return null;
+                    });
+                } catch (Exception e) {
+                    order.add("failed " + name);
+                }
+            }));
+        }
+        assertTrue(in.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+        return threads;
     }
 
     @Test
