@@ -33,6 +33,10 @@
 # Needs root, iproute2 (ip, ss, tc with the tbf qdisc), curl and the image: mvn -B package -DskipTests.
 #   faults/slowlink.sh            (about 2.5 min; logs, /status and tc statistics in faults/out/slow-*)
 #   faults/slowlink.sh 2 4        (cases 2 and 4 only)
+# Two knobs, to try remedies for what a control frame waits behind (docs/PERFORMANCE.md, "Reset soak and fault runs"):
+#   SLOWLINK_NOTSENT_LOWAT=N      sets net.ipv4.tcp_notsent_lowat to N bytes inside twl-slow (the server's sockets,
+#                                 and the client's too in case 5): the kernel then takes no more unsent bytes than N
+#   SLOWLINK_FLAGS="..."          more flags for both server and client, e.g. "--send-buffer-bytes 0"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMG=image/target/twinline/bin/twinline
@@ -63,6 +67,11 @@ cleanup
 
 ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
+if [ -n "${SLOWLINK_NOTSENT_LOWAT:-}" ]; then
+  ip netns exec "$NS" sysctl -qw net.ipv4.tcp_notsent_lowat="$SLOWLINK_NOTSENT_LOWAT"
+  echo "slowlink: net.ipv4.tcp_notsent_lowat=$SLOWLINK_NOTSENT_LOWAT in $NS"
+fi
+read -r -a extra_flags <<< "${SLOWLINK_FLAGS:-}"
 ip link add twl-s0 type veth peer name twl-s1
 ip link set twl-s1 netns "$NS"
 ip link set twl-s0 mtu 1500
@@ -183,14 +192,14 @@ run_case() {
   client_exec=$([ "$link" = shared ] && echo "ip netns exec $NS" || true)
   shape "$link" "$rate"
   ip netns exec "$NS" "$IMG" server --bind 0.0.0.0 --port $PORT --advertise 198.18.4.2:$PORT \
-    --status 127.0.0.1:$STATUS --log-level info > "$slog" 2>&1 &
+    --status 127.0.0.1:$STATUS --log-level info "${extra_flags[@]}" > "$slog" 2>&1 &
   server_pid=$! # the JVM's: ip netns exec and bin/twinline exec
   for _ in $(seq 100); do grep -q "listening" "$slog" && break; sleep 0.2; done
   grep -q "listening" "$slog" || { echo "slowlink: case $case: server did not start" >&2; cat "$slog" >&2; exit 1; }
 
   # A client still running a minute after its last call is stopped with SIGTERM (exit 124), and the case fails.
   $client_exec timeout -k 10 $((seconds + 60)) "$IMG" client --connect 198.18.3.2:$PORT --seconds "$seconds" \
-    "${flags[@]}" > "$clog" 2>&1 &
+    "${flags[@]}" "${extra_flags[@]}" > "$clog" 2>&1 &
   client_pid=$!
   # The most bytes the server's kernel held unacknowledged on any of its connections, sampled every 0.2 s: what a
   # PONG or a small call written at that moment waited behind (PROTOCOL §2.4; Limits.sendBufferBytes).
