@@ -175,12 +175,18 @@ class CallsTest {
     /**
      * On the receive channel each handler writes its own response: a writer thread started there for another frame
      * ends once its queue is empty instead of staying while calls flow, which would make every later response wait
-     * for that thread to be woken. Sequential calls right after such a start: their handlers find no writer.
+     * for that thread to be woken. Sequential calls right after such a start: most of their handlers find no writer
+     * (one still letting go of the right is a race of the scheduler; a writer that stayed would be found by all).
      */
     @Test
     void responsesAreWrittenByTheirHandlersNotByALingeringWriter() throws Exception {
         java.util.concurrent.atomic.AtomicInteger sawWriter = new java.util.concurrent.atomic.AtomicInteger();
-        try (TwinlineServer s = Testing.server()
+        // Heartbeats 5 s apart: the client's PINGs on A (every 100 ms with the fast policy, since it reads nothing
+        // else there) would have the server queue PONGs beside the responses, and start writers this test does
+        // not count against the handlers, as often as the calls are slow.
+        io.twinline.api.RecoveryPolicy slowHeartbeat = Testing.fastPolicy().withIdleTimeout(Duration.ofSeconds(10))
+                .withHeartbeatInterval(Duration.ofSeconds(5)).withReattachWindow(Duration.ofSeconds(30));
+        try (TwinlineServer s = Testing.server().recoveryPolicy(slowHeartbeat)
                 .handle("look", (session, body) -> {
                     Link receive = ((TwinSession) session).link(io.twinline.api.Channel.A);
                     if (receive.connection.writerActive()) {
@@ -188,7 +194,7 @@ class CallsTest {
                     }
                     return body;
                 }).start();
-             TwinlineClient c = Testing.client(s).connect()) {
+             TwinlineClient c = Testing.client(s).recoveryPolicy(slowHeartbeat).connect()) {
             assertEquals("warm", text(c.call("look", utf8("warm"))));
             TwinSession serverSession = (TwinSession) s.sessions().get(0);
             // A PONG nobody asked for (the client ignores its nonce) makes the server start a writer on channel A.
@@ -200,8 +206,11 @@ class CallsTest {
             for (int i = 0; i < 40; i++) {
                 assertEquals("b" + i, text(c.call("look", utf8("b" + i))));
             }
-            // One caller, so no other handler holds the right; a previous handler may rarely not have let go yet.
-            assertTrue(sawWriter.get() <= 4, () -> sawWriter.get() + " of 40 handlers found a writer running");
+            // One caller, so no other handler holds the right; but the previous handler may not have let go of it
+            // yet when the next call arrives: its caller got the response as soon as it was flushed, and on a
+            // starved machine the handler's thread may wait a while to run again. A writer that stayed while calls
+            // flow would be found by every handler.
+            assertTrue(sawWriter.get() < 20, () -> sawWriter.get() + " of 40 handlers found a writer running");
             assertEquals(0, HostAccess.metrics(c).get("channel_failures"));
         }
     }
