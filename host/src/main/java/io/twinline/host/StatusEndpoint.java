@@ -259,6 +259,7 @@ final class StatusEndpoint implements AutoCloseable {
         json.field("state", state.name());
         json.field("state_code", state.code());
         json.field("since_ms", s.stateSinceMillis());
+        json.field("quiet", s.quiet());
         for (Channel c : Channel.values()) {
             Link l = s.link(c);
             json.key(c == Channel.A ? "channel_a" : "channel_b").open('{');

@@ -70,6 +70,12 @@ class QuietSessionTest {
         assertEquals(SessionState.NORMAL, serverSide.state());
         assertEquals(List.of("CONNECTING>NORMAL"), List.copyOf(clientTransitions),
                 "no recovery: the quiet PINGs kept both ends content");
+        try (StatusEndpoint http = StatusEndpointTest.endpoint(server)) {
+            String status = StatusEndpointTest.request("GET", http.address(), "/status").body();
+            assertTrue(status.contains("\"quiet\":true,"), "the status shows the session quiet: " + status);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         assertEquals("b", text(client.session().call("count", utf8("b"))));
         assertEquals("c", text(serverSide.call("count", utf8("c"))));
     }

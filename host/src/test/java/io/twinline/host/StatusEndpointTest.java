@@ -134,6 +134,7 @@ class StatusEndpointTest {
             String all = request("GET", at, "/status").body();
             assertTrue(all.contains("\"sessions_total\":3"), all);
             assertEquals(3, count(all, "\"channel_a\":{\"state\":\"NORMAL\""), all);
+            assertEquals(3, count(all, "\"quiet\":false,"), "the fast policy never goes quiet: " + all);
             assertTrue(all.contains("\"peer\":\"127.0.0.1:"), "peers as host:port: " + all);
             String second = request("GET", at, "/status?offset=1&limit=1").body();
             assertEquals(1, count(second, "\"channel_a\":"), second);
