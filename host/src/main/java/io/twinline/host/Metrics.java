@@ -118,12 +118,16 @@ final class Metrics implements ByteMeter {
 
     /** The slot of the bucket that counts {@code nanos} in the histogram whose first slot is {@code base}. */
     static int bucketSlot(int base, long nanos) {
-        long[] bounds = base == CALL_DURATION ? CALL_BOUNDS_NANOS : RECOVERY_BOUNDS_NANOS;
+        return base + bucket(base == CALL_DURATION ? CALL_BOUNDS_NANOS : RECOVERY_BOUNDS_NANOS, nanos);
+    }
+
+    /** The bucket of {@code nanos} among upper {@code bounds}: the first bound it does not pass, or one past them. */
+    private static int bucket(long[] bounds, long nanos) {
         int bucket = 0;
         while (bucket < bounds.length && nanos > bounds[bucket]) {
             bucket++;
         }
-        return base + bucket;
+        return bucket;
     }
 
     /** The slot of the sum of the histogram whose first slot is {@code base}. */
@@ -136,11 +140,7 @@ final class Metrics implements ByteMeter {
      * by the runtime only, not by each session (an idle session holds no counters).
      */
     void heartbeatAnswered(long nanos) {
-        int bucket = 0;
-        while (bucket < HEARTBEAT_BOUNDS_NANOS.length && nanos > HEARTBEAT_BOUNDS_NANOS[bucket]) {
-            bucket++;
-        }
-        heartbeats[bucket].increment();
+        heartbeats[bucket(HEARTBEAT_BOUNDS_NANOS, nanos)].increment();
         heartbeats[HEARTBEAT_BOUNDS_NANOS.length + 1].add(Math.max(0, nanos));
     }
 

@@ -109,8 +109,7 @@ final class TwinSession implements Session {
     private final ChannelReader reader;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final long createdNanos;
-    /** The round's view of the session's calls, and when it last saw one: see {@link #foundQuiet}. Round's thread only. */
-    private long quietMark = -1;
+    /** When the round last found the session busy: see {@link #foundQuiet}. Round's thread only. */
     private long busyNanos;
     /** The session's place on its clock's {@link RoundTimer}, which runs its rounds; set last in the constructor. */
     private volatile RoundTimer.Entry rounds;
@@ -759,14 +758,13 @@ final class TwinSession implements Session {
     /**
      * Whether the session is quiet at {@code now}: NORMAL, and for at least {@link #QUIET_AFTER_HEARTBEATS}
      * heartbeat intervals no call of this end was made or outstanding, and no request of the peer's arrived, ran or
-     * waited to run. Only the round's thread calls this.
+     * waited to run. Every call and every request read tells {@link Liveness#onActivity} as it starts, so one that
+     * started and ended between two rounds is seen too. Only the round's thread calls this; whether the policy has
+     * quiet sessions at all is {@link Liveness}'s to apply.
      */
     private boolean foundQuiet(long now) {
-        boolean started = liveness.takeActivity();
-        long mark = requester.callsMade() + responder.executed() + responder.waitingCount();
-        if (started || mark != quietMark || requester.inFlight() > 0 || responder.runningNow() > 0
-                || state.state() != SessionState.NORMAL || !policy.quietEnabled()) {
-            quietMark = mark;
+        if (liveness.takeActivity() || requester.inFlight() > 0 || responder.runningNow() > 0
+                || responder.waitingCount() > 0 || state.state() != SessionState.NORMAL) {
             busyNanos = now;
             return false;
         }

@@ -32,18 +32,7 @@ class DialGateTest {
         List<String> order = new CopyOnWriteArrayList<>();
         List<Thread> holders = hold(gate, clock, deadline, List.of("a", "b"), order, release);
         CountDownLatch done = new CountDownLatch(1);
-        Thread.ofVirtual().start(() -> {
-            try {
-                gate.through(clock, deadline, () -> order.add("c"));
-            } catch (Exception e) {
-                order.add("failed c");
-            } finally {
-                done.countDown();
-            }
-        });
-        while (gate.queued() == 0) {
-            Thread.onSpinWait();
-        }
+        queue(gate, clock, deadline, "c", order, done);
         assertEquals(2, gate.running());
         assertEquals(java.util.Set.of("a", "b"), java.util.Set.copyOf(order), "no third dial while two run");
         release.countDown();
@@ -66,19 +55,7 @@ class DialGateTest {
         hold(gate, clock, deadline, List.of("a"), order, release);
         CountDownLatch allDone = new CountDownLatch(3);
         for (String later : List.of("c", "d", "e")) {
-            int queuedBefore = gate.queued();
-            Thread.ofVirtual().start(() -> {
-                try {
-                    gate.through(clock, deadline, () -> order.add(later));
-                } catch (Exception e) {
-                    order.add("failed " + later);
-                } finally {
-                    allDone.countDown();
-                }
-            });
-            while (gate.queued() == queuedBefore) { // each waits before the next comes
-                Thread.onSpinWait();
-            }
+            queue(gate, clock, deadline, later, order, allDone); // each waits before the next comes
         }
         assertEquals(3, gate.queued());
         release.countDown();
@@ -86,6 +63,27 @@ class DialGateTest {
         assertEquals(List.of("a", "c", "d", "e"), order, "in the order they came");
         assertEquals(3, gate.waitedTotal());
         assertEquals(0, gate.refusedTotal());
+    }
+
+    /**
+     * Starts a dial that records {@code name} once it has its turn, and returns once it waits for one; {@code done}
+     * is counted down when it has run (or failed).
+     */
+    private static void queue(DialGate gate, Clock clock, long deadline, String name, List<String> order,
+                              CountDownLatch done) {
+        int queuedBefore = gate.queued();
+        Thread.ofVirtual().start(() -> {
+            try {
+                gate.through(clock, deadline, () -> order.add(name));
+            } catch (Exception e) {
+                order.add("failed " + name);
+            } finally {
+                done.countDown();
+            }
+        });
+        while (gate.queued() == queuedBefore) {
+            Thread.onSpinWait();
+        }
     }
 
     /** Starts a dial for each name that takes its turn, records its name and holds the turn until released. */
