@@ -75,7 +75,8 @@ final class RecoveryDriver {
     /**
      * {@code link} failed for {@code kind}: it is closed, calls stop using it, and, if it is its channel's current
      * link while the session lives, the failure is counted and the channel's recovery starts (a session still
-     * CONNECTING ends instead). Only the first report of a link counts; later ones return at once.
+     * CONNECTING ends instead, unless the server has written ATTACHED for its first B). Only the first report of a link
+     * counts; later ones return at once.
      */
     void linkFailed(Link link, FailureCause kind, Throwable cause) {
         if (!table.fail(link, kind)) {
@@ -91,8 +92,16 @@ final class RecoveryDriver {
             Logger.debug("[{}/{}] {} failed: {}", sessionId, link.channel, link, cause.toString());
         }
         if (now == SessionState.CONNECTING) {
-            state.transition(SessionState.DISCONNECTED, cause);
-            return;
+            if (!owner.establishedAtPeer() && state.transition(SessionState.CONNECTING, SessionState.DISCONNECTED,
+                    cause)) {
+                return; // a failed handshake (PROTOCOL §4.6)
+            }
+            // Established at the peer, which read ATTACHED for B: recovered as in NORMAL, here once the session is
+            // NORMAL, or by the transition to NORMAL, which finds the failed link (TwinSession.onTransition).
+            now = state.state();
+            if (now != SessionState.NORMAL && now != SessionState.RECOVERING) {
+                return;
+            }
         }
         start(link, kind, cause);
     }

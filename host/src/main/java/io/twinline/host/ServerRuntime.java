@@ -401,8 +401,11 @@ final class ServerRuntime implements TwinlineServer {
             reject(connection, RejectReason.SESSION_ENDED, sid + " has ended");
             return;
         }
-        connection.writeHandshake(new Frame.Attached(channel.code()));
         boolean establishing = session.state() == SessionState.CONNECTING;
+        if (channel == Channel.B) {
+            session.promiseEstablished(); // before the client can read ATTACHED and hold the session as NORMAL
+        }
+        connection.writeHandshake(new Frame.Attached(channel.code()));
         if (!session.attach(channel, connection)) {
             return; // ended meanwhile; the client sees the connection close and gives up on it
         }

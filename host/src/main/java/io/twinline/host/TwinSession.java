@@ -108,6 +108,11 @@ final class TwinSession implements Session {
     private final RequestRunner requests;
     private final ChannelReader reader;
     private final AtomicBoolean closing = new AtomicBoolean();
+    /**
+     * Set by the server just before it writes ATTACHED for a B: from then on the client may hold the session as
+     * established, so a failure of a channel while still CONNECTING is recovered rather than ended (PROTOCOL §4.6).
+     */
+    private volatile boolean establishedAtPeer;
     private final long createdNanos;
     /** When the round last found the session busy: see {@link #foundQuiet}. Round's thread only. */
     private long busyNanos;
@@ -412,6 +417,8 @@ final class TwinSession implements Session {
             ended(to, cause);
         } else if (to == SessionState.NORMAL && from == SessionState.RECOVERING) {
             recovery.recoverBrokenChannels("left behind by a recovery");
+        } else if (to == SessionState.NORMAL && from == SessionState.CONNECTING) {
+            recovery.recoverBrokenChannels("failed while the session was being established");
         }
     }
 
@@ -492,6 +499,19 @@ final class TwinSession implements Session {
                 endListener.onEnded(this, finalState);
             }
         });
+    }
+
+    /**
+     * The server is about to write ATTACHED for channel B: from that moment the session is established at the client,
+     * and a failure of either channel is recovered, not the end of a handshake (PROTOCOL §4.6).
+     */
+    void promiseEstablished() {
+        establishedAtPeer = true;
+    }
+
+    /** Whether {@link #promiseEstablished} was called: the peer may hold the session as established. */
+    boolean establishedAtPeer() {
+        return establishedAtPeer;
     }
 
     /** Ends a session still CONNECTING whose handshake failed (its WELCOME could not be sent), at once. */

@@ -192,6 +192,38 @@ class SessionCoreTest {
         }
     }
 
+    @Test
+    void channelAFailingAfterTheServerWroteAttachedForBIsRecoveredNotTheEnd() throws Exception {
+        // The second connection the server accepts is channel B: the server's write of ATTACHED reaches the client,
+        // then holds the server's thread until channel A has failed at the server (PROTOCOL §4.6: the session is
+        // established at the server from the moment that ATTACHED is written).
+        AtomicInteger accepted = new AtomicInteger();
+        CountDownLatch aFailed = new CountDownLatch(1);
+        Network network = new EndpointDecorator(Network.TCP,
+                (n, e) -> n == 2 ? new HeldAfterFirstWrite(e, aFailed) : e, accepted);
+        List<String> serverTransitions = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ServerRuntime server = ServerRuntime.start(new ServerSpec(new InetSocketAddress("127.0.0.1", 0),
+                Optional.empty(), Map.of("echo", Testing.ECHO), Testing.fastPolicy(), Limits.defaults(),
+                List.of((s, from, to, cause) -> serverTransitions.add(from + ">" + to)), List.of()),
+                Clock.system(), network);
+        try (TwinlineClient client = connect(server, Limits.defaults())) {
+            TwinSession serverSide = (TwinSession) server.allSessions().getFirst();
+            Link a = serverSide.link(Channel.A);
+            Testing.twin(client).link(Channel.A).connection.endpoint().abort();
+            Testing.await(Duration.ofSeconds(10), "the server saw channel A fail", () -> !a.isHealthy());
+            aFailed.countDown();
+            Testing.await(Duration.ofSeconds(10), () -> "recovered at the server: " + serverTransitions,
+                    () -> serverSide.state() == SessionState.NORMAL && serverSide.link(Channel.A) != a
+                            && serverSide.link(Channel.A).isHealthy());
+            assertEquals("hi", Testing.text(client.call("echo", utf8("hi"))));
+            assertFalse(serverTransitions.contains("CONNECTING>DISCONNECTED"), serverTransitions.toString());
+            assertEquals(SessionState.NORMAL, client.session().state());
+        } finally {
+            aFailed.countDown();
+            server.close();
+        }
+    }
+
     /**
      * The server's re-attach window runs on the server's clock: with that clock standing still the server waits for
      * channel B however long the client takes to give up, and it ends the session once the clock is moved past
@@ -364,6 +396,40 @@ class SessionCoreTest {
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
                     throw new SocketException("simulated: broken pipe");
+                }
+            };
+        }
+    }
+
+    /** Writes pass; the first (the handshake's answer) reaches the peer, then waits for {@code release}. */
+    private static final class HeldAfterFirstWrite extends ForwardingEndpoint {
+        private final CountDownLatch release;
+        private final AtomicBoolean written = new AtomicBoolean();
+
+        HeldAfterFirstWrite(Endpoint inner, CountDownLatch release) {
+            super(inner);
+            this.release = release;
+        }
+
+        @Override
+        public OutputStream output() throws IOException {
+            OutputStream out = inner.output();
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    out.write(b);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    out.write(b, off, len);
+                    if (written.compareAndSet(false, true)) {
+                        try {
+                            release.await(10, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
                 }
             };
         }

@@ -80,11 +80,26 @@ public final class StateMachine {
      * @return whether the state changed
      */
     public boolean transition(SessionState to, Throwable cause) {
+        return transitionFrom(null, to, cause);
+    }
+
+    /**
+     * Moves from {@code from} to {@code to}, only if the session is in {@code from} now: for a decision taken on a
+     * state read earlier, which must not apply once another thread has moved the session on.
+     *
+     * @return whether the state changed
+     */
+    public boolean transition(SessionState from, SessionState to, Throwable cause) {
+        return transitionFrom(java.util.Objects.requireNonNull(from, "from"), to, cause);
+    }
+
+    /** Moves to {@code to} from {@code expected}, or from any state if {@code expected} is null. */
+    private boolean transitionFrom(SessionState expected, SessionState to, Throwable cause) {
         SessionState from;
         lock.lock();
         try {
             from = state;
-            if (from.isTerminal() || from == to) {
+            if (from.isTerminal() || from == to || (expected != null && from != expected)) {
                 return false;
             }
             state = to;

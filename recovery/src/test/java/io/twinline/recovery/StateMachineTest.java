@@ -96,6 +96,17 @@ class StateMachineTest {
     }
 
     @Test
+    void transitionFromAStateReadEarlier_appliesOnlyWhileTheSessionIsStillThere() {
+        state.transition(NORMAL, null);
+        assertFalse(state.transition(CONNECTING, DISCONNECTED, problem), "the session moved on to NORMAL");
+        assertEquals(NORMAL, state.state());
+        assertTrue(state.transition(NORMAL, DISCONNECTED, problem));
+        assertEquals(DISCONNECTED, state.state());
+        assertEquals(List.of(new Transition(CONNECTING, NORMAL, null), new Transition(NORMAL, DISCONNECTED, problem)),
+                seen);
+    }
+
+    @Test
     void tryBeginRecovery_fromNormal_startsAndTellsListenersTheCause() {
         state.transition(NORMAL, null);
         assertEquals(Begin.STARTED, state.tryBeginRecovery(problem));
