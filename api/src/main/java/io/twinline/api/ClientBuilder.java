@@ -21,6 +21,7 @@ public final class ClientBuilder {
     private Limits limits = Limits.defaults();
     private final List<StateListener> stateListeners = new ArrayList<>();
     private boolean reconnectAfterDisconnect;
+    private Tls tls;
 
     ClientBuilder(TwinlineProvider provider) {
         this.provider = provider;
@@ -117,6 +118,20 @@ public final class ClientBuilder {
     }
 
     /**
+     * Runs both channels over TLS 1.3: the server's certificate must be signed by an anchor {@code tls} trusts and
+     * name the host dialled (or {@link Tls#serverName}); with keys, the client shows its own certificate. A
+     * handshake that fails (untrusted or misnamed certificate, a plain-TCP server) fails the connect with
+     * {@link ConnectFailedException}.
+     *
+     * @param tls the settings, or null for plain TCP (the default)
+     * @return this builder
+     */
+    public ClientBuilder tls(Tls tls) {
+        this.tls = tls;
+        return this;
+    }
+
+    /**
      * Opens both channels and returns once the session is {@code NORMAL}. The builder may be used again.
      *
      * @return the connected client
@@ -130,6 +145,6 @@ public final class ClientBuilder {
             throw new IllegalStateException("no server address: call server(host, port) first");
         }
         return provider.connect(new ClientSpec(server, handlers, policy, limits, stateListeners,
-                reconnectAfterDisconnect));
+                reconnectAfterDisconnect, java.util.Optional.ofNullable(tls)));
     }
 }

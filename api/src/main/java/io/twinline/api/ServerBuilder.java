@@ -24,6 +24,7 @@ public final class ServerBuilder {
     private Limits limits = Limits.defaults();
     private final List<StateListener> stateListeners = new ArrayList<>();
     private final List<Consumer<Session>> sessionListeners = new ArrayList<>();
+    private Tls tls;
 
     ServerBuilder(TwinlineProvider provider) {
         this.provider = provider;
@@ -133,6 +134,25 @@ public final class ServerBuilder {
     }
 
     /**
+     * Runs every connection over TLS 1.3 with the server's keys in {@code tls}; with
+     * {@link Tls#requireClientCertificates()}, every client must show a certificate signed by an anchor
+     * {@code tls} trusts, and each session is bound to the certificate it was opened with. A connection whose
+     * handshake fails (a plain-TCP client, an untrusted certificate) is closed and counted; nothing else is
+     * affected.
+     *
+     * @param tls the settings, or null for plain TCP (the default)
+     * @return this builder
+     * @throws IllegalArgumentException if {@code tls} has no keys of this server's own
+     */
+    public ServerBuilder tls(Tls tls) {
+        if (tls != null && !tls.hasKeys()) {
+            throw new IllegalArgumentException("a server's TLS needs its own key and certificate");
+        }
+        this.tls = tls;
+        return this;
+    }
+
+    /**
      * Binds and starts the server. The builder may be used again.
      *
      * @return the running server
@@ -140,7 +160,7 @@ public final class ServerBuilder {
      */
     public TwinlineServer start() {
         return provider.startServer(new ServerSpec(bindAddress, Optional.ofNullable(advertisedAddress), handlers,
-                policy, limits, stateListeners, sessionListeners));
+                policy, limits, stateListeners, sessionListeners, Optional.ofNullable(tls)));
     }
 
     static int checkPort(int port) {

@@ -43,7 +43,7 @@ final class ClientRuntime implements TwinlineClient {
         this.clock = clock;
         this.nanoClock = clock::nanoTime;
         this.metrics = new Metrics(clock);
-        this.network = network;
+        this.network = spec.tls().map(tls -> network.withTls(tls, false)).orElse(network);
     }
 
     static ClientRuntime connect(ClientSpec spec, Clock clock, Network network) {
@@ -195,6 +195,10 @@ final class ClientRuntime implements TwinlineClient {
         try {
             return a.readHandshake();
         } catch (MalformedFrameException e) {
+            if (spec.tls().isEmpty() && looksLikeTls(e.getMessage())) {
+                throw new ConnectFailedException(server + " answered HELLO with TLS: it runs TLS, and this client "
+                        + "plain TCP (give the client TLS settings, --tls-trust on the command line)", e);
+            }
             throw new ConnectFailedException(server + " is not a twinline server: it answered HELLO with something "
                     + "else (" + e.getMessage() + ")", e);
         } catch (EOFException e) {
@@ -204,6 +208,21 @@ final class ClientRuntime implements TwinlineClient {
             throw new ConnectFailedException(server + " did not answer HELLO within " + handshake + "; is it a "
                     + "twinline server?", e);
         }
+    }
+
+    /**
+     * Whether the frame length a decoder refused is the start of a TLS record: content type 21 (alert) or 22
+     * (handshake), then major version 3.
+     */
+    static boolean looksLikeTls(String decoderMessage) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("frame length (\\d+)").matcher(
+                String.valueOf(decoderMessage));
+        if (!m.find()) {
+            return false;
+        }
+        long length = Long.parseLong(m.group(1));
+        long type = length >>> 24;
+        return (type == 21 || type == 22) && ((length >>> 16) & 0xFF) == 3;
     }
 
     private static void abandon(Connection a, TwinSession fresh) {
@@ -253,7 +272,7 @@ final class ClientRuntime implements TwinlineClient {
                 String why = "server rejected ATTACH of channel " + channel + ": " + r.reason() + " (" + r.detail()
                         + ")";
                 if (r.reason() == RejectReason.UNKNOWN_SESSION || r.reason() == RejectReason.BAD_TOKEN
-                        || r.reason() == RejectReason.SESSION_ENDED) {
+                        || r.reason() == RejectReason.SESSION_ENDED || r.reason() == RejectReason.UNAUTHORIZED) {
                     throw new PermanentFailureException(why);
                 }
                 throw new IOException(why);

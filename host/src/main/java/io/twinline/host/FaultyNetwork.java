@@ -26,6 +26,12 @@ final class FaultyNetwork implements Network {
         this.underlying = underlying;
     }
 
+    /** Faults over TLS: a new faulty network (its own {@link #crashServers}) over {@code underlying} with TLS. */
+    @Override
+    public Network withTls(io.twinline.api.Tls tls, boolean server) {
+        return new FaultyNetwork(underlying.withTls(tls, server));
+    }
+
     @Override
     public Endpoint dial(InetSocketAddress address, Duration timeout) throws IOException {
         return new FaultyEndpoint(underlying.dial(address, timeout));

@@ -74,4 +74,9 @@ class ForwardingEndpoint implements Endpoint {
     public int localPort() {
         return inner.localPort();
     }
+
+    @Override
+    public java.security.cert.Certificate peerCertificate() {
+        return inner.peerCertificate();
+    }
 }

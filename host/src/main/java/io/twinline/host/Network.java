@@ -1,5 +1,6 @@
 package io.twinline.host;
 
+import io.twinline.api.Tls;
 import io.twinline.transport.Endpoint;
 import io.twinline.transport.Sockets;
 import java.io.IOException;
@@ -20,6 +21,15 @@ interface Network {
 
     /** Starts listening on {@code address}. */
     Listener listen(InetSocketAddress address) throws IOException;
+
+    /**
+     * This network with TLS 1.3 on every connection, for a server or a client.
+     *
+     * @throws UnsupportedOperationException if this network has no TCP sockets to run TLS over (the simulation's)
+     */
+    default Network withTls(Tls tls, boolean server) {
+        throw new UnsupportedOperationException("TLS runs over TCP only, not over " + getClass().getSimpleName());
+    }
 
     /** A listening endpoint. */
     interface Listener extends AutoCloseable {
@@ -60,6 +70,11 @@ interface Network {
 
     /** Real TCP with twinline's socket options. */
     Network TCP = new Network() {
+        @Override
+        public Network withTls(Tls tls, boolean server) {
+            return server ? TlsNetwork.server(tls) : TlsNetwork.client(tls);
+        }
+
         @Override
         public Endpoint dial(InetSocketAddress address, Duration timeout) throws IOException {
             return Endpoint.of(Sockets.connect(address, timeout));

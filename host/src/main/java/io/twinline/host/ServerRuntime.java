@@ -89,7 +89,8 @@ final class ServerRuntime implements TwinlineServer {
     static ServerRuntime start(ServerSpec spec, Clock clock, Network network) {
         Preload.sessionClasses();
         try {
-            Network.Listener listener = network.listen(spec.bindAddress());
+            Network.Listener listener = spec.tls().map(tls -> network.withTls(tls, true)).orElse(network)
+                    .listen(spec.bindAddress());
             ServerRuntime server = new ServerRuntime(spec, clock, listener);
             Logger.info("[server] listening on {}", server.address());
             return server;
@@ -343,6 +344,7 @@ final class ServerRuntime implements TwinlineServer {
             held.decrementAndGet();
             throw e;
         }
+        session.bindClientCertificate(connection.endpoint().peerCertificate());
         for (StateListener l : spec.stateListeners()) {
             session.addStateListener(l);
         }
@@ -390,6 +392,12 @@ final class ServerRuntime implements TwinlineServer {
             Logger.warn("[{}/{}] ATTACH with a wrong token from {}; rejected, session untouched", sid, channel,
                     connection.remoteAddress());
             reject(connection, RejectReason.BAD_TOKEN, "wrong token for " + sid);
+            return;
+        }
+        if (!session.isClientCertificate(connection.endpoint().peerCertificate())) {
+            Logger.warn("[{}/{}] ATTACH with the right token over a connection with another client certificate "
+                    + "from {}; rejected, session untouched", sid, channel, connection.remoteAddress());
+            reject(connection, RejectReason.UNAUTHORIZED, "the session was opened with another client certificate");
             return;
         }
         if (attach.maxMessageBytes() < Limits.MIN_MESSAGE_BYTES) {

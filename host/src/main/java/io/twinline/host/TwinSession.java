@@ -113,6 +113,8 @@ final class TwinSession implements Session {
      * established, so a failure of a channel while still CONNECTING is recovered rather than ended (PROTOCOL §4.6).
      */
     private volatile boolean establishedAtPeer;
+    /** The encoded certificate the client showed when it opened the session (mutual TLS), or null. */
+    private volatile byte[] clientCertificate;
     private final long createdNanos;
     /** When the round last found the session busy: see {@link #foundQuiet}. Round's thread only. */
     private long busyNanos;
@@ -507,6 +509,31 @@ final class TwinSession implements Session {
      */
     void promiseEstablished() {
         establishedAtPeer = true;
+    }
+
+    /** Binds the session to the certificate its client opened it with (null: none, and no binding). */
+    void bindClientCertificate(java.security.cert.Certificate certificate) {
+        try {
+            clientCertificate = certificate == null ? null : certificate.getEncoded();
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalStateException("a verified certificate that cannot be encoded", e);
+        }
+    }
+
+    /**
+     * Whether a connection whose client showed {@code certificate} may attach: any, for a session opened without a
+     * certificate; else only the same certificate.
+     */
+    boolean isClientCertificate(java.security.cert.Certificate certificate) {
+        byte[] bound = clientCertificate;
+        if (bound == null) {
+            return true;
+        }
+        try {
+            return certificate != null && java.security.MessageDigest.isEqual(bound, certificate.getEncoded());
+        } catch (java.security.cert.CertificateEncodingException e) {
+            return false;
+        }
     }
 
     /** Whether {@link #promiseEstablished} was called: the peer may hold the session as established. */

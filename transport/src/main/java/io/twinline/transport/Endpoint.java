@@ -42,6 +42,14 @@ public interface Endpoint {
     /** The local port, for logs and {@code ss} output. */
     int localPort();
 
+    /**
+     * The certificate the peer showed in a TLS handshake that has completed, or null: plain TCP, or a peer that
+     * showed none.
+     */
+    default java.security.cert.Certificate peerCertificate() {
+        return null;
+    }
+
     /** Wraps a connected TCP socket. */
     static Endpoint of(Socket socket) {
         return new SocketEndpoint(socket);
@@ -53,6 +61,11 @@ public interface Endpoint {
 
         SocketEndpoint(Socket socket) {
             this.socket = socket;
+        }
+
+        /** The socket underneath, for a layer (TLS) that wraps it. */
+        public Socket socket() {
+            return socket;
         }
 
         @Override

@@ -14,6 +14,8 @@ public enum RejectReason {
     SHUTTING_DOWN(5),
     /** The session has ended (DISCONNECTED or CLOSED) and takes no more connections. */
     SESSION_ENDED(6),
+    /** The connection's client certificate is not the one the session was opened with. */
+    UNAUTHORIZED(7),
     /** Any other reason; the detail says which. */
     OTHER(255);
 

@@ -4,9 +4,11 @@ import io.twinline.api.Handler;
 import io.twinline.api.Limits;
 import io.twinline.api.RecoveryPolicy;
 import io.twinline.api.StateListener;
+import io.twinline.api.Tls;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Everything a {@link io.twinline.api.ClientBuilder} collected, validated. Immutable.
@@ -17,6 +19,7 @@ import java.util.Map;
  * @param limits the client's limits
  * @param stateListeners the listeners added to every session, in the order they were added
  * @param reconnectAfterDisconnect whether a session that ends in {@code DISCONNECTED} is replaced by a new one
+ * @param tls TLS on every connection, or empty for plain TCP
  */
 public record ClientSpec(
         InetSocketAddress server,
@@ -24,7 +27,8 @@ public record ClientSpec(
         RecoveryPolicy policy,
         Limits limits,
         List<StateListener> stateListeners,
-        boolean reconnectAfterDisconnect) {
+        boolean reconnectAfterDisconnect,
+        Optional<Tls> tls) {
 
     /**
      * Copies the map and the list, so the spec stays as the builder left it.
@@ -32,7 +36,23 @@ public record ClientSpec(
      * @throws NullPointerException if {@code handlers} or {@code stateListeners} is null or holds a null
      */
     public ClientSpec {
+        java.util.Objects.requireNonNull(tls, "tls");
         handlers = Map.copyOf(handlers);
         stateListeners = List.copyOf(stateListeners);
+    }
+
+    /**
+     * A spec for plain TCP.
+     *
+     * @param server as the record's component
+     * @param handlers as the record's component
+     * @param policy as the record's component
+     * @param limits as the record's component
+     * @param stateListeners as the record's component
+     * @param reconnectAfterDisconnect as the record's component
+     */
+    public ClientSpec(InetSocketAddress server, Map<String, Handler> handlers, RecoveryPolicy policy, Limits limits,
+                      List<StateListener> stateListeners, boolean reconnectAfterDisconnect) {
+        this(server, handlers, policy, limits, stateListeners, reconnectAfterDisconnect, Optional.empty());
     }
 }

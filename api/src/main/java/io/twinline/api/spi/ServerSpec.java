@@ -5,6 +5,7 @@ import io.twinline.api.Limits;
 import io.twinline.api.RecoveryPolicy;
 import io.twinline.api.Session;
 import io.twinline.api.StateListener;
+import io.twinline.api.Tls;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,7 @@ import java.util.function.Consumer;
  * @param limits the server's limits
  * @param stateListeners the listeners added to every session, in the order they were added
  * @param sessionListeners the listeners told of each new session, in the order they were added
+ * @param tls TLS on every connection, or empty for plain TCP
  */
 public record ServerSpec(
         InetSocketAddress bindAddress,
@@ -30,7 +32,8 @@ public record ServerSpec(
         RecoveryPolicy policy,
         Limits limits,
         List<StateListener> stateListeners,
-        List<Consumer<Session>> sessionListeners) {
+        List<Consumer<Session>> sessionListeners,
+        Optional<Tls> tls) {
 
     /**
      * Copies the map and the lists, so the spec stays as the builder left it.
@@ -39,8 +42,27 @@ public record ServerSpec(
      *     or holds a null
      */
     public ServerSpec {
+        java.util.Objects.requireNonNull(tls, "tls");
         handlers = Map.copyOf(handlers);
         stateListeners = List.copyOf(stateListeners);
         sessionListeners = List.copyOf(sessionListeners);
+    }
+
+    /**
+     * A spec for plain TCP.
+     *
+     * @param bindAddress as the record's component
+     * @param advertisedAddress as the record's component
+     * @param handlers as the record's component
+     * @param policy as the record's component
+     * @param limits as the record's component
+     * @param stateListeners as the record's component
+     * @param sessionListeners as the record's component
+     */
+    public ServerSpec(InetSocketAddress bindAddress, Optional<InetSocketAddress> advertisedAddress,
+                      Map<String, Handler> handlers, RecoveryPolicy policy, Limits limits,
+                      List<StateListener> stateListeners, List<Consumer<Session>> sessionListeners) {
+        this(bindAddress, advertisedAddress, handlers, policy, limits, stateListeners, sessionListeners,
+                Optional.empty());
     }
 }
