@@ -180,8 +180,16 @@ final class ClientRuntime implements TwinlineClient {
             throw e;
         } catch (Exception e) {
             abandon(a, fresh);
+            String hint = "";
+            if (String.valueOf(e.getMessage()).contains("certificate_required")) {
+                hint = " (the server requires a client certificate, and this client has none)";
+            } else if (e instanceof java.net.SocketException && spec.tls().isPresent() && !spec.tls().get().hasKeys()) {
+                // With TLS 1.3 a server that wants a certificate finds it missing after the client's handshake
+                // ended, and its alert may be lost to the reset that follows it.
+                hint = " (if the server requires client certificates: this client has none)";
+            }
             throw new ConnectFailedException("cannot connect to " + Network.hostPort(spec.server()) + ": "
-                    + (e instanceof IOException io ? Network.inWords(io) : e.getMessage()), e);
+                    + (e instanceof IOException io ? Network.inWords(io) : e.getMessage()) + hint, e);
         }
     }
 

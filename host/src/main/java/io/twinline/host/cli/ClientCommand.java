@@ -43,6 +43,8 @@ final class ClientCommand {
                                    [--recovery-time-limit-ms 10000] [--metrics HOST:PORT]
                                    [--max-message-bytes 16777216] [--max-in-flight-bytes 67108864]
                                    [--send-buffer-bytes 131072] [--quiet-heartbeat-ms 10000]
+                                   [--tls | --tls-trust FILE] [--tls-server-name NAME]
+                                   [--tls-cert FILE --tls-key FILE | --tls-keystore FILE [--tls-keystore-password P]]
 
             Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
             channel B, then compares both ledgers with what was sent. With --seconds S and no --calls, calls go on
@@ -57,6 +59,11 @@ final class ClientCommand {
             --send-buffer-bytes bounds what the system holds for sending per connection (0: its own sizing), which
             a heartbeat or a small call waits behind on a slow link. A session with no call started, running or
             unanswered for two heartbeats is quiet: it PINGs only every --quiet-heartbeat-ms (0: never quiet).
+            TLS 1.3: --tls-trust names a PEM file of the CAs that may sign the server's certificate (--tls alone:
+            the JDK's default CAs); the certificate must name the host of --connect, or --tls-server-name. For a
+            server that requires client certificates, give this client's certificate chain and PKCS#8 key as PEM
+            (--tls-cert, --tls-key) or a PKCS#12 store (--tls-keystore; password from --tls-keystore-password or
+            TWINLINE_TLS_KEYSTORE_PASSWORD).
 
             When the session ends (DISCONNECTED: recovery failed, the server is gone; or CLOSED: the server shut
             down), no more calls are made: the client prints its line and exits 1. With --reconnect, a session
@@ -75,9 +82,11 @@ final class ClientCommand {
         Args args = new Args(argList, Set.of("connect", "calls", "seconds", "concurrency", "reverse-calls", "payload",
                 "fault-interval-ms", "log-level", "heartbeat-ms", "quiet-heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
                 "recovery-time-limit-ms", "metrics", "max-message-bytes", "max-in-flight-bytes",
-                "send-buffer-bytes"),
-                Set.of("faults", "reconnect"));
+                "send-buffer-bytes", "tls-trust", "tls-cert", "tls-key", "tls-keystore", "tls-keystore-password",
+                "tls-server-name"),
+                Set.of("faults", "reconnect", "tls"));
         TwinlineCommand.configureLogging(args.text("log-level", "warn"));
+        io.twinline.api.Tls tls = TwinlineCommand.tls(args, false);
         String connect = args.text("connect", null);
         if (connect == null) {
             throw new UsageException("client needs --connect HOST:PORT");
@@ -110,6 +119,7 @@ final class ClientCommand {
                 .recoveryPolicy(policy)
                 .limits(limits)
                 .reconnectAfterDisconnect(reconnect)
+                .tls(tls)
                 .handle(Ledger.ADD, ledger.add)
                 .handle(Ledger.TOTAL, ledger.total)
                 .onStateChange((s, from, to, cause) -> {

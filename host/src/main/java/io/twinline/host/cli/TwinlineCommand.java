@@ -4,6 +4,7 @@ import io.twinline.api.Limits;
 import io.twinline.api.RecoveryPolicy;
 import io.twinline.api.Session;
 import io.twinline.api.SessionState;
+import io.twinline.api.Tls;
 import io.twinline.api.Twinline;
 import io.twinline.api.TwinlineClient;
 import io.twinline.api.TwinlineException;
@@ -45,6 +46,7 @@ public final class TwinlineCommand {
               demo     a server and a few clients in this process, calls both ways, faults injected; ends with a verdict
               server   serve the ledger until SIGINT/SIGTERM
               client   run ledger calls against a server and check both totals
+              certs    make a throwaway CA and certificates for trying TLS
 
             'twinline <command> --help' shows a command's options; 'twinline --version' shows the version.""";
 
@@ -54,6 +56,8 @@ public final class TwinlineCommand {
                                    [--probe-timeout-ms 1000] [--reattach-window-ms 20000] [--max-sessions 10000]
                                    [--max-message-bytes 16777216] [--max-in-flight-bytes 67108864]
                                    [--send-buffer-bytes 131072] [--quiet-heartbeat-ms 10000]
+                                   [--tls-cert FILE --tls-key FILE | --tls-keystore FILE [--tls-keystore-password P]]
+                                   [--tls-client-ca FILE]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
             GOODBYE. The status endpoint (GET / the live page, /status, /metrics, /health, /ready) listens on
@@ -61,14 +65,29 @@ public final class TwinlineCommand {
             goes on serving that long (so a balancer stops sending new sessions) before it closes.
             --advertise tells clients where to send every ATTACH (channel B, and every re-attach) instead of the
             address they dialled. A session with no call started, running or unanswered for two heartbeats is
-            quiet: it PINGs only every --quiet-heartbeat-ms (0: never quiet), and a call wakes it at once.""";
+            quiet: it PINGs only every --quiet-heartbeat-ms (0: never quiet), and a call wakes it at once.
+            TLS 1.3 on every connection: the server's certificate chain and unencrypted PKCS#8 key as PEM files
+            (--tls-cert, --tls-key), or a PKCS#12 store (--tls-keystore; its password from --tls-keystore-password or
+            the environment variable TWINLINE_TLS_KEYSTORE_PASSWORD). --tls-client-ca requires every client to show
+            a certificate signed by a CA in that PEM file (mutual TLS); each session is then bound to its
+            certificate.""";
 
     private static final String DEMO_HELP = """
-            usage: twinline demo [--seconds 8] [--clients 3] [--concurrency 16] [--no-faults] [--log-level LEVEL]
+            usage: twinline demo [--seconds 8] [--clients 3] [--concurrency 16] [--no-faults] [--tls] [--log-level LEVEL]
 
             Runs a server and a few clients in this process on loopback, calls flowing both ways, and injects faults
             (connection resets on both sides and both channels, a silent channel, a half-open channel), showing every
-            state change live. Ends with the same verdict line as 'twinline client'.""";
+            state change live. Ends with the same verdict line as 'twinline client'. With --tls, every connection
+            runs TLS 1.3 with mutual authentication, on a throwaway CA and certificates made for the run (with the
+            runtime's keytool) in a temporary directory that is deleted at the end.""";
+
+    private static final String CERTS_HELP = """
+            usage: twinline certs --dir DIR [--host localhost]
+
+            Makes a throwaway CA and two certificates it signs, for trying TLS (not for production: the keys sit in
+            DIR and every store's password is twinline-throwaway): DIR/ca.pem (the CA, to trust), DIR/server.p12
+            (for --host, 127.0.0.1 and ::1) and DIR/client.p12 (a client certificate for mutual TLS). Prints the
+            server and client commands that use them.""";
 
     private TwinlineCommand() {
     }
@@ -95,6 +114,7 @@ public final class TwinlineCommand {
             case "server" -> SERVER_HELP;
             case "client" -> ClientCommand.HELP;
             case "demo" -> DEMO_HELP;
+            case "certs" -> CERTS_HELP;
             default -> null;
         };
         if (help != null && (rest.contains("--help") || rest.contains("-h"))) {
@@ -108,7 +128,9 @@ public final class TwinlineCommand {
                 case "server" -> server(rest, out, signals);
                 case "client" -> ClientCommand.run(rest, out, signals);
                 case "demo" -> demo(rest, out);
-                default -> throw new UsageException("unknown command '" + command + "' (try: demo, server, client)");
+                case "certs" -> certs(rest, out);
+                default -> throw new UsageException("unknown command '" + command
+                        + "' (try: demo, server, client, certs)");
             };
         } catch (UsageException e) {
             err.println("twinline: " + e.getMessage());
@@ -152,8 +174,10 @@ public final class TwinlineCommand {
         Args args = new Args(argList, Set.of("bind", "port", "advertise", "status", "drain-ms", "log-level", "heartbeat-ms",
                 "quiet-heartbeat-ms",
                 "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions",
-                "max-message-bytes", "max-in-flight-bytes", "send-buffer-bytes"), Set.of());
+                "max-message-bytes", "max-in-flight-bytes", "send-buffer-bytes", "tls-cert", "tls-key",
+                "tls-keystore", "tls-keystore-password", "tls-client-ca"), Set.of());
         configureLogging(args.text("log-level", "info"));
+        Tls tls = tls(args, true);
         RecoveryPolicy policy = policy(args);
         Limits limits = limits(args).withMaxSessions(args.integer("max-sessions", 10_000, 1, 1_000_000));
         Ledger ledger = new Ledger();
@@ -164,6 +188,9 @@ public final class TwinlineCommand {
                 .handle(Ledger.ADD, ledger.add)
                 .handle(Ledger.TOTAL, ledger.total)
                 .handle(Workload.REVERSE, Workload.reverseHandler());
+        if (tls != null) {
+            builder.tls(tls);
+        }
         String advertise = args.text("advertise", null);
         if (advertise != null) {
             builder.advertise(Args.hostPort("advertise", advertise));
@@ -183,7 +210,8 @@ public final class TwinlineCommand {
             throw e;
         }
         out.println("twinline server listening on " + server.address().getHostString() + ":"
-                + server.address().getPort() + (status != null ? ", status on http://"
+                + server.address().getPort() + (tls == null ? "" : tls.requiresClientCertificates()
+                ? " (TLS 1.3, client certificates required)" : " (TLS 1.3)") + (status != null ? ", status on http://"
                 + HostAccess.hostPort(HostAccess.endpointAddress(status)) + "/" : ""));
         CountDownLatch stopped = new CountDownLatch(1);
         signals.onSignal("twinline-shutdown", () -> {
@@ -267,6 +295,64 @@ public final class TwinlineCommand {
         }
     }
 
+    /**
+     * The TLS settings of the {@code --tls-…} flags, or null when none is given. A server needs its keys (PEM pair or
+     * PKCS#12 store); {@code --tls-client-ca} makes it require client certificates. A client turns TLS on with
+     * {@code --tls} (the JDK's default anchors) or {@code --tls-trust}; its own keys make it show a certificate.
+     */
+    static Tls tls(Args args, boolean server) throws UsageException {
+        String cert = args.text("tls-cert", null);
+        String key = args.text("tls-key", null);
+        String store = args.text("tls-keystore", null);
+        String password = args.text("tls-keystore-password", System.getenv("TWINLINE_TLS_KEYSTORE_PASSWORD"));
+        String clientCa = server ? args.text("tls-client-ca", null) : null;
+        String trust = server ? null : args.text("tls-trust", null);
+        String name = server ? null : args.text("tls-server-name", null);
+        boolean on = !server && args.flag("tls");
+        if ((cert == null) != (key == null)) {
+            throw new UsageException("--tls-cert and --tls-key go together");
+        }
+        if (cert != null && store != null) {
+            throw new UsageException("give --tls-cert and --tls-key, or --tls-keystore, not both");
+        }
+        if (store != null && password == null) {
+            throw new UsageException("--tls-keystore needs --tls-keystore-password (or TWINLINE_TLS_KEYSTORE_PASSWORD)");
+        }
+        boolean keys = cert != null || store != null;
+        if (server && !keys) {
+            if (clientCa != null) {
+                throw new UsageException("--tls-client-ca needs the server's own --tls-cert and --tls-key, or "
+                        + "--tls-keystore");
+            }
+            return null;
+        }
+        if (!server && !keys && trust == null && name == null && !on) {
+            return null;
+        }
+        try {
+            Tls tls = trust != null ? Tls.trustingOnly(java.nio.file.Path.of(trust))
+                    : keys ? null : Tls.context(javax.net.ssl.SSLContext.getDefault());
+            if (cert != null) {
+                tls = tls == null ? Tls.keys(java.nio.file.Path.of(cert), java.nio.file.Path.of(key))
+                        : tls.withKeys(java.nio.file.Path.of(cert), java.nio.file.Path.of(key));
+            } else if (store != null) {
+                tls = tls == null ? Tls.keyStore(java.nio.file.Path.of(store), password.toCharArray())
+                        : tls.withKeyStore(java.nio.file.Path.of(store), password.toCharArray());
+            }
+            if (clientCa != null) {
+                tls = tls.trusting(java.nio.file.Path.of(clientCa)).requireClientCertificates();
+            }
+            if (name != null) {
+                tls = tls.serverName(name);
+            }
+            return tls;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no default TLS context", e);
+        }
+    }
+
     private static Duration millis(Args args, String name, Duration fallback) throws UsageException {
         return Duration.ofMillis(args.number(name, fallback.toMillis(), 1, 3_600_000));
     }
@@ -275,15 +361,86 @@ public final class TwinlineCommand {
         return (System.nanoTime() - startNanos) / 1e9;
     }
 
+    // ---- certs ----
+
+    private static int certs(List<String> argList, PrintStream out) throws Exception {
+        Args args = new Args(argList, Set.of("dir", "host"), Set.of());
+        String dirOption = args.text("dir", null);
+        if (dirOption == null) {
+            throw new UsageException("certs needs --dir DIR");
+        }
+        String host = args.text("host", "localhost");
+        if (host.isBlank() || !host.matches("[A-Za-z0-9.-]+")) {
+            throw new UsageException("--host must be a DNS name: " + host);
+        }
+        java.nio.file.Path dir = java.nio.file.Path.of(dirOption).toAbsolutePath();
+        if (java.nio.file.Files.exists(dir.resolve("ca.p12"))) {
+            throw new UsageException(dir + " already holds a CA (ca.p12); choose an empty directory");
+        }
+        ThrowawayCa ca = ThrowawayCa.create(dir, "twinline throwaway CA");
+        ca.issue("server", host, "dns:" + host + ",ip:127.0.0.1,ip:::1", null, 30);
+        ca.issue("client", "twinline client", null, null, 30);
+        String password = ThrowawayCa.PASSWORD;
+        out.println("made " + dir.resolve("ca.pem") + ", " + dir.resolve("server.p12") + " and "
+                + dir.resolve("client.p12") + " (password " + password + ", valid 30 days). Try:");
+        out.println("  twinline server --tls-keystore " + dir.resolve("server.p12") + " --tls-keystore-password "
+                + password + " --tls-client-ca " + dir.resolve("ca.pem"));
+        out.println("  twinline client --connect " + host + ":" + Twinline.DEFAULT_PORT + " --tls-trust "
+                + dir.resolve("ca.pem") + " --tls-keystore " + dir.resolve("client.p12") + " --tls-keystore-password "
+                + password);
+        return OK;
+    }
+
     // ---- demo ----
 
     private static int demo(List<String> argList, PrintStream out) throws Exception {
-        Args args = new Args(argList, Set.of("seconds", "clients", "concurrency", "log-level"), Set.of("no-faults"));
+        Args args = new Args(argList, Set.of("seconds", "clients", "concurrency", "log-level"),
+                Set.of("no-faults", "tls"));
         configureLogging(args.text("log-level", "warn"));
         int seconds = args.integer("seconds", 8, 1, 3600);
         int clients = args.integer("clients", 3, 1, 100);
         int concurrency = args.integer("concurrency", 16, 1, 10_000);
-        return new Demo(out, seconds, clients, concurrency, !args.flag("no-faults")).run();
+        if (!args.flag("tls")) {
+            return new Demo(out, seconds, clients, concurrency, !args.flag("no-faults"), null).run();
+        }
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("twinline-demo-tls");
+        try {
+            return new Demo(out, seconds, clients, concurrency, !args.flag("no-faults"), DemoTls.make(dir)).run();
+        } finally {
+            try (var files = java.nio.file.Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    /** The demo's mutual TLS: a throwaway CA, a server certificate for localhost and one client certificate. */
+    private record DemoTls(Tls server, Tls client) {
+        static DemoTls make(java.nio.file.Path dir) throws IOException, InterruptedException {
+            ThrowawayCa ca = ThrowawayCa.create(dir, "twinline demo CA");
+            char[] password = ThrowawayCa.PASSWORD.toCharArray();
+            java.nio.file.Path[] stores = new java.nio.file.Path[2];
+            IOException[] failed = new IOException[2];
+            Thread server = Thread.ofVirtual().start(() -> {
+                try {
+                    stores[0] = ca.issue("server", "localhost", "dns:localhost,ip:127.0.0.1", null, 2);
+                } catch (IOException e) {
+                    failed[0] = e;
+                }
+            });
+            try {
+                stores[1] = ca.issue("client", "twinline demo client", null, null, 2);
+            } catch (IOException e) {
+                failed[1] = e;
+            }
+            server.join();
+            for (IOException e : failed) {
+                if (e != null) {
+                    throw e;
+                }
+            }
+            return new DemoTls(Tls.keyStore(stores[0], password).trusting(ca.certificate()).requireClientCertificates(),
+                    Tls.trustingOnly(ca.certificate()).withKeyStore(stores[1], password));
+        }
     }
 
     /** {@code twinline demo}: everything in one process, with a live view. */
@@ -293,10 +450,12 @@ public final class TwinlineCommand {
         private final int clientCount;
         private final int concurrency;
         private final boolean faults;
+        private final DemoTls tls;
         private final long start = System.nanoTime();
         private final AtomicLong faultCount = new AtomicLong();
 
-        Demo(PrintStream out, int seconds, int clientCount, int concurrency, boolean faults) {
+        Demo(PrintStream out, int seconds, int clientCount, int concurrency, boolean faults, DemoTls tls) {
+            this.tls = tls;
             this.out = out;
             this.seconds = seconds;
             this.clientCount = clientCount;
@@ -320,7 +479,9 @@ public final class TwinlineCommand {
 
         int run() throws Exception {
             out.println("twinline demo: 1 server, " + clientCount + " clients, " + seconds + " s of calls both ways"
-                    + (faults ? ", faults injected" : "") + " (JDK " + Runtime.version().feature() + ")");
+                    + (faults ? ", faults injected" : "")
+                    + (tls != null ? ", TLS 1.3 with client certificates from a throwaway CA" : "")
+                    + " (JDK " + Runtime.version().feature() + ")");
             Ledger serverLedger = new Ledger();
             RecoveryPolicy policy = demoPolicy();
             List<String> verdict = new ArrayList<>();
@@ -333,6 +494,7 @@ public final class TwinlineCommand {
                     .handle(Ledger.ADD, serverLedger.add)
                     .handle(Ledger.TOTAL, serverLedger.total)
                     .handle(Workload.REVERSE, Workload.reverseHandler())
+                    .tls(tls == null ? null : tls.server())
                     .onStateChange((s, from, to, cause) -> event(s.id(), "server", from + " -> " + to
                             + (cause == null ? "" : "  (" + cause.getMessage() + ")")))
                     .start()) {
@@ -347,6 +509,7 @@ public final class TwinlineCommand {
                                 .recoveryPolicy(policy)
                                 .handle(Ledger.ADD, ledger.add)
                                 .handle(Ledger.TOTAL, ledger.total)
+                                .tls(tls == null ? null : tls.client())
                                 .onStateChange((s, from, to, cause) -> event(s.id(), "client", from + " -> " + to
                                         + (cause == null ? "" : "  (" + cause.getMessage() + ")")))
                                 .connect());

@@ -48,6 +48,47 @@ class TwinlineCommandTest {
     }
 
     @Test
+    void tlsFlagsThatDoNotFitAreUsageErrorsNamingTheFlag() {
+        Run half = run("server", "--port", "0", "--status", "off", "--tls-cert", "server.pem");
+        assertEquals(2, half.exit(), half.err());
+        assertTrue(half.err().contains("--tls-cert and --tls-key go together"), half.err());
+        Run caAlone = run("server", "--port", "0", "--status", "off", "--tls-client-ca", "ca.pem");
+        assertEquals(2, caAlone.exit(), caAlone.err());
+        assertTrue(caAlone.err().contains("--tls-client-ca needs"), caAlone.err());
+        Run missing = run("client", "--connect", "127.0.0.1:1", "--tls-trust", "/nonexistent/ca.pem");
+        assertEquals(2, missing.exit(), missing.err());
+        assertTrue(missing.err().contains("/nonexistent/ca.pem"), missing.err());
+        Run noDir = run("certs");
+        assertEquals(2, noDir.exit(), noDir.err());
+        assertTrue(noDir.err().contains("--dir"), noDir.err());
+    }
+
+    @Test
+    void certsMakesACaAndCertificatesAServerAndClientUse(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        Run made = run("certs", "--dir", dir.toString());
+        assertEquals(0, made.exit(), made.err());
+        assertTrue(made.out().contains("twinline server --tls-keystore"), made.out());
+        char[] password = ThrowawayCa.PASSWORD.toCharArray();
+        io.twinline.api.TwinlineServer server = io.twinline.api.Twinline.server().bind("127.0.0.1", 0)
+                .handle("echo", (session, body) -> body)
+                .tls(io.twinline.api.Tls.keyStore(dir.resolve("server.p12"), password)
+                        .trusting(dir.resolve("ca.pem")).requireClientCertificates())
+                .start();
+        try (io.twinline.api.TwinlineClient client = io.twinline.api.Twinline.client()
+                .server("localhost", server.address().getPort())
+                .tls(io.twinline.api.Tls.trustingOnly(dir.resolve("ca.pem"))
+                        .withKeyStore(dir.resolve("client.p12"), password))
+                .connect()) {
+            assertEquals("hi", new String(client.call("echo", "hi".getBytes(StandardCharsets.UTF_8)),
+                    StandardCharsets.UTF_8));
+        } finally {
+            server.close();
+        }
+        assertEquals(2, run("certs", "--dir", dir.toString()).exit(), "a directory that holds a CA is not reused");
+    }
+
+    @Test
     void aFlagWithAValueThatIsNotABooleanIsAUsageErrorNamingTheValue() {
         Run r = run("client", "--connect", "127.0.0.1:1", "--faults=maybe");
         assertEquals(2, r.exit(), r.err());
