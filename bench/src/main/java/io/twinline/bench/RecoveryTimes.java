@@ -20,7 +20,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * that channel succeeds. Then the time to notice a silent channel B, against its bound: the client's idle timeout
  * right after a recovery, and the quiet interval plus the idle timeout once both ends are quiet.
  *
- * <pre>java --enable-preview -cp bench/target/benchmarks.jar io.twinline.bench.RecoveryTimes [resets] [silent]</pre>
+ * <p>With {@code tls} as the third argument, both channels run mutual TLS 1.3 (certificates from a throwaway CA made
+ * for the run): a re-attach then includes a TLS handshake, resumed where the JDK can.
+ *
+ * <pre>java --enable-preview -cp bench/target/benchmarks.jar io.twinline.bench.RecoveryTimes [resets] [silent] [tls]</pre>
  */
 public final class RecoveryTimes {
     private RecoveryTimes() {
@@ -29,13 +32,28 @@ public final class RecoveryTimes {
     public static void main(String[] args) throws Exception {
         int resets = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         int silentRuns = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        boolean tls = args.length > 2 && args[2].equals("tls");
+        io.twinline.api.Tls serverTls = null;
+        io.twinline.api.Tls clientTls = null;
+        if (tls) {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("twinline-recovery-tls");
+            io.twinline.host.cli.ThrowawayCa ca = io.twinline.host.cli.ThrowawayCa.create(dir, "recovery bench CA");
+            char[] password = io.twinline.host.cli.ThrowawayCa.PASSWORD.toCharArray();
+            serverTls = io.twinline.api.Tls.keyStore(ca.issue("server", "localhost", "ip:127.0.0.1", null, 2), password)
+                    .trusting(ca.certificate()).requireClientCertificates();
+            clientTls = io.twinline.api.Tls.trustingOnly(ca.certificate())
+                    .withKeyStore(ca.issue("client", "bench client", null, null, 2), password);
+            System.out.println("mutual TLS 1.3 on both channels");
+        }
         RecoveryPolicy policy = RecoveryPolicy.defaults();
         AtomicLong recoveredAt = new AtomicLong();
         AtomicLong recoveringAt = new AtomicLong();
         HostAccess.enableFaults(); // the faults are the network's: runtimes made from here on can be broken
-        try (TwinlineServer server = Twinline.server().bind("127.0.0.1", 0).handle("echo", (s, b) -> b).start();
+        try (TwinlineServer server = Twinline.server().bind("127.0.0.1", 0).handle("echo", (s, b) -> b)
+                .tls(serverTls).start();
              TwinlineClient client = Twinline.client().server("127.0.0.1", server.address().getPort())
                      .handle("echo", (s, b) -> b)
+                     .tls(clientTls)
                      .onStateChange((s, from, to, cause) -> {
                          if (to == SessionState.NORMAL && from == SessionState.RECOVERING) {
                              recoveredAt.set(System.nanoTime());
@@ -74,7 +92,7 @@ public final class RecoveryTimes {
             }
             // Silence right after a recovery, while the session is not yet quiet (two heartbeats without a call),
             // and once both ends are quiet (heartbeats every quietInterval, announced to the peer).
-            for (boolean quiet : new boolean[] {false, true}) {
+            for (boolean quiet : silentRuns == 0 ? new boolean[0] : new boolean[] {false, true}) {
                 long bound = (quiet ? policy.quietInterval().plus(policy.idleTimeout()) : policy.idleTimeout())
                         .toNanos();
                 long[] detect = new long[silentRuns];
