@@ -22,6 +22,7 @@ public final class ClientBuilder {
     private final List<StateListener> stateListeners = new ArrayList<>();
     private boolean reconnectAfterDisconnect;
     private Tls tls;
+    private byte[] credential = new byte[0];
 
     ClientBuilder(TwinlineProvider provider) {
         this.provider = provider;
@@ -132,6 +133,24 @@ public final class ClientBuilder {
     }
 
     /**
+     * What this client presents to the server's {@link Authenticator} when it opens a session (a password, a
+     * token, a signed assertion: the server's authenticator decides what it means). It crosses the network in
+     * clear unless TLS is on ({@link #tls}); it is sent only in HELLO, never in a re-attach.
+     *
+     * @param credential the bytes, at most 2048; copied
+     * @return this builder
+     * @throws IllegalArgumentException if {@code credential} is longer than 2048 bytes
+     * @throws NullPointerException if {@code credential} is null
+     */
+    public ClientBuilder credential(byte[] credential) {
+        if (credential.length > 2048) {
+            throw new IllegalArgumentException("credential of " + credential.length + " bytes, limit 2048");
+        }
+        this.credential = credential.clone();
+        return this;
+    }
+
+    /**
      * Opens both channels and returns once the session is {@code NORMAL}. The builder may be used again.
      *
      * @return the connected client
@@ -145,6 +164,6 @@ public final class ClientBuilder {
             throw new IllegalStateException("no server address: call server(host, port) first");
         }
         return provider.connect(new ClientSpec(server, handlers, policy, limits, stateListeners,
-                reconnectAfterDisconnect, java.util.Optional.ofNullable(tls)));
+                reconnectAfterDisconnect, java.util.Optional.ofNullable(tls), credential));
     }
 }

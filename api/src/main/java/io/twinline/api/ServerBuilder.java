@@ -25,6 +25,7 @@ public final class ServerBuilder {
     private final List<StateListener> stateListeners = new ArrayList<>();
     private final List<Consumer<Session>> sessionListeners = new ArrayList<>();
     private Tls tls;
+    private Authenticator authenticator;
 
     ServerBuilder(TwinlineProvider provider) {
         this.provider = provider;
@@ -153,6 +154,20 @@ public final class ServerBuilder {
     }
 
     /**
+     * Decides who may open a session: each HELLO's address, credential ({@link ClientBuilder#credential}) and, with
+     * mutual TLS, verified certificate go to {@code authenticator}, which names the session's principal
+     * ({@link Session#principal()}) or refuses the client with a reason it is told (REJECTED {@code UNAUTHORIZED}).
+     * A credential crosses the network in clear unless TLS is on ({@link #tls}).
+     *
+     * @param authenticator the authenticator, or null to let anyone open a session (the default)
+     * @return this builder
+     */
+    public ServerBuilder authenticator(Authenticator authenticator) {
+        this.authenticator = authenticator;
+        return this;
+    }
+
+    /**
      * Binds and starts the server. The builder may be used again.
      *
      * @return the running server
@@ -160,7 +175,8 @@ public final class ServerBuilder {
      */
     public TwinlineServer start() {
         return provider.startServer(new ServerSpec(bindAddress, Optional.ofNullable(advertisedAddress), handlers,
-                policy, limits, stateListeners, sessionListeners, Optional.ofNullable(tls)));
+                policy, limits, stateListeners, sessionListeners, Optional.ofNullable(tls),
+                Optional.ofNullable(authenticator)));
     }
 
     static int checkPort(int port) {

@@ -17,6 +17,17 @@ public interface Session extends AutoCloseable {
     /** {@return the session id the server assigned, as shown in logs ({@code s-1f})} */
     String id();
 
+    /**
+     * Who the client opened this session as, on the server's side: the name the server's {@link Authenticator}
+     * gave, or without one, the subject of the client's verified certificate (mutual TLS, RFC 2253 form). Empty
+     * on the client's side, and on a server with neither.
+     *
+     * @return the principal's name, or empty
+     */
+    default java.util.Optional<String> principal() {
+        return java.util.Optional.empty();
+    }
+
     /** {@return the current state} */
     SessionState state();
 

@@ -131,7 +131,7 @@ final class ClientRuntime implements TwinlineClient {
         try {
             a = dial(spec.server(), handshake);
             a.writeHandshake(new Frame.Hello(FrameCodec.VERSION, spec.limits().maxMessageBytes(),
-                    spec.limits().maxInFlight(), spec.limits().maxInFlightBytes()));
+                    spec.limits().maxInFlight(), spec.limits().maxInFlightBytes(), spec.credential()));
             Frame reply = answerToHello(a, handshake);
             if (reply instanceof Frame.Rejected r) {
                 throw new ConnectFailedException("server " + Network.hostPort(spec.server()) + " rejected the session: "

@@ -76,6 +76,11 @@ class ForwardingEndpoint implements Endpoint {
     }
 
     @Override
+    public java.net.InetSocketAddress remoteSocketAddress() {
+        return inner.remoteSocketAddress();
+    }
+
+    @Override
     public java.security.cert.Certificate peerCertificate() {
         return inner.peerCertificate();
     }

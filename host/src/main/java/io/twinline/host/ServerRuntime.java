@@ -1,5 +1,6 @@
 package io.twinline.host;
 
+import io.twinline.api.Authenticator;
 import io.twinline.api.Channel;
 import io.twinline.api.Limits;
 import io.twinline.api.Session;
@@ -326,6 +327,10 @@ final class ServerRuntime implements TwinlineServer {
                     + "budget of bytes in flight (" + hello.maxInFlightBytes() + ") below the message limit");
             return;
         }
+        Optional<String> principal = authenticate(connection, hello);
+        if (principal == null) {
+            return; // refused, and told so
+        }
         if (!takeSessionSlot()) {
             reject(connection, RejectReason.SERVER_FULL,
                     "server holds its maximum of " + spec.limits().maxSessions() + " sessions");
@@ -345,6 +350,7 @@ final class ServerRuntime implements TwinlineServer {
             throw e;
         }
         session.bindClientCertificate(connection.endpoint().peerCertificate());
+        session.principal(principal.orElse(null));
         for (StateListener l : spec.stateListeners()) {
             session.addStateListener(l);
         }
@@ -373,6 +379,43 @@ final class ServerRuntime implements TwinlineServer {
             throw e;
         }
         Logger.info("[{}] new session from {}", session.id, connection.remoteAddress());
+    }
+
+    /**
+     * Who the client of {@code hello} opens its session as: the authenticator's answer, or without one the subject
+     * of its verified certificate, or nobody in particular (empty).
+     *
+     * @return the principal, or null if the client was refused (REJECTED {@code UNAUTHORIZED} was sent)
+     */
+    private Optional<String> authenticate(Connection connection, Frame.Hello hello) {
+        java.security.cert.Certificate shown = connection.endpoint().peerCertificate();
+        java.security.cert.X509Certificate certificate = shown instanceof java.security.cert.X509Certificate x
+                ? x : null;
+        if (spec.authenticator().isEmpty()) {
+            return Optional.ofNullable(certificate == null ? null
+                    : certificate.getSubjectX500Principal().getName());
+        }
+        InetSocketAddress from = connection.endpoint().remoteSocketAddress();
+        Authenticator.Attempt attempt = new Authenticator.Attempt(
+                from != null ? from : InetSocketAddress.createUnresolved(connection.remoteAddress(), 0),
+                Optional.ofNullable(certificate), hello.credential());
+        String name;
+        try {
+            name = spec.authenticator().get().authenticate(attempt);
+        } catch (Authenticator.Refused e) {
+            reject(connection, RejectReason.UNAUTHORIZED, "refused: " + e.getMessage());
+            return null;
+        } catch (RuntimeException e) {
+            Logger.error(e, "[server] the authenticator failed for {}; refused", connection.remoteAddress());
+            reject(connection, RejectReason.UNAUTHORIZED, "refused: the server could not decide");
+            return null;
+        }
+        if (name == null || name.isBlank()) {
+            Logger.error("[server] the authenticator named no principal for {}; refused", connection.remoteAddress());
+            reject(connection, RejectReason.UNAUTHORIZED, "refused: the server could not decide");
+            return null;
+        }
+        return Optional.of(name);
     }
 
     private void attach(Connection connection, Frame.Attach attach) throws IOException {

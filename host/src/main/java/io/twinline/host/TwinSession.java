@@ -115,6 +115,8 @@ final class TwinSession implements Session {
     private volatile boolean establishedAtPeer;
     /** The encoded certificate the client showed when it opened the session (mutual TLS), or null. */
     private volatile byte[] clientCertificate;
+    /** Who the client opened the session as, on a server (see {@link io.twinline.api.Session#principal()}). */
+    private volatile String principal;
     private final long createdNanos;
     /** When the round last found the session busy: see {@link #foundQuiet}. Round's thread only. */
     private long busyNanos;
@@ -509,6 +511,16 @@ final class TwinSession implements Session {
      */
     void promiseEstablished() {
         establishedAtPeer = true;
+    }
+
+    /** Sets who the client opened the session as (null: nobody in particular), before the session is listed. */
+    void principal(String name) {
+        principal = name;
+    }
+
+    @Override
+    public java.util.Optional<String> principal() {
+        return java.util.Optional.ofNullable(principal);
     }
 
     /** Binds the session to the certificate its client opened it with (null: none, and no binding). */

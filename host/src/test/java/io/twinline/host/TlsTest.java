@@ -139,6 +139,8 @@ class TlsTest {
                 X509Certificate shown = (X509Certificate) serverSide.link(Channel.A).connection.endpoint()
                         .peerCertificate();
                 assertTrue(shown.getSubjectX500Principal().getName().contains("client one"), shown.toString());
+                assertEquals("CN=client one", serverSide.principal().orElseThrow(),
+                        "without an authenticator, the certificate's subject is the principal");
 
                 // Client two knows session one's id and token (a stolen token), and has a certificate of the same
                 // CA: the server refuses it, and session one goes on.

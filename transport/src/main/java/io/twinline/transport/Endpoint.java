@@ -42,6 +42,11 @@ public interface Endpoint {
     /** The local port, for logs and {@code ss} output. */
     int localPort();
 
+    /** The peer's IP address and port, or null for an end that has none (a simulated link). */
+    default java.net.InetSocketAddress remoteSocketAddress() {
+        return null;
+    }
+
     /**
      * The certificate the peer showed in a TLS handshake that has completed, or null: plain TCP, or a peer that
      * showed none.
@@ -117,6 +122,11 @@ public interface Endpoint {
         @Override
         public String remote() {
             return String.valueOf(socket.getRemoteSocketAddress());
+        }
+
+        @Override
+        public java.net.InetSocketAddress remoteSocketAddress() {
+            return socket.getRemoteSocketAddress() instanceof java.net.InetSocketAddress a ? a : null;
         }
 
         @Override

@@ -32,10 +32,44 @@ public sealed interface Frame {
     /** Returns the frame's type. */
     FrameType type();
 
-    /** First frame of a new session, on channel A. */
-    record Hello(int version, int maxMessageBytes, int maxInFlight, int maxInFlightBytes) implements Frame {
+    /**
+     * First frame of a new session, on channel A.
+     *
+     * @param credential what the client presents to the server's authenticator (empty: nothing), at most
+     *     {@link FrameCodec#MAX_CREDENTIAL_BYTES}
+     */
+    record Hello(int version, int maxMessageBytes, int maxInFlight, int maxInFlightBytes, byte[] credential)
+            implements Frame {
+        public Hello {
+            java.util.Objects.requireNonNull(credential, "credential");
+        }
+
+        /** A HELLO without a credential. */
+        public Hello(int version, int maxMessageBytes, int maxInFlight, int maxInFlightBytes) {
+            this(version, maxMessageBytes, maxInFlight, maxInFlightBytes, new byte[0]);
+        }
+
         public FrameType type() {
             return FrameType.HELLO;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Hello h && h.version == version && h.maxMessageBytes == maxMessageBytes
+                    && h.maxInFlight == maxInFlight && h.maxInFlightBytes == maxInFlightBytes
+                    && Arrays.equals(h.credential, credential);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(version, maxMessageBytes, maxInFlight, maxInFlightBytes)
+                    * 31 + Arrays.hashCode(credential);
+        }
+
+        @Override
+        public String toString() {
+            return "Hello[version=" + version + ", maxMessageBytes=" + maxMessageBytes + ", maxInFlight=" + maxInFlight
+                    + ", maxInFlightBytes=" + maxInFlightBytes + ", credential=" + credential.length + " bytes]";
         }
     }
 

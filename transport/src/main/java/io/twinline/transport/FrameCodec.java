@@ -31,6 +31,8 @@ public final class FrameCodec {
     public static final int FRAME_LIMIT = CHUNK_BYTES + 512;
     /** Length of a resume token in bytes (128 bits). */
     public static final int TOKEN_BYTES = 16;
+    /** The longest credential a HELLO may carry: a HELLO stays well within the handshake frame limit. */
+    public static final int MAX_CREDENTIAL_BYTES = 2048;
     /** Bytes of a REQUEST frame besides its route and chunk: type, id, route length, body length. */
     public static final int REQUEST_OVERHEAD = 1 + 8 + 1 + 4;
     /** Most ids one ACK frame carries. */
@@ -81,7 +83,15 @@ public final class FrameCodec {
         Frame frame = switch (type) {
             case HELLO -> {
                 int version = body.handshakeVersion();
-                yield new Frame.Hello(version, body.u32Int(), body.u32Int(), body.u32Int());
+                int maxMessage = body.u32Int();
+                int maxInFlight = body.u32Int();
+                int maxInFlightBytes = body.u32Int();
+                int credentialLength = body.u16();
+                if (credentialLength > MAX_CREDENTIAL_BYTES) {
+                    throw new MalformedFrameException("HELLO credential of " + credentialLength + " bytes, limit "
+                            + MAX_CREDENTIAL_BYTES);
+                }
+                yield new Frame.Hello(version, maxMessage, maxInFlight, maxInFlightBytes, body.bytes(credentialLength));
             }
             case WELCOME -> new Frame.Welcome(body.u64(), body.bytes(TOKEN_BYTES), body.u32Int(), body.u32Int(),
                     body.u32Int(), body.u32Int(), body.u32Int(), body.u32Int(), body.str8(), body.u16());
@@ -171,13 +181,19 @@ public final class FrameCodec {
     public void write(Frame frame, DataOutputStream out) throws IOException {
         switch (frame) {
             case Frame.Hello h -> {
-                out.writeInt(1 + 4 + 2 + 4 + 4 + 4);
+                if (h.credential().length > MAX_CREDENTIAL_BYTES) {
+                    throw new IllegalArgumentException("credential of " + h.credential().length + " bytes, limit "
+                            + MAX_CREDENTIAL_BYTES);
+                }
+                out.writeInt(1 + 4 + 2 + 4 + 4 + 4 + 2 + h.credential().length);
                 out.writeByte(FrameType.HELLO.code());
                 out.writeInt(MAGIC);
                 out.writeShort(h.version());
                 out.writeInt(h.maxMessageBytes());
                 out.writeInt(h.maxInFlight());
                 out.writeInt(h.maxInFlightBytes());
+                out.writeShort(h.credential().length);
+                out.write(h.credential());
             }
             case Frame.Welcome w -> {
                 byte[] host = utf8(w.advertisedHost(), 255, "advertised host");

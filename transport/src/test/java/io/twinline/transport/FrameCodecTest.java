@@ -44,6 +44,7 @@ class FrameCodecTest {
     void everyFrameTypeRoundTrips() throws IOException {
         List<Frame> frames = List.of(
                 new Frame.Hello(FrameCodec.VERSION, 1 << 20, 1024, 1 << 26),
+                new Frame.Hello(FrameCodec.VERSION, 1 << 20, 1024, 1 << 26, "alice:s3cret".getBytes()),
                 new Frame.Welcome(42L, TOKEN, 20_000, 1000, 3000, 1 << 24, 1024, 1 << 26, "", 0),
                 new Frame.Welcome(43L, TOKEN, 20_000, 1000, 3000, 1 << 24, 1024, 1 << 26, "node-2.example", 7420),
                 new Frame.Attach(FrameCodec.VERSION, 42L, TOKEN, 1, 1 << 20),
@@ -147,6 +148,28 @@ class FrameCodecTest {
         byte[] bytes = ByteBuffer.allocate(13).putInt(9).put((byte) 0x7F).putLong(1).array();
         MalformedFrameException e = assertThrows(MalformedFrameException.class, () -> decode(bytes));
         assertTrue(e.getMessage().contains("unknown frame type 0x7f"), e.getMessage());
+    }
+
+    @Test
+    void helloIsTheBytesOfProtocolSection33() throws IOException {
+        byte[] bytes = encode(new Frame.Hello(FrameCodec.VERSION, 1 << 24, 1024, 1 << 26));
+        assertEquals("00000015" + "01" + "54574e4c" + "0002" + "01000000" + "00000400" + "04000000" + "0000",
+                java.util.HexFormat.of().formatHex(bytes));
+    }
+
+    @Test
+    void aHelloCredentialPastItsLimitIsRefusedBothWays() throws IOException {
+        byte[] longest = new byte[FrameCodec.MAX_CREDENTIAL_BYTES];
+        assertEquals(new Frame.Hello(FrameCodec.VERSION, 4096, 16, 4096, longest),
+                decode(encode(new Frame.Hello(FrameCodec.VERSION, 4096, 16, 4096, longest))));
+        byte[] tooLong = new byte[FrameCodec.MAX_CREDENTIAL_BYTES + 1];
+        assertThrows(IllegalArgumentException.class,
+                () -> encode(new Frame.Hello(FrameCodec.VERSION, 4096, 16, 4096, tooLong)));
+        // Written by hand: the length says one byte more than the limit.
+        byte[] bytes = encode(new Frame.Hello(FrameCodec.VERSION, 4096, 16, 4096, longest));
+        java.nio.ByteBuffer.wrap(bytes).putShort(23, (short) (FrameCodec.MAX_CREDENTIAL_BYTES + 1));
+        MalformedFrameException e = assertThrows(MalformedFrameException.class, () -> decode(bytes));
+        assertTrue(e.getMessage().contains("credential"), e.getMessage());
     }
 
     @Test

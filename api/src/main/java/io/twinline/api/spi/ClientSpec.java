@@ -20,6 +20,7 @@ import java.util.Optional;
  * @param stateListeners the listeners added to every session, in the order they were added
  * @param reconnectAfterDisconnect whether a session that ends in {@code DISCONNECTED} is replaced by a new one
  * @param tls TLS on every connection, or empty for plain TCP
+ * @param credential what HELLO presents to the server's authenticator (empty: nothing)
  */
 public record ClientSpec(
         InetSocketAddress server,
@@ -28,7 +29,8 @@ public record ClientSpec(
         Limits limits,
         List<StateListener> stateListeners,
         boolean reconnectAfterDisconnect,
-        Optional<Tls> tls) {
+        Optional<Tls> tls,
+        byte[] credential) {
 
     /**
      * Copies the map and the list, so the spec stays as the builder left it.
@@ -37,6 +39,7 @@ public record ClientSpec(
      */
     public ClientSpec {
         java.util.Objects.requireNonNull(tls, "tls");
+        credential = credential.clone();
         handlers = Map.copyOf(handlers);
         stateListeners = List.copyOf(stateListeners);
     }
@@ -53,6 +56,16 @@ public record ClientSpec(
      */
     public ClientSpec(InetSocketAddress server, Map<String, Handler> handlers, RecoveryPolicy policy, Limits limits,
                       List<StateListener> stateListeners, boolean reconnectAfterDisconnect) {
-        this(server, handlers, policy, limits, stateListeners, reconnectAfterDisconnect, Optional.empty());
+        this(server, handlers, policy, limits, stateListeners, reconnectAfterDisconnect, Optional.empty(), new byte[0]);
+    }
+
+    /**
+     * The credential.
+     *
+     * @return a copy of the credential's bytes
+     */
+    @Override
+    public byte[] credential() {
+        return credential.clone();
     }
 }

@@ -1,5 +1,6 @@
 package io.twinline.api.spi;
 
+import io.twinline.api.Authenticator;
 import io.twinline.api.Handler;
 import io.twinline.api.Limits;
 import io.twinline.api.RecoveryPolicy;
@@ -24,6 +25,8 @@ import java.util.function.Consumer;
  * @param stateListeners the listeners added to every session, in the order they were added
  * @param sessionListeners the listeners told of each new session, in the order they were added
  * @param tls TLS on every connection, or empty for plain TCP
+ * @param authenticator who may open a session, or empty for anyone who reaches the server (and, with mutual TLS,
+ *     shows a trusted certificate)
  */
 public record ServerSpec(
         InetSocketAddress bindAddress,
@@ -33,7 +36,8 @@ public record ServerSpec(
         Limits limits,
         List<StateListener> stateListeners,
         List<Consumer<Session>> sessionListeners,
-        Optional<Tls> tls) {
+        Optional<Tls> tls,
+        Optional<Authenticator> authenticator) {
 
     /**
      * Copies the map and the lists, so the spec stays as the builder left it.
@@ -43,6 +47,7 @@ public record ServerSpec(
      */
     public ServerSpec {
         java.util.Objects.requireNonNull(tls, "tls");
+        java.util.Objects.requireNonNull(authenticator, "authenticator");
         handlers = Map.copyOf(handlers);
         stateListeners = List.copyOf(stateListeners);
         sessionListeners = List.copyOf(sessionListeners);
@@ -63,6 +68,6 @@ public record ServerSpec(
                       Map<String, Handler> handlers, RecoveryPolicy policy, Limits limits,
                       List<StateListener> stateListeners, List<Consumer<Session>> sessionListeners) {
         this(bindAddress, advertisedAddress, handlers, policy, limits, stateListeners, sessionListeners,
-                Optional.empty());
+                Optional.empty(), Optional.empty());
     }
 }

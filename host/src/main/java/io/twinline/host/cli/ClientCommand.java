@@ -45,6 +45,7 @@ final class ClientCommand {
                                    [--send-buffer-bytes 131072] [--quiet-heartbeat-ms 10000]
                                    [--tls | --tls-trust FILE] [--tls-server-name NAME]
                                    [--tls-cert FILE --tls-key FILE | --tls-keystore FILE [--tls-keystore-password P]]
+                                   [--credential-file FILE]
 
             Makes N ledger calls to the server from C virtual threads and asks the server for M calls back over
             channel B, then compares both ledgers with what was sent. With --seconds S and no --calls, calls go on
@@ -63,7 +64,8 @@ final class ClientCommand {
             the JDK's default CAs); the certificate must name the host of --connect, or --tls-server-name. For a
             server that requires client certificates, give this client's certificate chain and PKCS#8 key as PEM
             (--tls-cert, --tls-key) or a PKCS#12 store (--tls-keystore; password from --tls-keystore-password or
-            TWINLINE_TLS_KEYSTORE_PASSWORD).
+            TWINLINE_TLS_KEYSTORE_PASSWORD). --credential-file: a file whose contents (without a final newline) this
+            client presents when it opens its session, for a server with --credentials.
 
             When the session ends (DISCONNECTED: recovery failed, the server is gone; or CLOSED: the server shut
             down), no more calls are made: the client prints its line and exits 1. With --reconnect, a session
@@ -83,10 +85,13 @@ final class ClientCommand {
                 "fault-interval-ms", "log-level", "heartbeat-ms", "quiet-heartbeat-ms", "idle-timeout-ms", "probe-timeout-ms",
                 "recovery-time-limit-ms", "metrics", "max-message-bytes", "max-in-flight-bytes",
                 "send-buffer-bytes", "tls-trust", "tls-cert", "tls-key", "tls-keystore", "tls-keystore-password",
-                "tls-server-name"),
+                "tls-server-name", "credential-file"),
                 Set.of("faults", "reconnect", "tls"));
         TwinlineCommand.configureLogging(args.text("log-level", "warn"));
         io.twinline.api.Tls tls = TwinlineCommand.tls(args, false);
+        String credentialFile = args.text("credential-file", null);
+        byte[] credential = credentialFile == null ? new byte[0]
+                : CredentialsFile.secret(java.nio.file.Path.of(credentialFile));
         String connect = args.text("connect", null);
         if (connect == null) {
             throw new UsageException("client needs --connect HOST:PORT");
@@ -120,6 +125,7 @@ final class ClientCommand {
                 .limits(limits)
                 .reconnectAfterDisconnect(reconnect)
                 .tls(tls)
+                .credential(credential)
                 .handle(Ledger.ADD, ledger.add)
                 .handle(Ledger.TOTAL, ledger.total)
                 .onStateChange((s, from, to, cause) -> {

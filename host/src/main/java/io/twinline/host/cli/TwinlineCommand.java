@@ -57,7 +57,7 @@ public final class TwinlineCommand {
                                    [--max-message-bytes 16777216] [--max-in-flight-bytes 67108864]
                                    [--send-buffer-bytes 131072] [--quiet-heartbeat-ms 10000]
                                    [--tls-cert FILE --tls-key FILE | --tls-keystore FILE [--tls-keystore-password P]]
-                                   [--tls-client-ca FILE]
+                                   [--tls-client-ca FILE] [--credentials FILE]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
             GOODBYE. The status endpoint (GET / the live page, /status, /metrics, /health, /ready) listens on
@@ -70,7 +70,9 @@ public final class TwinlineCommand {
             (--tls-cert, --tls-key), or a PKCS#12 store (--tls-keystore; its password from --tls-keystore-password or
             the environment variable TWINLINE_TLS_KEYSTORE_PASSWORD). --tls-client-ca requires every client to show
             a certificate signed by a CA in that PEM file (mutual TLS); each session is then bound to its
-            certificate.""";
+            certificate. --credentials names a file of lines 'NAME SECRET': a client must present one SECRET
+            (twinline client --credential-file) and its session's principal is that NAME; others are refused
+            UNAUTHORIZED. Use it with TLS, or the secrets cross the network in clear.""";
 
     private static final String DEMO_HELP = """
             usage: twinline demo [--seconds 8] [--clients 3] [--concurrency 16] [--no-faults] [--tls] [--log-level LEVEL]
@@ -175,9 +177,12 @@ public final class TwinlineCommand {
                 "quiet-heartbeat-ms",
                 "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions",
                 "max-message-bytes", "max-in-flight-bytes", "send-buffer-bytes", "tls-cert", "tls-key",
-                "tls-keystore", "tls-keystore-password", "tls-client-ca"), Set.of());
+                "tls-keystore", "tls-keystore-password", "tls-client-ca", "credentials"), Set.of());
         configureLogging(args.text("log-level", "info"));
         Tls tls = tls(args, true);
+        String credentialsFile = args.text("credentials", null);
+        io.twinline.api.Authenticator authenticator = credentialsFile == null ? null
+                : CredentialsFile.read(java.nio.file.Path.of(credentialsFile));
         RecoveryPolicy policy = policy(args);
         Limits limits = limits(args).withMaxSessions(args.integer("max-sessions", 10_000, 1, 1_000_000));
         Ledger ledger = new Ledger();
@@ -191,6 +196,7 @@ public final class TwinlineCommand {
         if (tls != null) {
             builder.tls(tls);
         }
+        builder.authenticator(authenticator);
         String advertise = args.text("advertise", null);
         if (advertise != null) {
             builder.advertise(Args.hostPort("advertise", advertise));
