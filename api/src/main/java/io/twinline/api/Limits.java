@@ -35,6 +35,12 @@ import java.time.Duration;
  *     waits at most this long for each dial and each answer to its HELLO or ATTACH
  * @param callTimeout the timeout of {@link Session#call(String, byte[])}
  * @param closeGrace how long an orderly close waits for calls in flight to be answered before GOODBYE
+ * @param maxHandshakes the most connections a server holds before their first frame (HELLO or ATTACH) is read and
+ *     answered; a connection accepted past it is reset at once and counted ({@code connectionsShed}), so a flood of
+ *     connections that say nothing holds at most this many sockets and threads, each for at most
+ *     {@code handshakeTimeout}
+ * @param maxHandshakesPerAddress the most of those from one IP address; past it, that address's new connections are
+ *     reset while other addresses still get in. Clients behind one NAT share it
  */
 public record Limits(
         int maxMessageBytes,
@@ -45,7 +51,9 @@ public record Limits(
         int maxSessions,
         Duration handshakeTimeout,
         Duration callTimeout,
-        Duration closeGrace) {
+        Duration closeGrace,
+        int maxHandshakes,
+        int maxHandshakesPerAddress) {
 
     /** The smallest message limit accepted: room for a small call and a failure's description. */
     public static final int MIN_MESSAGE_BYTES = 1024;
@@ -68,7 +76,12 @@ public record Limits(
             // A handshake is one round trip; five seconds drops silent or slow connections early.
             Duration.ofSeconds(5),
             Duration.ofSeconds(30),
-            Duration.ofSeconds(2));
+            Duration.ofSeconds(2),
+            // A handshake takes a round trip: even a burst of thousands of clients re-attaching after an outage
+            // rarely has a thousand in handshake at once, while a flood of silent connections holds at most this many.
+            1024,
+            // Twice the re-attach dials one client process makes at once (DialGate), so a NAT of a few clients fits.
+            128);
 
     /**
      * Validates every field.
@@ -106,12 +119,40 @@ public record Limits(
         if (closeGrace.isNegative()) {
             throw new IllegalArgumentException("closeGrace must not be negative: " + closeGrace);
         }
+        if (maxHandshakes < 1) {
+            throw new IllegalArgumentException("maxHandshakes must be at least 1: " + maxHandshakes);
+        }
+        if (maxHandshakesPerAddress < 1 || maxHandshakesPerAddress > maxHandshakes) {
+            throw new IllegalArgumentException("maxHandshakesPerAddress must be within 1..maxHandshakes ("
+                    + maxHandshakes + "): " + maxHandshakesPerAddress);
+        }
+    }
+
+    /**
+     * Limits with the default bounds of connections in handshake (1,024, and 128 per address).
+     *
+     * @param maxMessageBytes as the record's component
+     * @param maxInFlight as the record's component
+     * @param maxInFlightBytes as the record's component
+     * @param maxCachedBytes as the record's component
+     * @param sendBufferBytes as the record's component
+     * @param maxSessions as the record's component
+     * @param handshakeTimeout as the record's component
+     * @param callTimeout as the record's component
+     * @param closeGrace as the record's component
+     * @throws IllegalArgumentException as the canonical constructor
+     */
+    public Limits(int maxMessageBytes, int maxInFlight, int maxInFlightBytes, long maxCachedBytes,
+                  int sendBufferBytes, int maxSessions, Duration handshakeTimeout, Duration callTimeout,
+                  Duration closeGrace) {
+        this(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes, maxSessions,
+                handshakeTimeout, callTimeout, closeGrace, 1024, 128);
     }
 
     /**
      * Returns the defaults: 16 MiB messages, 1,024 calls and 64 MiB of request bodies in flight, 64 MiB of responses
      * kept for replay, a 128 KiB send buffer, 10,000 sessions, a 5 s handshake timeout, a 30 s
-     * call timeout and a 2 s close grace.
+     * call timeout, a 2 s close grace, and 1,024 connections in handshake, 128 from one address.
      *
      * @return the default limits
      */
@@ -128,7 +169,7 @@ public record Limits(
      */
     public Limits withMaxMessageBytes(int value) {
         return new Limits(value, maxInFlight, Math.max(value, maxInFlightBytes), maxCachedBytes, sendBufferBytes,
-                maxSessions, handshakeTimeout, callTimeout, closeGrace);
+                maxSessions, handshakeTimeout, callTimeout, closeGrace, maxHandshakes, maxHandshakesPerAddress);
     }
 
     /**
@@ -140,7 +181,7 @@ public record Limits(
      */
     public Limits withMaxInFlight(int value) {
         return new Limits(maxMessageBytes, value, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
-                maxSessions, handshakeTimeout, callTimeout, closeGrace);
+                maxSessions, handshakeTimeout, callTimeout, closeGrace, maxHandshakes, maxHandshakesPerAddress);
     }
 
     /**
@@ -152,7 +193,7 @@ public record Limits(
      */
     public Limits withMaxSessions(int value) {
         return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
-                value, handshakeTimeout, callTimeout, closeGrace);
+                value, handshakeTimeout, callTimeout, closeGrace, maxHandshakes, maxHandshakesPerAddress);
     }
 
     /**
@@ -165,7 +206,7 @@ public record Limits(
      */
     public Limits withHandshakeTimeout(Duration value) {
         return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
-                maxSessions, value, callTimeout, closeGrace);
+                maxSessions, value, callTimeout, closeGrace, maxHandshakes, maxHandshakesPerAddress);
     }
 
     /**
@@ -178,7 +219,7 @@ public record Limits(
      */
     public Limits withCallTimeout(Duration value) {
         return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
-                maxSessions, handshakeTimeout, value, closeGrace);
+                maxSessions, handshakeTimeout, value, closeGrace, maxHandshakes, maxHandshakesPerAddress);
     }
 
     /**
@@ -191,7 +232,7 @@ public record Limits(
      */
     public Limits withCloseGrace(Duration value) {
         return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
-                maxSessions, handshakeTimeout, callTimeout, value);
+                maxSessions, handshakeTimeout, callTimeout, value, maxHandshakes, maxHandshakesPerAddress);
     }
 
     /**
@@ -203,7 +244,7 @@ public record Limits(
      */
     public Limits withMaxInFlightBytes(int value) {
         return new Limits(maxMessageBytes, maxInFlight, value, maxCachedBytes, sendBufferBytes,
-                maxSessions, handshakeTimeout, callTimeout, closeGrace);
+                maxSessions, handshakeTimeout, callTimeout, closeGrace, maxHandshakes, maxHandshakesPerAddress);
     }
 
     /**
@@ -215,7 +256,7 @@ public record Limits(
      */
     public Limits withMaxCachedBytes(long value) {
         return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, value, sendBufferBytes,
-                maxSessions, handshakeTimeout, callTimeout, closeGrace);
+                maxSessions, handshakeTimeout, callTimeout, closeGrace, maxHandshakes, maxHandshakesPerAddress);
     }
 
     /**
@@ -227,6 +268,20 @@ public record Limits(
      */
     public Limits withSendBufferBytes(int value) {
         return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, value,
-                maxSessions, handshakeTimeout, callTimeout, closeGrace);
+                maxSessions, handshakeTimeout, callTimeout, closeGrace, maxHandshakes, maxHandshakesPerAddress);
+    }
+
+    /**
+     * Returns these limits with other bounds of connections in handshake.
+     *
+     * @param total the most connections in handshake at once
+     * @param perAddress the most of those from one IP address
+     * @return the new limits
+     * @throws IllegalArgumentException if {@code total} is below 1 or {@code perAddress} is not within
+     *     1..{@code total}
+     */
+    public Limits withMaxHandshakes(int total, int perAddress) {
+        return new Limits(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes,
+                maxSessions, handshakeTimeout, callTimeout, closeGrace, total, perAddress);
     }
 }

@@ -48,6 +48,9 @@ import java.util.TreeMap;
  * @param heartbeatRoundTrip a runtime's heartbeat PINGs answered by their PONG, by the time from the round that
  *     sent the PING to the read that brought the PONG: what a control frame waited behind, on the link and at the
  *     peer; empty for a session
+ * @param connectionsShed a server's connections reset as soon as they were accepted, because
+ *     {@link Limits#maxHandshakes()} connections (or {@link Limits#maxHandshakesPerAddress()} from that address)
+ *     were in handshake already; 0 for a client and a session
  */
 public record MetricsSnapshot(
         long sessionsOpened,
@@ -66,7 +69,8 @@ public record MetricsSnapshot(
         long bytesSent,
         long bytesReceived,
         Map<String, Long> handshakesRejected,
-        Histogram heartbeatRoundTrip) {
+        Histogram heartbeatRoundTrip,
+        long connectionsShed) {
 
     /**
      * Copies every map, so the snapshot stays as it was taken; the copies iterate in the enums' order (reasons in

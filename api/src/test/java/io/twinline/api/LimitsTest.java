@@ -14,7 +14,7 @@ class LimitsTest {
     @Test
     void defaultsAreTheDocumentedValues() {
         assertEquals(new Limits(16 * 1024 * 1024, 1024, 64 * 1024 * 1024, 64L * 1024 * 1024, 128 * 1024, 10_000,
-                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(2)), DEFAULTS);
+                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(2), 1024, 128), DEFAULTS);
     }
 
     @Test
@@ -27,6 +27,16 @@ class LimitsTest {
         assertEquals(128 << 20, DEFAULTS.withMaxMessageBytes(128 << 20).maxInFlightBytes(),
                 "a message limit above the budget raises the budget with it");
         assertEquals(64 << 20, DEFAULTS.withMaxMessageBytes(1024).maxInFlightBytes());
+    }
+
+    @Test
+    void handshakeBoundsArePositiveAndThePerAddressOneWithinTheTotal() {
+        assertEquals(8, DEFAULTS.withMaxHandshakes(8, 8).maxHandshakesPerAddress());
+        refused("maxHandshakes must be at least 1: 0", () -> DEFAULTS.withMaxHandshakes(0, 1));
+        refused("maxHandshakesPerAddress must be within 1..maxHandshakes (8): 9",
+                () -> DEFAULTS.withMaxHandshakes(8, 9));
+        refused("maxHandshakesPerAddress must be within 1..maxHandshakes (8): 0",
+                () -> DEFAULTS.withMaxHandshakes(8, 0));
     }
 
     @Test

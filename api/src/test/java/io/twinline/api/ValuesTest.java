@@ -41,7 +41,7 @@ class ValuesTest {
     private static MetricsSnapshot snapshot(Map<SessionState, Long> sessions, Map<String, Long> rejected) {
         return new MetricsSnapshot(0, sessions, zeros(SessionState.class), zeros(CallOutcome.class),
                 zeros(CallOutcome.class), EMPTY, zerosByChannel(), zerosByChannel(), EMPTY, 0, 0, 0, 0, 0, 0,
-                rejected, EMPTY);
+                rejected, EMPTY, 0);
     }
 
     @Test

@@ -66,6 +66,7 @@ final class Metrics implements ByteMeter {
     private final LongAdder[] sessionsEnded = new LongAdder[SessionState.values().length];
     private final LongAdder[] rejected = new LongAdder[RejectReason.values().length];
     private final LongAdder reattaches = new LongAdder();
+    private final LongAdder shed = new LongAdder();
     private final LongAdder bytesSent = new LongAdder();
     private final LongAdder bytesReceived = new LongAdder();
     /** The runtime's heartbeat round trips: a bucket each (not cumulative), then the sum in nanoseconds. */
@@ -152,6 +153,11 @@ final class Metrics implements ByteMeter {
         sessionsEnded[finalState.ordinal()].increment();
     }
 
+    /** A connection was reset at accept: too many were in handshake already. */
+    void connectionShed() {
+        shed.increment();
+    }
+
     void rejected(RejectReason reason) {
         rejected[reason.ordinal()].increment();
     }
@@ -218,19 +224,19 @@ final class Metrics implements ByteMeter {
             rejectedByReason.put(reason.name().toLowerCase(Locale.ROOT), rejected[reason.ordinal()].sum());
         }
         return snapshot(slot -> slots[slot].sum(), sessionsOpened.sum(), byState, ended, bytesSent.sum(),
-                bytesReceived.sum(), rejectedByReason, i -> heartbeats[i].sum());
+                bytesReceived.sum(), rejectedByReason, i -> heartbeats[i].sum(), shed.sum());
     }
 
     /** Builds a snapshot from counts laid out in slots, and the figures that are not. */
     static MetricsSnapshot snapshot(IntToLongFunction slot, long opened, Map<SessionState, Long> sessions,
                                     Map<SessionState, Long> ended, long sent, long received,
-                                    Map<String, Long> rejected, IntToLongFunction heartbeatSlot) {
+                                    Map<String, Long> rejected, IntToLongFunction heartbeatSlot, long shed) {
         return new MetricsSnapshot(opened, sessions, ended, outcomes(slot, CALLS_MADE),
                 outcomes(slot, CALLS_HANDLED), histogram(slot, CALL_DURATION, CALL_BOUNDS_NANOS),
                 causes(slot, CHANNEL_FAILURES), causes(slot, RECOVERIES),
                 histogram(slot, RECOVERY_DURATION, RECOVERY_BOUNDS_NANOS), slot.applyAsLong(RECOVERIES_FAILED),
                 slot.applyAsLong(REPLAYED), slot.applyAsLong(DUPLICATES), slot.applyAsLong(MALFORMED), sent,
-                received, rejected, histogram(heartbeatSlot, 0, HEARTBEAT_BOUNDS_NANOS));
+                received, rejected, histogram(heartbeatSlot, 0, HEARTBEAT_BOUNDS_NANOS), shed);
     }
 
     static <E extends Enum<E>> Map<E, Long> zeros(Class<E> type) {
@@ -288,6 +294,7 @@ final class Metrics implements ByteMeter {
         m.put("reattaches", reattaches.sum());
         m.put("malformed_frames", snapshot.malformedFrames());
         m.put("handshakes_rejected", snapshot.handshakesRejected().values().stream().mapToLong(Long::longValue).sum());
+        m.put("connections_shed", snapshot.connectionsShed());
         m.put("calls_handled", snapshot.callsHandledTotal());
         m.put("calls_made", snapshot.callsMadeTotal());
         m.put("duplicates_suppressed", snapshot.duplicatesSuppressed());

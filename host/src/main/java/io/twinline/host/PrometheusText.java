@@ -108,6 +108,11 @@ final class PrometheusText {
                 t.sample("twinline_reattach_dials_refused_total", "", h.dialsRefused());
             }
         }
+        if (role.equals("server")) {
+            t.family("twinline_connections_shed_total", "counter",
+                    "Connections reset at accept because too many were in handshake (in all, or from their address).");
+            t.sample("twinline_connections_shed_total", "", m.connectionsShed());
+        }
         if (!m.handshakesRejected().isEmpty()) {
             t.family("twinline_handshakes_rejected_total", "counter", "Handshakes answered with REJECTED, by reason.");
             for (Map.Entry<String, Long> e : new java.util.TreeMap<>(m.handshakesRejected()).entrySet()) {

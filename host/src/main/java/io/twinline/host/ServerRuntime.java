@@ -65,6 +65,12 @@ final class ServerRuntime implements TwinlineServer {
      * {@link #sessions}, so that HELLOs handshaking at once cannot together pass the limit.
      */
     private final AtomicInteger held = new AtomicInteger();
+    /** Connections in handshake, in all and by the peer's address (see {@link #admitHandshake}). */
+    private final AtomicInteger handshaking = new AtomicInteger();
+    private final ConcurrentHashMap<java.net.InetAddress, Integer> handshakingFrom = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong shedSinceLog = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong lastShedLogNanos =
+            new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
     private final SecureRandom random = new SecureRandom();
     // Ids start at a random point, so a client of an earlier run of this server, re-attaching after a restart,
     // is told its session is unknown rather than meeting a new session under the same id.
@@ -238,11 +244,86 @@ final class ServerRuntime implements TwinlineServer {
                 }
                 continue;
             }
-            if (!group.spawn("server/handshake-" + socket.remote(), () -> handshake(socket))) {
+            java.net.InetAddress from = socket.remoteSocketAddress() == null ? null
+                    : socket.remoteSocketAddress().getAddress();
+            if (!admitHandshake(from)) {
+                shed(socket, from);
+                continue;
+            }
+            boolean spawned = group.spawn("server/handshake-" + socket.remote(), () -> {
+                try {
+                    handshake(socket);
+                } finally {
+                    handshakeDone(from);
+                }
+            });
+            if (!spawned) {
+                handshakeDone(from);
                 socket.close();
                 return;
             }
         }
+    }
+
+    /**
+     * Counts a new connection as in handshake, unless {@link Limits#maxHandshakes()} are already, or
+     * {@link Limits#maxHandshakesPerAddress()} from {@code from}; a connection without an address counts only in
+     * the total.
+     *
+     * @return whether it may go on to its handshake
+     */
+    private boolean admitHandshake(java.net.InetAddress from) {
+        if (handshaking.incrementAndGet() > spec.limits().maxHandshakes()) {
+            handshaking.decrementAndGet();
+            return false;
+        }
+        if (from == null) {
+            return true;
+        }
+        int limit = spec.limits().maxHandshakesPerAddress();
+        boolean[] admitted = {false};
+        handshakingFrom.compute(from, (address, n) -> {
+            int now = n == null ? 0 : n;
+            admitted[0] = now < limit;
+            return admitted[0] ? now + 1 : n;
+        });
+        if (!admitted[0]) {
+            handshaking.decrementAndGet();
+        }
+        return admitted[0];
+    }
+
+    /** A connection admitted by {@link #admitHandshake} has left its handshake (answered, attached or closed). */
+    private void handshakeDone(java.net.InetAddress from) {
+        handshaking.decrementAndGet();
+        if (from != null) {
+            handshakingFrom.computeIfPresent(from, (address, n) -> n <= 1 ? null : n - 1);
+        }
+    }
+
+    /**
+     * Resets a connection that found too many in handshake: no thread, no read, no REJECTED (which a flood would
+     * not read). Counted; logged at most once per {@link #SHED_LOG_EVERY_NANOS} with the count since.
+     */
+    private void shed(Endpoint socket, java.net.InetAddress from) {
+        metrics.connectionShed(); // before the reset, which the peer may see at once
+        socket.abort();
+        long shedNow = shedSinceLog.incrementAndGet();
+        long now = nanoClock.getAsLong();
+        long last = lastShedLogNanos.get();
+        if (now - last >= SHED_LOG_EVERY_NANOS && lastShedLogNanos.compareAndSet(last, now)) {
+            shedSinceLog.addAndGet(-shedNow);
+            Logger.warn("[server] {} connection(s) reset at accept: {} in handshake (limit {}, {} from one address), "
+                    + "the latest from {}", shedNow, handshaking.get(), spec.limits().maxHandshakes(),
+                    spec.limits().maxHandshakesPerAddress(), from == null ? socket.remote() : from.getHostAddress());
+        }
+    }
+
+    private static final long SHED_LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    /** Connections accepted whose first frame is not yet answered (see {@link #admitHandshake}). */
+    int handshaking() {
+        return handshaking.get();
     }
 
     private void handshake(Endpoint socket) {

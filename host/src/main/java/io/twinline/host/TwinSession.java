@@ -285,7 +285,7 @@ final class TwinSession implements Session {
             ended.put(now, 1L);
         }
         return Metrics.snapshot(counts::get, established ? 1 : 0, held, ended, table.bytesSent(),
-                table.bytesReceived(), Map.of(), i -> 0); // heartbeat round trips: the runtime's only
+                table.bytesReceived(), Map.of(), i -> 0, 0); // heartbeat round trips and shedding: the runtime's
     }
 
     /**

@@ -58,6 +58,7 @@ public final class TwinlineCommand {
                                    [--send-buffer-bytes 131072] [--quiet-heartbeat-ms 10000]
                                    [--tls-cert FILE --tls-key FILE | --tls-keystore FILE [--tls-keystore-password P]]
                                    [--tls-client-ca FILE] [--credentials FILE]
+                                   [--max-handshakes 1024] [--max-handshakes-per-address 128]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
             GOODBYE. The status endpoint (GET / the live page, /status, /metrics, /health, /ready) listens on
@@ -72,7 +73,9 @@ public final class TwinlineCommand {
             a certificate signed by a CA in that PEM file (mutual TLS); each session is then bound to its
             certificate. --credentials names a file of lines 'NAME SECRET': a client must present one SECRET
             (twinline client --credential-file) and its session's principal is that NAME; others are refused
-            UNAUTHORIZED. Use it with TLS, or the secrets cross the network in clear.""";
+            UNAUTHORIZED. Use it with TLS, or the secrets cross the network in clear. Past --max-handshakes
+            connections whose first frame is not yet answered (or --max-handshakes-per-address from one address),
+            a new connection is reset at once and counted.""";
 
     private static final String DEMO_HELP = """
             usage: twinline demo [--seconds 8] [--clients 3] [--concurrency 16] [--no-faults] [--tls] [--log-level LEVEL]
@@ -177,7 +180,8 @@ public final class TwinlineCommand {
                 "quiet-heartbeat-ms",
                 "idle-timeout-ms", "probe-timeout-ms", "recovery-time-limit-ms", "reattach-window-ms", "max-sessions",
                 "max-message-bytes", "max-in-flight-bytes", "send-buffer-bytes", "tls-cert", "tls-key",
-                "tls-keystore", "tls-keystore-password", "tls-client-ca", "credentials"), Set.of());
+                "tls-keystore", "tls-keystore-password", "tls-client-ca", "credentials", "max-handshakes",
+                "max-handshakes-per-address"), Set.of());
         configureLogging(args.text("log-level", "info"));
         Tls tls = tls(args, true);
         String credentialsFile = args.text("credentials", null);
@@ -185,6 +189,14 @@ public final class TwinlineCommand {
                 : CredentialsFile.read(java.nio.file.Path.of(credentialsFile));
         RecoveryPolicy policy = policy(args);
         Limits limits = limits(args).withMaxSessions(args.integer("max-sessions", 10_000, 1, 1_000_000));
+        int handshakes = args.integer("max-handshakes", limits.maxHandshakes(), 1, 1_000_000);
+        int perAddress = args.integer("max-handshakes-per-address",
+                Math.min(handshakes, limits.maxHandshakesPerAddress()), 1, 1_000_000);
+        if (perAddress > handshakes) {
+            throw new UsageException("--max-handshakes-per-address must not exceed --max-handshakes (" + handshakes
+                    + "): " + perAddress);
+        }
+        limits = limits.withMaxHandshakes(handshakes, perAddress);
         Ledger ledger = new Ledger();
         var builder = Twinline.server()
                 .bind(args.text("bind", "127.0.0.1"), args.integer("port", Twinline.DEFAULT_PORT, 0, 65535))

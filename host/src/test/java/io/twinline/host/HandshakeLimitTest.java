@@ -1,0 +1,101 @@
+package io.twinline.host;
+
+import static io.twinline.host.Testing.text;
+import static io.twinline.host.Testing.utf8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+import io.twinline.api.Limits;
+import io.twinline.api.TwinlineClient;
+import io.twinline.api.TwinlineServer;
+import io.twinline.transport.Frame;
+import io.twinline.transport.FrameCodec;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Connections in handshake are bounded in all and per address: past either bound a new connection is reset at
+ * accept and counted ({@code connectionsShed}), while other addresses still get in, the sessions already open go
+ * on, and the count falls back as the silent connections go.
+ */
+class HandshakeLimitTest {
+
+    private static Socket from(String localAddress, InetSocketAddress server) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(localAddress, 0));
+        s.connect(server, 5000);
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    /** Whether the server resets (or closes) a new connection from {@code localAddress} without a word. */
+    private static boolean shedFrom(String localAddress, InetSocketAddress server) throws IOException {
+        Socket s = new Socket();
+        try (s) {
+            s.bind(new InetSocketAddress(localAddress, 0));
+            s.connect(server, 5000);
+            s.setSoTimeout(10_000);
+            return s.getInputStream().read() == -1;
+        } catch (SocketException e) {
+            return true; // reset, while connecting or reading
+        }
+    }
+
+    /** Sends HELLO on a new connection from {@code localAddress} and returns the answer. */
+    private static Frame hello(String localAddress, InetSocketAddress server) throws IOException {
+        try (Socket s = from(localAddress, server)) {
+            FrameCodec codec = new FrameCodec(4096);
+            DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            codec.write(new Frame.Hello(FrameCodec.VERSION, 1 << 20, 64, 1 << 20), out);
+            out.flush();
+            return codec.read(new DataInputStream(s.getInputStream()));
+        }
+    }
+
+    @Test
+    void pastEitherBoundANewConnectionIsResetAndOthersGoOn() throws Exception {
+        TwinlineServer server = Testing.server()
+                .limits(Limits.defaults().withMaxHandshakes(6, 4).withHandshakeTimeout(Duration.ofSeconds(20)))
+                .start();
+        ServerRuntime runtime = (ServerRuntime) server;
+        InetSocketAddress at = server.address();
+        List<Socket> silent = new ArrayList<>();
+        try (TwinlineClient bystander = Testing.client(server).connect()) {
+            for (int i = 0; i < 4; i++) {
+                silent.add(from("127.0.0.1", at));
+            }
+            Testing.await(Duration.ofSeconds(5), "four in handshake", () -> runtime.handshaking() == 4);
+            assertEquals(true, shedFrom("127.0.0.1", at), "a fifth from one address is reset");
+            assertEquals(1, server.metrics().connectionsShed());
+
+            // Another address still gets in, up to the total of six.
+            silent.add(from("127.0.0.2", at));
+            silent.add(from("127.0.0.2", at));
+            Testing.await(Duration.ofSeconds(5), "six in handshake", () -> runtime.handshaking() == 6);
+            assertEquals(true, shedFrom("127.0.0.3", at), "past the total, any address is reset");
+            assertEquals(2, server.metrics().connectionsShed());
+            assertEquals("still here", text(bystander.call("echo", utf8("still here"))));
+
+            // As silent connections go, the bounds give room again.
+            silent.removeFirst().close();
+            silent.removeFirst().close();
+            Testing.await(Duration.ofSeconds(5), "four in handshake", () -> runtime.handshaking() == 4);
+            assertInstanceOf(Frame.Welcome.class, hello("127.0.0.1", at));
+            assertEquals("still here", text(bystander.call("echo", utf8("still here"))));
+        } finally {
+            for (Socket s : silent) {
+                s.close();
+            }
+            server.close();
+        }
+        Testing.await(Duration.ofSeconds(5), "none in handshake", () -> runtime.handshaking() == 0);
+    }
+}
