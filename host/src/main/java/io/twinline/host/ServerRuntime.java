@@ -65,9 +65,8 @@ final class ServerRuntime implements TwinlineServer {
      * {@link #sessions}, so that HELLOs handshaking at once cannot together pass the limit.
      */
     private final AtomicInteger held = new AtomicInteger();
-    /** Connections in handshake, in all and by the peer's address (see {@link #admitHandshake}). */
-    private final AtomicInteger handshaking = new AtomicInteger();
-    private final ConcurrentHashMap<java.net.InetAddress, Integer> handshakingFrom = new ConcurrentHashMap<>();
+    /** Connections not yet part of an established session, bounded (see {@link HandshakeTable}). */
+    private final HandshakeTable pending;
     private final java.util.concurrent.atomic.AtomicLong shedSinceLog = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong lastShedLogNanos =
             new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
@@ -83,6 +82,7 @@ final class ServerRuntime implements TwinlineServer {
         this.spec = spec;
         this.clock = clock;
         this.nanoClock = clock::nanoTime;
+        this.pending = new HandshakeTable(spec.limits().maxHandshakes(), spec.limits().maxHandshakesPerAddress());
         this.metrics = new Metrics(clock);
         this.listener = listener;
         InetSocketAddress bound = listener.address();
@@ -246,19 +246,18 @@ final class ServerRuntime implements TwinlineServer {
             }
             java.net.InetAddress from = socket.remoteSocketAddress() == null ? null
                     : socket.remoteSocketAddress().getAddress();
-            if (!admitHandshake(from)) {
-                shed(socket, from);
+            HandshakeTable.Admission admission = pending.admit(from, socket);
+            if (admission.evicted() != null) {
+                shed(admission.evicted(), "the oldest connection of the address holding the most", from);
+            }
+            HandshakeTable.Ticket ticket = admission.ticket();
+            if (ticket == null) {
+                shed(socket, "a new connection", from);
                 continue;
             }
-            boolean spawned = group.spawn("server/handshake-" + socket.remote(), () -> {
-                try {
-                    handshake(socket);
-                } finally {
-                    handshakeDone(from);
-                }
-            });
+            boolean spawned = group.spawn("server/handshake-" + socket.remote(), () -> handshake(socket, ticket));
             if (!spawned) {
-                handshakeDone(from);
+                pending.done(ticket);
                 socket.close();
                 return;
             }
@@ -266,46 +265,10 @@ final class ServerRuntime implements TwinlineServer {
     }
 
     /**
-     * Counts a new connection as in handshake, unless {@link Limits#maxHandshakes()} are already, or
-     * {@link Limits#maxHandshakesPerAddress()} from {@code from}; a connection without an address counts only in
-     * the total.
-     *
-     * @return whether it may go on to its handshake
+     * Resets a connection when too many are in handshake: no REJECTED (which a flood would not read). Counted;
+     * logged at most once per {@link #SHED_LOG_EVERY_NANOS} with the count since.
      */
-    private boolean admitHandshake(java.net.InetAddress from) {
-        if (handshaking.incrementAndGet() > spec.limits().maxHandshakes()) {
-            handshaking.decrementAndGet();
-            return false;
-        }
-        if (from == null) {
-            return true;
-        }
-        int limit = spec.limits().maxHandshakesPerAddress();
-        boolean[] admitted = {false};
-        handshakingFrom.compute(from, (address, n) -> {
-            int now = n == null ? 0 : n;
-            admitted[0] = now < limit;
-            return admitted[0] ? now + 1 : n;
-        });
-        if (!admitted[0]) {
-            handshaking.decrementAndGet();
-        }
-        return admitted[0];
-    }
-
-    /** A connection admitted by {@link #admitHandshake} has left its handshake (answered, attached or closed). */
-    private void handshakeDone(java.net.InetAddress from) {
-        handshaking.decrementAndGet();
-        if (from != null) {
-            handshakingFrom.computeIfPresent(from, (address, n) -> n <= 1 ? null : n - 1);
-        }
-    }
-
-    /**
-     * Resets a connection that found too many in handshake: no thread, no read, no REJECTED (which a flood would
-     * not read). Counted; logged at most once per {@link #SHED_LOG_EVERY_NANOS} with the count since.
-     */
-    private void shed(Endpoint socket, java.net.InetAddress from) {
+    private void shed(Endpoint socket, String which, java.net.InetAddress from) {
         metrics.connectionShed(); // before the reset, which the peer may see at once
         socket.abort();
         long shedNow = shedSinceLog.incrementAndGet();
@@ -313,20 +276,21 @@ final class ServerRuntime implements TwinlineServer {
         long last = lastShedLogNanos.get();
         if (now - last >= SHED_LOG_EVERY_NANOS && lastShedLogNanos.compareAndSet(last, now)) {
             shedSinceLog.addAndGet(-shedNow);
-            Logger.warn("[server] {} connection(s) reset at accept: {} in handshake (limit {}, {} from one address), "
-                    + "the latest from {}", shedNow, handshaking.get(), spec.limits().maxHandshakes(),
-                    spec.limits().maxHandshakesPerAddress(), from == null ? socket.remote() : from.getHostAddress());
+            Logger.warn("[server] {} connection(s) reset at accept, the latest {}: {} in handshake (limit {}, {} from "
+                    + "one address), the latest newcomer from {}", shedNow, which, pending.size(),
+                    spec.limits().maxHandshakes(), spec.limits().maxHandshakesPerAddress(),
+                    from == null ? socket.remote() : from.getHostAddress());
         }
     }
 
     private static final long SHED_LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
 
-    /** Connections accepted whose first frame is not yet answered (see {@link #admitHandshake}). */
+    /** Connections not yet part of an established session (see {@link HandshakeTable}). */
     int handshaking() {
-        return handshaking.get();
+        return pending.size();
     }
 
-    private void handshake(Endpoint socket) {
+    private void handshake(Endpoint socket, HandshakeTable.Ticket ticket) {
         // The socket read timeout bounds each read; this bounds the whole handshake, so a peer trickling a byte at
         // a time cannot hold the connection.
         java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
@@ -348,15 +312,19 @@ final class ServerRuntime implements TwinlineServer {
             }
         });
         try {
-            handshakeSteps(socket, done);
+            handshakeSteps(socket, done, ticket);
         } finally {
             watchdog.interrupt();
+            if (!ticket.heldBySession) {
+                pending.done(ticket);
+            }
         }
     }
 
     private static final long WATCHDOG_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-    private void handshakeSteps(Endpoint socket, java.util.concurrent.atomic.AtomicBoolean done) {
+    private void handshakeSteps(Endpoint socket, java.util.concurrent.atomic.AtomicBoolean done,
+                                HandshakeTable.Ticket ticket) {
         Connection connection = null;
         try {
             connection = new Connection(socket, spec.limits().maxMessageBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
@@ -368,7 +336,7 @@ final class ServerRuntime implements TwinlineServer {
                 return; // the deadline passed and closed the connection
             }
             switch (first) {
-                case Frame.Hello hello -> hello(connection, hello);
+                case Frame.Hello hello -> hello(connection, hello, ticket);
                 case Frame.Attach attach -> attach(connection, attach);
                 default -> throw new MalformedFrameException("expected HELLO or ATTACH, got " + first.type());
             }
@@ -396,7 +364,7 @@ final class ServerRuntime implements TwinlineServer {
         }
     }
 
-    private void hello(Connection connection, Frame.Hello hello) throws IOException {
+    private void hello(Connection connection, Frame.Hello hello, HandshakeTable.Ticket ticket) throws IOException {
         if (closed.get()) {
             reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
             return;
@@ -429,6 +397,17 @@ final class ServerRuntime implements TwinlineServer {
         } catch (RuntimeException | Error e) {
             held.decrementAndGet();
             throw e;
+        }
+        // Until it leaves CONNECTING, the session's channel A stays in the table of handshakes: a HELLO that never
+        // attaches B counts there, and may be displaced by a newcomer when the table is full.
+        ticket.heldBySession = true;
+        session.addStateListener((s, from, to, cause) -> {
+            if (from == SessionState.CONNECTING) {
+                pending.done(ticket);
+            }
+        });
+        if (session.state() != SessionState.CONNECTING) {
+            pending.done(ticket);
         }
         session.bindClientCertificate(connection.endpoint().peerCertificate());
         session.principal(principal.orElse(null));
