@@ -314,15 +314,14 @@ public final class Fuzz {
             return m;
         }
 
+        /** Sends a frame; the run ends once FRAMES mutated frames have been written whole. */
         private void send(OutputStream out, byte[] bytes, boolean isMutated) throws IOException {
-            if (isMutated && mutatedLeft.getAndDecrement() <= 0) {
-                return;
-            }
             out.write(bytes);
             out.flush();
             sent.increment();
             if (isMutated) {
                 mutated.increment();
+                mutatedLeft.decrementAndGet();
             }
         }
 
