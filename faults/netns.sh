@@ -13,7 +13,8 @@
 # ledgers match, and one recovery per fault.
 #
 # Needs root, iproute2 (ip, ss), iptables (installed if missing) and the image: mvn -B package -DskipTests.
-#   faults/netns.sh            (about 45 s; logs in faults/out/)
+# Then all of it again with mutual TLS 1.3 on both channels (certificates from `twinline certs`).
+#   faults/netns.sh            (about 90 s; logs in faults/out/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMG=image/target/twinline/bin/twinline
@@ -57,72 +58,95 @@ done
 # Detection in a few hundred milliseconds (the demo's policy); the client's budget (0.7 + 0.4 + 10 s) fits the
 # server's 20 s window.
 POLICY=(--heartbeat-ms 200 --idle-timeout-ms 700 --probe-timeout-ms 400)
-ip netns exec "$NS" "$IMG" server --bind 0.0.0.0 --port 7420 --advertise 198.18.2.2:7420 --status off \
-  "${POLICY[@]}" --reattach-window-ms 20000 > "$OUT/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do grep -q "listening" "$OUT/server.log" && break; sleep 0.2; done
-grep -q "listening" "$OUT/server.log" || { echo "netns: server did not start" >&2; cat "$OUT/server.log" >&2; exit 1; }
+run_faults() { # $1: plain or tls
+  local mode=$1
+  ip netns exec "$NS" "$IMG" server --bind 0.0.0.0 --port 7420 --advertise 198.18.2.2:7420 --status off \
+    "${POLICY[@]}" --reattach-window-ms 20000 "${SERVER_TLS[@]}" > "$OUT/server-$mode.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do grep -q "listening" "$OUT/server-$mode.log" && break; sleep 0.2; done
+  grep -q "listening" "$OUT/server-$mode.log" || { echo "netns ($mode): server did not start" >&2; cat "$OUT/server-$mode.log" >&2; exit 1; }
 
-"$IMG" client --connect 198.18.1.2:7420 --seconds 30 --concurrency 16 "${POLICY[@]}" \
-  --recovery-time-limit-ms 10000 > "$OUT/client.log" 2>&1 &
-client_pid=$!
+  "$IMG" client --connect 198.18.1.2:7420 --seconds 30 --concurrency 16 "${POLICY[@]}" \
+    --recovery-time-limit-ms 10000 "${CLIENT_TLS[@]}" > "$OUT/client-$mode.log" 2>&1 &
+  client_pid=$!
 
-recovered() { grep -c "RECOVERING -> NORMAL" "$OUT/client.log" || true; }
-await_recovery() { # $1: recoveries before the fault, $2: what
-  for _ in $(seq 200); do
-    [ "$(recovered)" -gt "$1" ] && { echo "netns: $2: recovered"; return 0; }
-    kill -0 "$client_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "netns: $2: no recovery" >&2; return 1
+  recovered() { grep -c "RECOVERING -> NORMAL" "$OUT/client-$mode.log" || true; }
+  await_recovery() { # $1: recoveries before the fault, $2: what
+    for _ in $(seq 200); do
+      [ "$(recovered)" -gt "$1" ] && { echo "netns ($mode): $2: recovered"; return 0; }
+      kill -0 "$client_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    echo "netns ($mode): $2: no recovery" >&2; return 1
+  }
+  await_normal() {
+    for _ in $(seq 100); do grep -q "CONNECTING -> NORMAL" "$OUT/client-$mode.log" && return 0; sleep 0.1; done
+    echo "netns ($mode): client did not connect" >&2; cat "$OUT/client-$mode.log" >&2; return 1
+  }
+
+  failed=0
+  await_normal
+  sleep 3
+
+  before=$(recovered)
+  echo "netns ($mode): reset channel B's socket (ss -K)"
+  ss -K dst 198.18.2.2 dport = 7420 >/dev/null 2>&1 || true  # the recovery below is the check
+  await_recovery "$before" "reset B" || failed=1
+  sleep 2
+
+  before=$(recovered)
+  echo "netns ($mode): half-open B: drop what the server sends on link B for 2 s"
+  iptables -I INPUT -i twl-b0 -j DROP
+  sleep 2
+  iptables -D INPUT -i twl-b0 -j DROP
+  await_recovery "$before" "half-open B" || failed=1
+  sleep 2
+
+  before=$(recovered)
+  echo "netns ($mode): cut link B (interface down) for 3 s: re-attach tries find no route until it is back"
+  ip link set twl-b0 down
+  sleep 3
+  ip link set twl-b0 up
+  await_recovery "$before" "link B cut" || failed=1
+  sleep 2
+
+  # Last, because a re-attached A moves to link B: after this both channels share link B.
+  before=$(recovered)
+  echo "netns ($mode): cut link A (interface down) for 3 s"
+  ip link set twl-a0 down
+  await_recovery "$before" "link A cut" || failed=1
+  sleep 3
+  ip link set twl-a0 up
+
+  wait "$client_pid" && client_rc=0 || client_rc=$?
+  verdict=$(grep "ledger=" "$OUT/client-$mode.log" | tail -n 1 || true)
+  echo "netns ($mode): client exit $client_rc: $verdict"
+  recoveries=$(echo "$verdict" | tr ' ' '\n' | grep '^recoveries=' | cut -d= -f2)
+  if [ "$client_rc" != 0 ] || ! echo "$verdict" | grep -q "ledger=match" || [ "${recoveries:-0}" -lt 4 ] \
+     || [ "$failed" != 0 ]; then
+    echo "netns ($mode): FAILED (logs in $OUT/)" >&2
+    tail -n 30 "$OUT/client-$mode.log" >&2
+    exit 1
+  fi
+  echo "netns ($mode): passed: four network faults recovered, nothing lost or doubled"
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
 }
-await_normal() {
-  for _ in $(seq 100); do grep -q "CONNECTING -> NORMAL" "$OUT/client.log" && return 0; sleep 0.1; done
-  echo "netns: client did not connect" >&2; cat "$OUT/client.log" >&2; return 1
-}
 
-failed=0
-await_normal
-sleep 3
+SERVER_TLS=()
+CLIENT_TLS=()
+run_faults plain
 
-before=$(recovered)
-echo "netns: reset channel B's socket (ss -K)"
-ss -K dst 198.18.2.2 dport = 7420 >/dev/null 2>&1 || true  # the recovery below is the check
-await_recovery "$before" "reset B" || failed=1
-sleep 2
-
-before=$(recovered)
-echo "netns: half-open B: drop what the server sends on link B for 2 s"
-iptables -I INPUT -i twl-b0 -j DROP
-sleep 2
-iptables -D INPUT -i twl-b0 -j DROP
-await_recovery "$before" "half-open B" || failed=1
-sleep 2
-
-before=$(recovered)
-echo "netns: cut link B (interface down) for 3 s: re-attach tries find no route until it is back"
-ip link set twl-b0 down
-sleep 3
-ip link set twl-b0 up
-await_recovery "$before" "link B cut" || failed=1
-sleep 2
-
-# Last, because a re-attached A moves to link B: after this both channels share link B.
-before=$(recovered)
-echo "netns: cut link A (interface down) for 3 s"
-ip link set twl-a0 down
-await_recovery "$before" "link A cut" || failed=1
-sleep 3
-ip link set twl-a0 up
-
-wait "$client_pid" && client_rc=0 || client_rc=$?
-verdict=$(grep "ledger=" "$OUT/client.log" | tail -n 1 || true)
-echo "netns: client exit $client_rc: $verdict"
-recoveries=$(echo "$verdict" | tr ' ' '\n' | grep '^recoveries=' | cut -d= -f2)
-if [ "$client_rc" != 0 ] || ! echo "$verdict" | grep -q "ledger=match" || [ "${recoveries:-0}" -lt 4 ] \
-   || [ "$failed" != 0 ]; then
-  echo "netns: FAILED (logs in $OUT/)" >&2
-  tail -n 30 "$OUT/client.log" >&2
-  exit 1
-fi
-echo "netns: passed: four network faults recovered, nothing lost or doubled"
+# The same faults with mutual TLS on both channels: throwaway certificates for "localhost", which the client checks
+# instead of the addresses it dials.
+rm -rf "$OUT/certs"
+"$IMG" certs --dir "$OUT/certs" > /dev/null
+pass=twinline-throwaway
+SERVER_TLS=(--tls-keystore "$OUT/certs/server.p12" --tls-keystore-password "$pass" --tls-client-ca "$OUT/certs/ca.pem")
+CLIENT_TLS=(--tls-trust "$OUT/certs/ca.pem" --tls-server-name localhost --tls-keystore "$OUT/certs/client.p12"
+            --tls-keystore-password "$pass")
+run_faults tls
+grep -q "TLS 1.3, client certificates required" "$OUT/server-tls.log" \
+  || { echo "netns (tls): the server did not run TLS" >&2; exit 1; }
+echo "netns: passed with plain TCP and with mutual TLS"

@@ -5,8 +5,11 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import java.io.ByteArrayInputStream;
@@ -54,6 +57,11 @@ final class GrpcPeer implements Peer {
     private final ManagedChannel channel;
 
     GrpcPeer(boolean direct) throws IOException {
+        this(direct, false);
+    }
+
+    /** With {@code tls}, TLS with the JDK's provider (Netty's {@code SslProvider.JDK}) and {@link BenchTls}'s keys. */
+    GrpcPeer(boolean direct, boolean tls) throws IOException {
         ServerServiceDefinition service = ServerServiceDefinition.builder("bench.Echo")
                 .addMethod(ECHO, ServerCalls.asyncUnaryCall((request, response) -> {
                     response.onNext(request);
@@ -66,10 +74,19 @@ final class GrpcPeer implements Peer {
         if (direct) {
             serverBuilder.directExecutor();
         }
+        if (tls) {
+            serverBuilder.sslContext(GrpcSslContexts.configure(SslContextBuilder.forServer(BenchTls.serverKeys()),
+                    SslProvider.JDK).build());
+        }
         server = serverBuilder.build().start();
         NettyChannelBuilder channelBuilder = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
-                .usePlaintext()
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES);
+        if (tls) {
+            channelBuilder.sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
+                    .trustManager(BenchTls.clientTrust()), SslProvider.JDK).build());
+        } else {
+            channelBuilder.usePlaintext();
+        }
         if (direct) {
             channelBuilder.directExecutor();
         }

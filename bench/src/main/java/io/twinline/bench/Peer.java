@@ -18,8 +18,10 @@ interface Peer extends AutoCloseable {
             case "twinline-reverse" -> new TwinlinePeer(true, io.twinline.api.Limits.defaults());
             // The kernel's own send buffer sizing (Linux grows it to 4 MiB) instead of twinline's 128 KiB.
             case "twinline-osbuf" -> new TwinlinePeer(false, io.twinline.api.Limits.defaults().withSendBufferBytes(0));
+            case "twinline-tls" -> new TwinlinePeer(false, io.twinline.api.Limits.defaults(), true);
             case "grpc-default" -> new GrpcPeer(false);
             case "grpc-direct" -> new GrpcPeer(true);
+            case "grpc-direct-tls" -> new GrpcPeer(true, true);
             case "raw" -> new RawSocketPeer(false);
             case "raw-yield" -> new RawSocketPeer(true);
             default -> throw new IllegalArgumentException("unknown peer: " + name);

@@ -15,9 +15,15 @@ final class TwinlinePeer implements Peer {
     private final Session caller;
 
     TwinlinePeer(boolean reverse, io.twinline.api.Limits limits) {
-        server = Twinline.server().bind("127.0.0.1", 0).limits(limits).handle("echo", (s, body) -> body).start();
+        this(reverse, limits, false);
+    }
+
+    /** With {@code tls}, both channels run TLS 1.3 ({@link BenchTls}). */
+    TwinlinePeer(boolean reverse, io.twinline.api.Limits limits, boolean tls) {
+        server = Twinline.server().bind("127.0.0.1", 0).limits(limits).handle("echo", (s, body) -> body)
+                .tls(tls ? BenchTls.twinlineServer() : null).start();
         client = Twinline.client().server("127.0.0.1", server.address().getPort()).limits(limits)
-                .handle("echo", (s, body) -> body).connect();
+                .handle("echo", (s, body) -> body).tls(tls ? BenchTls.twinlineClient() : null).connect();
         caller = reverse ? server.session(client.session().id()).orElseThrow() : client.session();
     }
 

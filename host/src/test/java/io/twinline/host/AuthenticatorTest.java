@@ -14,10 +14,7 @@ import io.twinline.api.SessionState;
 import io.twinline.api.TwinlineClient;
 import io.twinline.api.TwinlineServer;
 import io.twinline.transport.Frame;
-import io.twinline.transport.FrameCodec;
 import io.twinline.transport.RejectReason;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -116,13 +113,8 @@ class AuthenticatorTest {
             TwinSession bobAtServer = Testing.serverSide(server, bob.session());
             try (Socket s = new Socket("127.0.0.1", server.address().getPort())) {
                 s.setSoTimeout(10_000);
-                FrameCodec codec = new FrameCodec(4096);
-                DataOutputStream out = new DataOutputStream(s.getOutputStream());
-                codec.write(new Frame.Attach(FrameCodec.VERSION, aliceAtServer.numericId, bobAtServer.token,
-                        Channel.A.code(), 1 << 20), out);
-                out.flush();
-                Frame.Rejected r = assertInstanceOf(Frame.Rejected.class,
-                        codec.read(new DataInputStream(s.getInputStream())));
+                Frame.Rejected r = assertInstanceOf(Frame.Rejected.class, Testing.attach(s.getInputStream(),
+                        s.getOutputStream(), aliceAtServer.numericId, bobAtServer.token, Channel.A));
                 assertEquals(RejectReason.BAD_TOKEN, r.reason());
             }
             assertEquals("alice", text(alice.call("whoami", new byte[0])));

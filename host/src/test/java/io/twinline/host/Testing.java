@@ -156,6 +156,20 @@ final class Testing {
                 () -> new AssertionError("server has no session " + clientSession.id()));
     }
 
+    /**
+     * Writes an ATTACH of {@code channel} for session {@code sessionId} with {@code token} on a raw connection and
+     * returns the server's answer (ATTACHED or REJECTED).
+     */
+    static io.twinline.transport.Frame attach(java.io.InputStream in, java.io.OutputStream out, long sessionId,
+                                              byte[] token, io.twinline.api.Channel channel) throws java.io.IOException {
+        io.twinline.transport.FrameCodec codec = new io.twinline.transport.FrameCodec(4096);
+        java.io.DataOutputStream data = new java.io.DataOutputStream(out);
+        codec.write(new io.twinline.transport.Frame.Attach(io.twinline.transport.FrameCodec.VERSION, sessionId, token,
+                channel.code(), 1 << 20), data);
+        data.flush();
+        return codec.read(new java.io.DataInputStream(in));
+    }
+
     static TwinSession twin(TwinlineClient client) {
         return (TwinSession) client.session();
     }

@@ -17,10 +17,7 @@ import io.twinline.api.TwinlineServer;
 import io.twinline.host.cli.ThrowawayCa;
 import io.twinline.transport.Endpoint;
 import io.twinline.transport.Frame;
-import io.twinline.transport.FrameCodec;
 import io.twinline.transport.RejectReason;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -147,13 +144,8 @@ class TlsTest {
                 Endpoint other = TlsNetwork.client(clientTls().withKeyStore(clientTwo, PASSWORD))
                         .dial(s.address(), Duration.ofSeconds(5));
                 try {
-                    FrameCodec codec = new FrameCodec(4096);
-                    DataOutputStream out = new DataOutputStream(other.output());
-                    codec.write(new Frame.Attach(FrameCodec.VERSION, serverSide.numericId, serverSide.token,
-                            Channel.A.code(), 1 << 20), out);
-                    out.flush();
-                    Frame.Rejected r = assertInstanceOf(Frame.Rejected.class,
-                            codec.read(new DataInputStream(other.input())));
+                    Frame.Rejected r = assertInstanceOf(Frame.Rejected.class, Testing.attach(other.input(),
+                            other.output(), serverSide.numericId, serverSide.token, Channel.A));
                     assertEquals(RejectReason.UNAUTHORIZED, r.reason());
                 } finally {
                     other.close();
