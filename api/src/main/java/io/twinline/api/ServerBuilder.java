@@ -143,11 +143,17 @@ public final class ServerBuilder {
      *
      * @param tls the settings, or null for plain TCP (the default)
      * @return this builder
-     * @throws IllegalArgumentException if {@code tls} has no keys of this server's own
+     * @throws IllegalArgumentException if {@code tls} has no keys of this server's own, or requires client
+     *     certificates without anchors of its own to check them against (the JDK's default anchors are public CAs)
      */
     public ServerBuilder tls(Tls tls) {
         if (tls != null && !tls.hasKeys()) {
             throw new IllegalArgumentException("a server's TLS needs its own key and certificate");
+        }
+        if (tls != null && tls.requiresClientCertificates() && !tls.hasOwnAnchors()) {
+            // The JDK's default anchors are the public CAs: anyone with a public certificate would get in.
+            throw new IllegalArgumentException("client certificates are required but no anchors were given for "
+                    + "them: call trusting(...) or trustingStore(...)");
         }
         this.tls = tls;
         return this;

@@ -246,6 +246,11 @@ public final class Tls {
         return keys != null || context != null;
     }
 
+    /** Whether anchors were given ({@link #trusting}, {@link #trustingStore}) or are the embedder's context's. */
+    boolean hasOwnAnchors() {
+        return trust != null || context != null;
+    }
+
     private void checkOwnContext() {
         if (context != null) {
             throw new IllegalStateException("these settings wrap an SSLContext: configure keys and anchors there");

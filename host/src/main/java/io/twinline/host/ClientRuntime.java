@@ -183,7 +183,9 @@ final class ClientRuntime implements TwinlineClient {
             String hint = "";
             if (String.valueOf(e.getMessage()).contains("certificate_required")) {
                 hint = " (the server requires a client certificate, and this client has none)";
-            } else if (e instanceof java.net.SocketException && spec.tls().isPresent() && !spec.tls().get().hasKeys()) {
+            } else if (e instanceof java.net.SocketException && !(e instanceof java.net.ConnectException)
+                    && !(e instanceof java.net.NoRouteToHostException) && spec.tls().isPresent()
+                    && !spec.tls().get().hasKeys()) {
                 // With TLS 1.3 a server that wants a certificate finds it missing after the client's handshake
                 // ended, and its alert may be lost to the reset that follows it.
                 hint = " (if the server requires client certificates: this client has none)";

@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * The server's connections that are not yet part of an established session: from accept until the first frame is
  * answered (an ATTACH), or, for a HELLO, until its session leaves CONNECTING (channel B attached, or the session
- * ended). Bounded in all ({@code max}) and per peer address ({@code maxPerAddress}). A newcomer past its address's
+ * ended). Bounded in all ({@code max}) and per peer address ({@code maxPerAddress}; an IPv6 address by its /64). A newcomer past its address's
  * bound is shed; a newcomer that finds the table full takes the place of the oldest connection of the address that
  * holds the most, if that address holds more than the newcomer's would, and is shed otherwise. So a flood from some
  * addresses cannot keep out a client from another, whose handshake takes a round trip.
@@ -56,7 +56,7 @@ final class HandshakeTable {
      * @return its ticket (null if shed) and the connection it displaced (null if none), which the caller resets
      */
     synchronized Admission admit(InetAddress from, Endpoint endpoint) {
-        Object key = from != null ? from : NO_ADDRESS;
+        Object key = key(from);
         ArrayDeque<Ticket> mine = byAddress.get(key);
         int held = mine == null ? 0 : mine.size();
         if (held >= maxPerAddress) {
@@ -85,6 +85,20 @@ final class HandshakeTable {
         byAddress.computeIfAbsent(key, k -> new ArrayDeque<>()).addLast(ticket);
         total++;
         return new Admission(ticket, evicted);
+    }
+
+    /**
+     * Whose share a connection from {@code from} counts in: its IPv4 address, or its IPv6 address's /64 (the
+     * smallest prefix a site is given, so one host cannot take a place per address of its own prefix).
+     */
+    private static Object key(InetAddress from) {
+        if (from == null) {
+            return NO_ADDRESS;
+        }
+        if (from instanceof java.net.Inet6Address) {
+            return java.nio.ByteBuffer.wrap(from.getAddress(), 0, 8).getLong();
+        }
+        return from;
     }
 
     /** The connection of {@code ticket} has left the table (or was evicted). Idempotent. */

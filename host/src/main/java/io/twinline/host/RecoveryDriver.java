@@ -92,8 +92,7 @@ final class RecoveryDriver {
             Logger.debug("[{}/{}] {} failed: {}", sessionId, link.channel, link, cause.toString());
         }
         if (now == SessionState.CONNECTING) {
-            if (!owner.establishedAtPeer() && state.transition(SessionState.CONNECTING, SessionState.DISCONNECTED,
-                    cause)) {
+            if (owner.failHandshake(cause)) {
                 return; // a failed handshake (PROTOCOL §4.6)
             }
             // Established at the peer, which read ATTACHED for B: recovered as in NORMAL, here once the session is

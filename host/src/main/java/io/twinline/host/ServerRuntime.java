@@ -337,7 +337,7 @@ final class ServerRuntime implements TwinlineServer {
             }
             switch (first) {
                 case Frame.Hello hello -> hello(connection, hello, ticket);
-                case Frame.Attach attach -> attach(connection, attach);
+                case Frame.Attach attach -> attach(connection, attach, ticket);
                 default -> throw new MalformedFrameException("expected HELLO or ATTACH, got " + first.type());
             }
         } catch (UnsupportedVersionException e) {
@@ -478,7 +478,7 @@ final class ServerRuntime implements TwinlineServer {
         return Optional.of(name);
     }
 
-    private void attach(Connection connection, Frame.Attach attach) throws IOException {
+    private void attach(Connection connection, Frame.Attach attach, HandshakeTable.Ticket ticket) throws IOException {
         Channel channel = Channel.ofCode(attach.channel());
         if (closed.get()) {
             reject(connection, RejectReason.SHUTTING_DOWN, "server is shutting down");
@@ -513,10 +513,12 @@ final class ServerRuntime implements TwinlineServer {
             return;
         }
         boolean establishing = session.state() == SessionState.CONNECTING;
-        if (channel == Channel.B) {
-            session.promiseEstablished(); // before the client can read ATTACHED and hold the session as NORMAL
+        if (channel == Channel.B && !session.promiseEstablished()) { // before the client can read ATTACHED
+            reject(connection, RejectReason.SESSION_ENDED, sid + " has ended");
+            return;
         }
         connection.writeHandshake(new Frame.Attached(channel.code()));
+        pending.done(ticket); // answered: no longer in handshake, whatever the attach below takes
         if (!session.attach(channel, connection)) {
             return; // ended meanwhile; the client sees the connection close and gives up on it
         }
@@ -531,7 +533,17 @@ final class ServerRuntime implements TwinlineServer {
         }
     }
 
+    /** The longest REJECTED detail sent: a refusal's reason is the embedder's text, of any length. */
+    private static final int MAX_REJECT_DETAIL_CHARS = 1000;
+
     private void reject(Connection connection, RejectReason reason, String detail) {
+        if (detail.length() > MAX_REJECT_DETAIL_CHARS) {
+            int end = MAX_REJECT_DETAIL_CHARS;
+            if (Character.isHighSurrogate(detail.charAt(end - 1))) {
+                end--;
+            }
+            detail = detail.substring(0, end) + "…";
+        }
         metrics.rejected(reason);
         Logger.info("[server] rejected {} from {}: {}", reason, connection == null ? "?" : connection.remoteAddress(),
                 detail);

@@ -124,6 +124,9 @@ final class TlsNetwork implements Network {
         return !name.isEmpty() && name.indexOf(':') < 0 && !Character.isDigit(name.charAt(name.length() - 1));
     }
 
+    /** How long a close waits for TLS's close_notify to be written before it closes the TCP socket underneath. */
+    static final long CLOSE_NOTIFY_MILLIS = 200;
+
     /** A TLS socket as an endpoint; a reset goes to the TCP socket underneath, with no TLS close alert. */
     static final class TlsEndpoint extends ForwardingEndpoint {
         private final SSLSocket tls;
@@ -133,6 +136,32 @@ final class TlsNetwork implements Network {
             super(Endpoint.of(tls));
             this.tls = tls;
             this.raw = raw;
+        }
+
+        /**
+         * Sends TLS's close_notify and closes, but waits for the first at most {@link #CLOSE_NOTIFY_MILLIS}: the JDK
+         * writes it under the lock a writer blocked on a full send buffer holds (a peer that stopped reading), and
+         * closing the TCP socket underneath is what frees that writer.
+         */
+        @Override
+        public void close() {
+            Thread notify = Thread.ofVirtual().name("tls-close").start(() -> {
+                try {
+                    tls.close();
+                } catch (IOException ignored) {
+                    // the TCP socket is closed below either way
+                }
+            });
+            try {
+                notify.join(java.time.Duration.ofMillis(CLOSE_NOTIFY_MILLIS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try {
+                raw.close();
+            } catch (IOException ignored) {
+                // closing is best effort
+            }
         }
 
         @Override

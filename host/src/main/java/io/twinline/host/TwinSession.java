@@ -113,6 +113,8 @@ final class TwinSession implements Session {
      * established, so a failure of a channel while still CONNECTING is recovered rather than ended (PROTOCOL §4.6).
      */
     private volatile boolean establishedAtPeer;
+    /** Makes the promise and a handshake's failure one step each (see {@link #failHandshake}). */
+    private final Object promiseLock = new Object();
     /** The encoded certificate the client showed when it opened the session (mutual TLS), or null. */
     private volatile byte[] clientCertificate;
     /** Who the client opened the session as, on a server (see {@link io.twinline.api.Session#principal()}). */
@@ -508,9 +510,29 @@ final class TwinSession implements Session {
     /**
      * The server is about to write ATTACHED for channel B: from that moment the session is established at the client,
      * and a failure of either channel is recovered, not the end of a handshake (PROTOCOL §4.6).
+     *
+     * @return {@code false} if the session has ended (ATTACHED must then not be written)
      */
-    void promiseEstablished() {
-        establishedAtPeer = true;
+    boolean promiseEstablished() {
+        synchronized (promiseLock) {
+            if (state.state().isTerminal()) {
+                return false;
+            }
+            establishedAtPeer = true;
+            return true;
+        }
+    }
+
+    /**
+     * Ends a session still CONNECTING for {@code cause}, unless the server has promised it established
+     * ({@link #promiseEstablished}): one step with that promise, so that the two never both happen.
+     *
+     * @return whether the session ended here
+     */
+    boolean failHandshake(Throwable cause) {
+        synchronized (promiseLock) {
+            return !establishedAtPeer && state.transition(SessionState.CONNECTING, SessionState.DISCONNECTED, cause);
+        }
     }
 
     /** Sets who the client opened the session as (null: nobody in particular), before the session is listed. */
@@ -548,10 +570,6 @@ final class TwinSession implements Session {
         }
     }
 
-    /** Whether {@link #promiseEstablished} was called: the peer may hold the session as established. */
-    boolean establishedAtPeer() {
-        return establishedAtPeer;
-    }
 
     /** Ends a session still CONNECTING whose handshake failed (its WELCOME could not be sent), at once. */
     void abandon(IOException why) {
@@ -840,11 +858,18 @@ final class TwinSession implements Session {
         if (state.state() != SessionState.CONNECTING) {
             return Long.MAX_VALUE;
         }
-        long left = connectingLeft(createdNanos, limits.handshakeTimeout().toNanos(), now, health());
+        // Once ATTACHED for B is being written, the attach that wrote it makes the session NORMAL; it gets one more
+        // handshake timeout to do so (an attach whose connection failed meanwhile never will).
+        long handshake = limits.handshakeTimeout().toNanos() * (establishedAtPeer ? 2 : 1);
+        long left = connectingLeft(createdNanos, handshake, now, health());
         if (left < 0) {
             if (mayTransition) {
-                state.transition(SessionState.DISCONNECTED,
-                        new IOException("channel B was not attached within " + limits.handshakeTimeout()));
+                IOException why = new IOException("channel B was not attached within " + limits.handshakeTimeout());
+                if (establishedAtPeer) {
+                    state.transition(SessionState.CONNECTING, SessionState.DISCONNECTED, why);
+                } else {
+                    failHandshake(why);
+                }
             } else {
                 group.wakeTicker();
             }

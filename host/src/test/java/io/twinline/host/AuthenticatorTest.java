@@ -47,6 +47,9 @@ class AuthenticatorTest {
                     if (presented.equals("crash")) {
                         throw new IllegalStateException("an authenticator with a bug");
                     }
+                    if (presented.equals("verbose")) {
+                        throw new Authenticator.Refused("no ".repeat(30_000));
+                    }
                     for (var user : USERS.entrySet()) {
                         if (MessageDigest.isEqual(user.getValue().getBytes(StandardCharsets.UTF_8),
                                 attempt.credential())) {
@@ -91,6 +94,10 @@ class AuthenticatorTest {
                 assertTrue(e.getMessage().contains(wrong.equals("crash") ? "could not decide" : "unknown credential"),
                         e.getMessage());
             }
+            // A refusal of any length reaches the client, cut to fit a handshake frame.
+            ConnectFailedException verbose = assertThrows(ConnectFailedException.class, () -> as("verbose").close());
+            assertTrue(verbose.getMessage().contains("UNAUTHORIZED (refused: no no"), verbose.getMessage());
+            assertTrue(verbose.getMessage().length() < 1200, "cut to about 1,000 characters");
             assertEquals(1, ((ServerRuntime) server).allSessions().size(), "only alice's session exists");
             assertEquals("alice", text(alice.call("whoami", new byte[0])));
         }

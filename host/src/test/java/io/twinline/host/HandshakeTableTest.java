@@ -96,6 +96,19 @@ class HandshakeTableTest {
     }
 
     @Test
+    void ipv6AddressesOfOnePrefixShareOnePlaceInTheBound() throws Exception {
+        HandshakeTable table = new HandshakeTable(10, 2);
+        InetAddress one = InetAddress.getByName("2001:db8:1:2::1");
+        InetAddress two = InetAddress.getByName("2001:db8:1:2:ffff::9");
+        InetAddress elsewhere = InetAddress.getByName("2001:db8:1:3::1");
+        assertNotNull(table.admit(one, named("a")).ticket());
+        assertNotNull(table.admit(two, named("b")).ticket());
+        assertNull(table.admit(InetAddress.getByName("2001:db8:1:2::77"), named("c")).ticket(),
+                "a third from the same /64 is past its bound of two");
+        assertNotNull(table.admit(elsewhere, named("d")).ticket(), "another /64 is another address");
+    }
+
+    @Test
     void doneGivesRoomBackOnceAndAnEvictedTicketIsAlreadyDone() throws Exception {
         HandshakeTable table = new HandshakeTable(2, 2);
         HandshakeTable.Ticket first = table.admit(at(1), named("a0")).ticket();

@@ -177,6 +177,10 @@ class TlsTest {
         assertThrows(IllegalArgumentException.class, () -> Tls.trustingOnly(notPem));
         assertThrows(IllegalArgumentException.class,
                 () -> Testing.server().tls(Tls.trustingOnly(ca.certificate())));
+        // Client certificates checked against the JDK's default anchors (public CAs) would let anyone in.
+        IllegalArgumentException noAnchors = assertThrows(IllegalArgumentException.class,
+                () -> Testing.server().tls(serverTls().requireClientCertificates()));
+        assertTrue(noAnchors.getMessage().contains("no anchors"), noAnchors.getMessage());
     }
 
     @Test
