@@ -130,12 +130,13 @@ final class TlsNetwork implements Network {
     /** A TLS socket as an endpoint; a reset goes to the TCP socket underneath, with no TLS close alert. */
     static final class TlsEndpoint extends ForwardingEndpoint {
         private final SSLSocket tls;
-        private final Socket raw;
+        /** The TCP socket underneath, closed and reset as a plain one is. */
+        private final Endpoint tcp;
 
         TlsEndpoint(SSLSocket tls, Socket raw) {
             super(Endpoint.of(tls));
             this.tls = tls;
-            this.raw = raw;
+            this.tcp = Endpoint.of(raw);
         }
 
         /**
@@ -157,25 +158,12 @@ final class TlsNetwork implements Network {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            try {
-                raw.close();
-            } catch (IOException ignored) {
-                // closing is best effort
-            }
+            tcp.close();
         }
 
         @Override
         public void abort() {
-            try {
-                raw.setSoLinger(true, 0);
-            } catch (IOException ignored) {
-                // already closed: nothing to reset
-            }
-            try {
-                raw.close();
-            } catch (IOException ignored) {
-                // closing is best effort
-            }
+            tcp.abort();
         }
 
         @Override
