@@ -82,35 +82,41 @@ interface Network {
 
         @Override
         public Listener listen(InetSocketAddress address) throws IOException {
-            // A backlog of 1024: a burst of reconnecting clients is not refused while the accept loop catches up.
-            ServerSocket server = Sockets.listen(address, 1024);
-            return new Listener() {
-                @Override
-                public Endpoint accept() throws IOException {
-                    var socket = server.accept();
-                    try {
-                        Sockets.configure(socket);
-                    } catch (IOException e) {
-                        socket.close();
-                        throw e;
-                    }
-                    return Endpoint.of(socket);
-                }
-
-                @Override
-                public InetSocketAddress address() {
-                    return (InetSocketAddress) server.getLocalSocketAddress();
-                }
-
-                @Override
-                public void close() {
-                    try {
-                        server.close();
-                    } catch (IOException ignored) {
-                        // nothing more to do with a listener we are dropping
-                    }
-                }
-            };
+            return listening(Sockets.listen(address, BACKLOG));
         }
     };
+
+    /** A burst of reconnecting clients is not refused while the accept loop catches up. */
+    int BACKLOG = 1024;
+
+    /** A listener over a bound server socket, whose accepted sockets get twinline's options. */
+    static Listener listening(ServerSocket server) {
+        return new Listener() {
+            @Override
+            public Endpoint accept() throws IOException {
+                var socket = server.accept();
+                try {
+                    Sockets.configure(socket);
+                } catch (IOException e) {
+                    socket.close();
+                    throw e;
+                }
+                return Endpoint.of(socket);
+            }
+
+            @Override
+            public InetSocketAddress address() {
+                return (InetSocketAddress) server.getLocalSocketAddress();
+            }
+
+            @Override
+            public void close() {
+                try {
+                    server.close();
+                } catch (IOException ignored) {
+                    // nothing more to do with a listener we are dropping
+                }
+            }
+        };
+    }
 }

@@ -2,6 +2,7 @@ package io.twinline.host;
 
 import io.twinline.api.Tls;
 import io.twinline.transport.Endpoint;
+import io.twinline.transport.ReadAheadSocket;
 import io.twinline.transport.Sockets;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -54,7 +55,7 @@ final class TlsNetwork implements Network {
             throw new IllegalStateException("a server's TLS network does not dial");
         }
         long start = System.nanoTime();
-        Socket raw = Sockets.connect(address, timeout);
+        Socket raw = Sockets.connect(address, timeout, new ReadAheadSocket());
         String name = serverName != null ? serverName : address.getHostString();
         try {
             SSLSocket tls = (SSLSocket) factory.createSocket(raw, name, address.getPort(), true);
@@ -88,7 +89,7 @@ final class TlsNetwork implements Network {
         if (!server) {
             throw new IllegalStateException("a client's TLS network does not listen");
         }
-        Listener tcp = Network.TCP.listen(address);
+        Listener tcp = Network.listening(Sockets.listenReadAhead(address, BACKLOG));
         return new Listener() {
             @Override
             public Endpoint accept() throws IOException {

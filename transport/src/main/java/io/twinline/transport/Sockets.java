@@ -17,14 +17,23 @@ public final class Sockets {
      * @throws IOException if the connection cannot be made within {@code timeout}
      */
     public static Socket connect(InetSocketAddress address, Duration timeout) throws IOException {
+        return connect(address, timeout, new Socket());
+    }
+
+    /**
+     * Connects {@code socket}, unconnected, to {@code address}, as {@link #connect(InetSocketAddress, Duration)}
+     * does; closes it if it cannot.
+     *
+     * @throws IOException if the connection cannot be made within {@code timeout}
+     */
+    public static Socket connect(InetSocketAddress address, Duration timeout, Socket socket) throws IOException {
         InetSocketAddress target = address.isUnresolved()
                 ? new InetSocketAddress(address.getHostString(), address.getPort())
                 : address;
-        if (target.isUnresolved()) {
-            throw new java.net.UnknownHostException(address.getHostString());
-        }
-        Socket socket = new Socket();
         try {
+            if (target.isUnresolved()) {
+                throw new java.net.UnknownHostException(address.getHostString());
+            }
             configure(socket);
             socket.connect(target, timeoutMillis(timeout));
             return socket;
@@ -58,7 +67,23 @@ public final class Sockets {
 
     /** Binds a listening socket. */
     public static ServerSocket listen(InetSocketAddress address, int backlog) throws IOException {
-        ServerSocket server = new ServerSocket();
+        return bind(new ServerSocket(), address, backlog);
+    }
+
+    /** Binds a listening socket whose accepted sockets are {@link ReadAheadSocket}s, for TLS to be layered on. */
+    public static ServerSocket listenReadAhead(InetSocketAddress address, int backlog) throws IOException {
+        ServerSocket server = new ServerSocket() {
+            @Override
+            public Socket accept() throws IOException {
+                Socket socket = new ReadAheadSocket();
+                implAccept(socket);
+                return socket;
+            }
+        };
+        return bind(server, address, backlog);
+    }
+
+    private static ServerSocket bind(ServerSocket server, InetSocketAddress address, int backlog) throws IOException {
         try {
             server.setReuseAddress(true);
             server.bind(address, backlog);

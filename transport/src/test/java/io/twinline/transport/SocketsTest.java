@@ -39,4 +39,37 @@ class SocketsTest {
             org.junit.jupiter.api.Assertions.assertEquals(systems, b.getSendBufferSize(), "0 leaves it as it was");
         }
     }
+
+    /**
+     * TLS layered on a read-ahead socket asks for its input more than once; every call must give the one buffered
+     * stream, or bytes read ahead into a first stream's buffer are lost to the second.
+     */
+    @Test
+    void aReadAheadSocketKeepsWhatItReadAheadAcrossCallsForItsInput() throws Exception {
+        try (java.net.ServerSocket listener = Sockets.listenReadAhead(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 2);
+             java.net.Socket dialled = Sockets.connect((java.net.InetSocketAddress) listener.getLocalSocketAddress(),
+                     Duration.ofSeconds(5), new ReadAheadSocket());
+             java.net.Socket accepted = listener.accept()) {
+            org.junit.jupiter.api.Assertions.assertInstanceOf(ReadAheadSocket.class, accepted);
+            org.junit.jupiter.api.Assertions.assertTrue(dialled.getTcpNoDelay(), "configured as every socket is");
+            accepted.getOutputStream().write("abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            accepted.getOutputStream().flush();
+            dialled.setSoTimeout(5_000);
+            java.io.InputStream first = dialled.getInputStream();
+            byte[] head = first.readNBytes(1);
+            java.io.InputStream second = dialled.getInputStream();
+            byte[] rest = second.readNBytes(5);
+            assertEquals("a", new String(head, java.nio.charset.StandardCharsets.US_ASCII));
+            assertEquals("bcdef", new String(rest, java.nio.charset.StandardCharsets.US_ASCII));
+        }
+    }
+
+    @Test
+    void aReadAheadSocketThatCannotConnectIsClosed() {
+        ReadAheadSocket socket = new ReadAheadSocket();
+        assertThrows(java.net.UnknownHostException.class, () -> Sockets.connect(
+                java.net.InetSocketAddress.createUnresolved("nosuchhost.invalid", 1), Duration.ofSeconds(5), socket));
+        org.junit.jupiter.api.Assertions.assertTrue(socket.isClosed());
+    }
 }
