@@ -207,4 +207,49 @@ class TlsTest {
             s.close();
         }
     }
+
+    /**
+     * A writer blocked on a peer that stopped reading holds the lock under which the JDK writes TLS's close_notify.
+     * Closing must not wait for that writer: it closes the TCP socket underneath, which frees it. Closed the JDK's
+     * way alone, this close waits as long as the peer does not read.
+     */
+    @Test
+    void closingATlsConnectionIsNotHeldByAWriterBlockedOnAPeerThatDoesNotRead() throws Exception {
+        Network serverSide = Network.TCP.withTls(serverTls(), true);
+        Network clientSide = Network.TCP.withTls(clientTls(), false);
+        try (Network.Listener listener = serverSide.listen(new InetSocketAddress("127.0.0.1", 0))) {
+            java.util.concurrent.atomic.AtomicReference<Endpoint> accepted =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicReference<Throwable> writerEnd =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            Thread writer = Thread.ofVirtual().name("blocked-writer").start(() -> {
+                try {
+                    Endpoint e = listener.accept();
+                    accepted.set(e);
+                    byte[] chunk = new byte[64 * 1024];
+                    while (true) {
+                        e.output().write(chunk); // the first write runs the server's handshake
+                        e.output().flush();
+                        written.addAndGet(chunk.length);
+                    }
+                } catch (Throwable t) {
+                    writerEnd.set(t);
+                }
+            });
+            Endpoint reader = clientSide.dial(listener.address(), Duration.ofSeconds(10));
+            try {
+                // The client never reads: once both sides' buffers are full, the writer blocks in a TLS write.
+                Testing.await(Duration.ofSeconds(30), "the writer blocked on a full send buffer",
+                        () -> written.get() > 0 && writer.getState() == Thread.State.WAITING
+                                && writerEnd.get() == null);
+                Thread closer = Thread.ofVirtual().name("closer").start(() -> accepted.get().close());
+                assertTrue(closer.join(Duration.ofSeconds(20)), "close returned while the writer was blocked");
+                assertTrue(writer.join(Duration.ofSeconds(20)), "the blocked writer was freed by the close");
+                assertInstanceOf(java.io.IOException.class, writerEnd.get(), String.valueOf(writerEnd.get()));
+            } finally {
+                reader.close();
+            }
+        }
+    }
 }
