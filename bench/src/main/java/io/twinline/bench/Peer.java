@@ -24,6 +24,7 @@ interface Peer extends AutoCloseable {
             case "grpc-direct-tls" -> new GrpcPeer(true, true);
             case "raw" -> new RawSocketPeer(false);
             case "raw-yield" -> new RawSocketPeer(true);
+            case "raw-tls" -> new RawSocketPeer(false, true);
             default -> throw new IllegalArgumentException("unknown peer: " + name);
         };
     }

@@ -6,6 +6,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -13,11 +14,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
 
 /**
  * The floor: request/response over one blocking TCP connection with request ids, one coalescing writer per side
  * (flush when its queue is empty) and one reader per side; the server echoes from its reader. No sessions, no
- * recovery, no acknowledgements: what this machine can do at best with the same threading model.
+ * recovery, no acknowledgements: what this machine can do at best with the same threading model. With TLS, TLS 1.3
+ * over the JDK's {@code SSLSocket} with the server authenticated ({@link BenchTls}), its TCP socket read through a
+ * buffer as twinline's is: the floor of what TLS costs with the JDK's provider.
  */
 final class RawSocketPeer implements Peer {
     private record Message(long id, byte[] body) {
@@ -80,10 +87,29 @@ final class RawSocketPeer implements Peer {
      *     that the floor has the same coalescing
      */
     RawSocketPeer(boolean yieldBeforeFlush) throws IOException {
-        listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this(yieldBeforeFlush, false);
+    }
+
+    /** @param tls whether both ends run TLS 1.3 */
+    RawSocketPeer(boolean yieldBeforeFlush, boolean tls) throws IOException {
+        listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress()) {
+            @Override
+            public Socket accept() throws IOException {
+                Socket s = tls ? new ReadAhead() : new Socket();
+                implAccept(s);
+                return s;
+            }
+        };
+        SSLContext serverTls = tls ? context(BenchTls.serverKeys().getKeyManagers(), null) : null;
         Thread.ofVirtual().name("raw-server").start(() -> {
-            try (Socket s = listener.accept()) {
-                s.setTcpNoDelay(true);
+            try (Socket raw = listener.accept()) {
+                raw.setTcpNoDelay(true);
+                Socket s = raw;
+                if (serverTls != null) {
+                    SSLSocket t = (SSLSocket) serverTls.getSocketFactory().createSocket(raw, null, true);
+                    t.setUseClientMode(false);
+                    s = t;
+                }
                 Writer writer = new Writer(s, yieldBeforeFlush);
                 DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 8192));
                 while (true) {
@@ -93,8 +119,17 @@ final class RawSocketPeer implements Peer {
                 // closed
             }
         });
-        client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
-        client.setTcpNoDelay(true);
+        Socket raw = tls ? new ReadAhead() : new Socket();
+        raw.connect(listener.getLocalSocketAddress());
+        raw.setTcpNoDelay(true);
+        if (tls) {
+            SSLSocket t = (SSLSocket) context(null, BenchTls.clientTrust().getTrustManagers()).getSocketFactory()
+                    .createSocket(raw, "localhost", listener.getLocalPort(), true);
+            t.startHandshake();
+            client = t;
+        } else {
+            client = raw;
+        }
         clientWriter = new Writer(client, yieldBeforeFlush);
         DataInputStream in = new DataInputStream(new BufferedInputStream(client.getInputStream(), 8192));
         Thread.ofVirtual().name("raw-client-reader").start(() -> {
@@ -109,6 +144,29 @@ final class RawSocketPeer implements Peer {
                 // closed
             }
         });
+    }
+
+    private static SSLContext context(KeyManager[] keys, TrustManager[] trust) {
+        try {
+            SSLContext context = SSLContext.getInstance("TLSv1.3");
+            context.init(keys, trust, null);
+            return context;
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A TCP socket whose input is read through a buffer, so TLS reads a record's header and body in one read. */
+    private static final class ReadAhead extends Socket {
+        private InputStream input;
+
+        @Override
+        public synchronized InputStream getInputStream() throws IOException {
+            if (input == null) {
+                input = new BufferedInputStream(super.getInputStream(), 17 * 1024);
+            }
+            return input;
+        }
     }
 
     @Override
