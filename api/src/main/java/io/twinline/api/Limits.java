@@ -32,7 +32,8 @@ import java.time.Duration;
  *     (up to {@code closeGrace}); HELLO past it is REJECTED with {@code SERVER_FULL}, however many HELLOs
  *     arrive at the same moment
  * @param handshakeTimeout a new connection that has not completed HELLO or ATTACH within this is dropped; a client
- *     waits at most this long for each dial and each answer to its HELLO or ATTACH
+ *     waits at most this long for each dial and each answer to its HELLO or ATTACH, and opens a first session again
+ *     for this long while the server resets its connections before answering (too many in handshake)
  * @param callTimeout the timeout of {@link Session#call(String, byte[])}
  * @param closeGrace how long an orderly close waits for calls in flight to be answered before GOODBYE
  * @param maxHandshakes the most connections a server holds before their first frame (HELLO or ATTACH) is read and

@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A client: dials channel A with HELLO, then channel B with ATTACH, and re-dials a failed channel for the
@@ -49,8 +50,63 @@ final class ClientRuntime implements TwinlineClient {
     static ClientRuntime connect(ClientSpec spec, Clock clock, Network network) {
         Preload.sessionClasses();
         ClientRuntime client = new ClientRuntime(spec, clock, network);
-        client.session = client.openSession();
+        client.session = client.openFirstSession();
         return client;
+    }
+
+    /** The first pause before trying again a connection the server shed; it doubles up to {@link #SHED_PAUSE_MAX}. */
+    static final long SHED_PAUSE_FIRST = TimeUnit.MILLISECONDS.toNanos(10);
+    static final long SHED_PAUSE_MAX = TimeUnit.MILLISECONDS.toNanos(500);
+
+    /**
+     * Opens the first session. A server holding as many connections in handshake as it allows resets the newcomer at
+     * accept, without a word (PROTOCOL §4.6): a connection reset before the server answered is therefore
+     * tried again (HELLO, then B, from the start) after a jittered pause that doubles, until {@code handshakeTimeout}
+     * has passed since the first try. Any other failure (refused, unknown host, a rejection, a TLS failure, an answer
+     * that is not twinline's) is final at once.
+     */
+    private TwinSession openFirstSession() {
+        long deadline = clock.nanoTime() + spec.limits().handshakeTimeout().toNanos();
+        long pause = SHED_PAUSE_FIRST;
+        while (true) {
+            try {
+                return openSession();
+            } catch (ConnectFailedException e) {
+                long wait = pause / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(pause / 2 + 1);
+                if (!lookedShed(e) || clock.nanoTime() + wait >= deadline) {
+                    throw e;
+                }
+                Logger.debug("[client] the server reset the connection before it answered; trying again in {} ms: {}",
+                        TimeUnit.NANOSECONDS.toMillis(wait), e.getMessage());
+                try {
+                    clock.sleep(wait);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                pause = Math.min(2 * pause, SHED_PAUSE_MAX);
+            }
+        }
+    }
+
+    /**
+     * Whether a failed opening looks like a server shedding handshakes: a reset before any answer. A refused
+     * connection, an unknown host, a close, a timeout, a rejection, a TLS failure or a frame that is not twinline's
+     * do not.
+     */
+    static boolean lookedShed(ConnectFailedException e) {
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof java.net.SocketException && !(t instanceof java.net.ConnectException)
+                    && !(t instanceof java.net.NoRouteToHostException)) {
+                String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+                return m.contains("reset") || m.contains("broken pipe");
+            }
+            if (t instanceof MalformedFrameException || t instanceof javax.net.ssl.SSLException
+                    || t instanceof SocketTimeoutException) {
+                return false;
+            }
+        }
+        return false;
     }
 
     @Override

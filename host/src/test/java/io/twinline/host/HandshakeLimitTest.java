@@ -103,6 +103,59 @@ class HandshakeLimitTest {
         Testing.await(Duration.ofSeconds(5), "none in handshake", () -> runtime.handshaking() == 0);
     }
 
+    /**
+     * A client whose connection is shed at accept (its address holds as many connections in handshake as allowed)
+     * tries again, and gets in once places free, within its handshake timeout. Connecting once only, it failed
+     * with "connection reset".
+     */
+    @Test
+    void aClientShedAtAcceptTriesAgainAndGetsInWhenPlacesFree() throws Exception {
+        TwinlineServer server = Testing.server()
+                .limits(Limits.defaults().withMaxHandshakes(8, 2).withHandshakeTimeout(Duration.ofSeconds(20)))
+                .start();
+        ServerRuntime runtime = (ServerRuntime) server;
+        InetSocketAddress at = server.address();
+        List<Socket> silent = new ArrayList<>();
+        try {
+            silent.add(from("127.0.0.1", at));
+            silent.add(from("127.0.0.1", at));
+            Testing.await(Duration.ofSeconds(5), "two in handshake", () -> runtime.handshaking() == 2);
+            java.util.concurrent.CompletableFuture<TwinlineClient> client =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> Testing.client(server)
+                            .limits(Limits.defaults().withHandshakeTimeout(Duration.ofSeconds(30))).connect(),
+                            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+            Testing.await(Duration.ofSeconds(10), "the client shed at least once",
+                    () -> server.metrics().connectionsShed() >= 1);
+            // Places free (the client's HELLO holds one until its B is attached, which takes another): it gets in.
+            for (Socket s : silent) {
+                s.close();
+            }
+            try (TwinlineClient c = client.get(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                assertEquals("in", text(c.call("echo", utf8("in"))));
+            }
+        } finally {
+            for (Socket s : silent) {
+                s.close();
+            }
+            server.close();
+        }
+    }
+
+    @Test
+    void onlyAResetBeforeAnAnswerIsTakenForShedding() {
+        assertEquals(true, ClientRuntime.lookedShed(new io.twinline.api.ConnectFailedException("x",
+                new SocketException("Connection reset"))));
+        assertEquals(true, ClientRuntime.lookedShed(new io.twinline.api.ConnectFailedException("x",
+                new SocketException("Broken pipe"))));
+        assertEquals(false, ClientRuntime.lookedShed(new io.twinline.api.ConnectFailedException("x",
+                new java.net.ConnectException("Connection refused"))));
+        assertEquals(false, ClientRuntime.lookedShed(new io.twinline.api.ConnectFailedException("x",
+                new java.io.EOFException())));
+        assertEquals(false, ClientRuntime.lookedShed(new io.twinline.api.ConnectFailedException("rejected", null)));
+        assertEquals(false, ClientRuntime.lookedShed(new io.twinline.api.ConnectFailedException("x",
+                new javax.net.ssl.SSLHandshakeException("Connection reset"))));
+    }
+
     /** Whether the server reset (or closed) {@code s}. */
     private static boolean wasReset(Socket s) {
         try {
