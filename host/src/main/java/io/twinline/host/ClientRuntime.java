@@ -59,25 +59,66 @@ final class ClientRuntime implements TwinlineClient {
     static final long SHED_PAUSE_MAX = TimeUnit.MILLISECONDS.toNanos(500);
 
     /**
-     * Opens the first session. A server holding as many connections in handshake as it allows resets the newcomer at
-     * accept, without a word (PROTOCOL §4.6): a connection reset before the server answered is therefore
-     * tried again (HELLO, then B, from the start) after a jittered pause that doubles, until {@code handshakeTimeout}
-     * has passed since the first try. Any other failure (refused, unknown host, a rejection, a TLS failure, an answer
-     * that is not twinline's) is final at once.
+     * A connection reset before the server sent anything on it: a server with as many connections in handshake as it
+     * allows resets a newcomer at accept, without a word (PROTOCOL §4.6). Over plain TCP that is a reset on the
+     * HELLO or ATTACH written or on the read of its answer; over TLS, a reset inside the TLS handshake (a reset after
+     * it, say for a missing client certificate, is not this).
      */
-    private TwinSession openFirstSession() {
-        long deadline = clock.nanoTime() + spec.limits().handshakeTimeout().toNanos();
+    static final class ResetBeforeAnswer extends java.net.SocketException {
+        private static final long serialVersionUID = 1L;
+
+        ResetBeforeAnswer(IOException reset) {
+            super(reset.getMessage(), reset);
+        }
+    }
+
+    /** Whether {@code e} is a connection reset (or a write into one): not a refusal, a timeout or a close. */
+    static boolean isReset(IOException e) {
+        if (!(e instanceof java.net.SocketException) || e instanceof java.net.ConnectException
+                || e instanceof java.net.NoRouteToHostException || e instanceof ResetBeforeAnswer) {
+            return false;
+        }
+        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("reset") || m.contains("broken pipe");
+    }
+
+    /** Whether {@code e}, or what caused it, is a {@link ResetBeforeAnswer}. */
+    static boolean lookedShed(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ResetBeforeAnswer) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Writes a HELLO or ATTACH and reads its answer; over plain TCP a reset here is a {@link ResetBeforeAnswer}. */
+    private Frame exchange(Connection c, Frame first, java.util.concurrent.Callable<Frame> answer) throws Exception {
+        try {
+            c.writeHandshake(first);
+            return answer.call();
+        } catch (IOException e) {
+            throw spec.tls().isEmpty() && isReset(e) ? new ResetBeforeAnswer(e) : e;
+        }
+    }
+
+    /**
+     * Runs {@code attempt} and, while it fails for a {@link ResetBeforeAnswer}, again after a jittered pause that
+     * doubles, until {@code deadlineNanos}. Any other failure, or one too close to the deadline, is thrown at once;
+     * so is the last one if the thread is interrupted while it pauses (its flag set again).
+     */
+    private <T> T whileShed(long deadlineNanos, java.util.concurrent.Callable<T> attempt) throws Exception {
         long pause = SHED_PAUSE_FIRST;
         while (true) {
             try {
-                return openSession();
-            } catch (ConnectFailedException e) {
+                return attempt.call();
+            } catch (Exception e) {
                 long wait = pause / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(pause / 2 + 1);
-                if (!lookedShed(e) || clock.nanoTime() + wait >= deadline) {
+                if (!lookedShed(e) || clock.nanoTime() + wait >= deadlineNanos) {
                     throw e;
                 }
-                Logger.debug("[client] the server reset the connection before it answered; trying again in {} ms: {}",
-                        TimeUnit.NANOSECONDS.toMillis(wait), e.getMessage());
+                Logger.debug("[client] the server reset the connection before it answered (too many in handshake?); "
+                        + "trying again in {} ms", TimeUnit.NANOSECONDS.toMillis(wait));
                 try {
                     clock.sleep(wait);
                 } catch (InterruptedException ie) {
@@ -90,23 +131,20 @@ final class ClientRuntime implements TwinlineClient {
     }
 
     /**
-     * Whether a failed opening looks like a server shedding handshakes: a reset before any answer. A refused
-     * connection, an unknown host, a close, a timeout, a rejection, a TLS failure or a frame that is not twinline's
-     * do not.
+     * Opens the first session, trying HELLO again while the server resets its connection before it answers
+     * ({@link ResetBeforeAnswer}), until {@code handshakeTimeout} has passed since the first try (channel B is tried
+     * again the same way within {@link #openSession}). Any other failure (refused, unknown host, a close, a timeout,
+     * a rejection, a TLS failure, an answer that is not twinline's) is final at once.
      */
-    static boolean lookedShed(ConnectFailedException e) {
-        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
-            if (t instanceof java.net.SocketException && !(t instanceof java.net.ConnectException)
-                    && !(t instanceof java.net.NoRouteToHostException)) {
-                String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
-                return m.contains("reset") || m.contains("broken pipe");
-            }
-            if (t instanceof MalformedFrameException || t instanceof javax.net.ssl.SSLException
-                    || t instanceof SocketTimeoutException) {
-                return false;
-            }
+    private TwinSession openFirstSession() {
+        long deadline = clock.nanoTime() + spec.limits().handshakeTimeout().toNanos();
+        try {
+            return whileShed(deadline, this::openSession);
+        } catch (ConnectFailedException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("openSession throws only ConnectFailedException", e);
         }
-        return false;
     }
 
     @Override
@@ -186,9 +224,10 @@ final class ClientRuntime implements TwinlineClient {
         TwinSession fresh = null;
         try {
             a = dial(spec.server(), handshake);
-            a.writeHandshake(new Frame.Hello(FrameCodec.VERSION, spec.limits().maxMessageBytes(),
-                    spec.limits().maxInFlight(), spec.limits().maxInFlightBytes(), spec.credential()));
-            Frame reply = answerToHello(a, handshake);
+            Connection hello = a;
+            Frame reply = exchange(a, new Frame.Hello(FrameCodec.VERSION, spec.limits().maxMessageBytes(),
+                    spec.limits().maxInFlight(), spec.limits().maxInFlightBytes(), spec.credential()),
+                    () -> answerToHello(hello, handshake));
             if (reply instanceof Frame.Rejected r) {
                 throw new ConnectFailedException("server " + Network.hostPort(spec.server()) + " rejected the session: "
                         + r.reason() + " (" + r.detail() + ")", null);
@@ -225,7 +264,10 @@ final class ClientRuntime implements TwinlineClient {
             if (!fresh.attach(Channel.A, a)) {
                 throw new ConnectFailedException("session ended while channel A was attached", null);
             }
-            Connection b = attachChannel(reattachTo, fresh, Channel.B, clock.nanoTime() + handshake.toNanos());
+            long bDeadline = clock.nanoTime() + handshake.toNanos();
+            TwinSession opening = fresh;
+            // The server may shed B's connection as it sheds A's (its HELLO holds a place until B is attached).
+            Connection b = whileShed(bDeadline, () -> attachChannel(reattachTo, opening, Channel.B, bDeadline));
             if (!fresh.attach(Channel.B, b)) {
                 throw new ConnectFailedException("session ended while channel B was attached", null);
             }
@@ -240,6 +282,7 @@ final class ClientRuntime implements TwinlineClient {
             if (String.valueOf(e.getMessage()).contains("certificate_required")) {
                 hint = " (the server requires a client certificate, and this client has none)";
             } else if (e instanceof java.net.SocketException && !(e instanceof java.net.ConnectException)
+                    && !(e instanceof ResetBeforeAnswer)
                     && !(e instanceof java.net.NoRouteToHostException) && spec.tls().isPresent()
                     && !spec.tls().get().hasKeys()) {
                 // With TLS 1.3 a server that wants a certificate finds it missing after the client's handshake
@@ -300,7 +343,13 @@ final class ClientRuntime implements TwinlineClient {
     }
 
     private Connection dial(InetSocketAddress address, Duration timeout) throws IOException {
-        Endpoint endpoint = network.dial(address, timeout);
+        Endpoint endpoint;
+        try {
+            endpoint = network.dial(address, timeout);
+        } catch (IOException e) {
+            // Over TLS the dial includes the TLS handshake: a reset in it is the server shedding the connection.
+            throw spec.tls().isPresent() && isReset(e) ? new ResetBeforeAnswer(e) : e;
+        }
         try {
             Connection c = new Connection(endpoint, spec.limits().maxMessageBytes(), Connection.HANDSHAKE_FRAME_LIMIT,
                     nanoClock, metrics);
@@ -327,9 +376,8 @@ final class ClientRuntime implements TwinlineClient {
         Duration timeout = Duration.ofNanos(Math.min(remaining, spec.limits().handshakeTimeout().toNanos()));
         Connection c = dial(target, timeout);
         try {
-            c.writeHandshake(new Frame.Attach(FrameCodec.VERSION, session.numericId, session.token, channel.code(),
-                    spec.limits().maxMessageBytes()));
-            Frame reply = c.readHandshake();
+            Frame reply = exchange(c, new Frame.Attach(FrameCodec.VERSION, session.numericId, session.token,
+                    channel.code(), spec.limits().maxMessageBytes()), c::readHandshake);
             if (reply instanceof Frame.Attached) {
                 return c;
             }

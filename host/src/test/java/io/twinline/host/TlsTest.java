@@ -252,4 +252,42 @@ class TlsTest {
             }
         }
     }
+
+    /**
+     * Over TLS the server's reset at accept (too many in handshake) comes inside the client's TLS handshake: the
+     * client tries again, and gets in once places free.
+     */
+    @Test
+    void aTlsClientShedAtAcceptTriesAgainAndGetsIn() throws Exception {
+        TwinlineServer s = Testing.server().tls(serverTls())
+                .limits(io.twinline.api.Limits.defaults().withMaxHandshakes(8, 2)
+                        .withHandshakeTimeout(Duration.ofSeconds(20)))
+                .start();
+        java.util.List<java.net.Socket> silent = new java.util.ArrayList<>();
+        java.util.concurrent.ExecutorService runner = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+        try (runner) {
+            for (int i = 0; i < 2; i++) {
+                java.net.Socket socket = new java.net.Socket();
+                silent.add(socket);
+                socket.connect(s.address(), 5_000);
+            }
+            Testing.await(Duration.ofSeconds(5), "two in handshake", () -> ((ServerRuntime) s).handshaking() == 2);
+            java.util.concurrent.Future<TwinlineClient> client = runner.submit(() -> Testing.client(s).tls(clientTls())
+                    .limits(io.twinline.api.Limits.defaults().withHandshakeTimeout(Duration.ofSeconds(30)))
+                    .connect());
+            Testing.await(Duration.ofSeconds(10), "the client shed at least once",
+                    () -> s.metrics().connectionsShed() >= 1);
+            for (java.net.Socket socket : silent) {
+                socket.close();
+            }
+            try (TwinlineClient c = client.get(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                assertEquals("in", text(c.call("echo", utf8("in"))));
+            }
+        } finally {
+            for (java.net.Socket socket : silent) {
+                socket.close();
+            }
+            s.close();
+        }
+    }
 }
