@@ -86,6 +86,7 @@ client_recoveries=$(( $(field "$c1b" recoveries) + $(field "$c2b" recoveries) ))
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "client processes: $(cat "$work/c1.out" | head -n 1) | $(cat "$work/c2.out" | head -n 1)"
+  grep -h "connect failed" "$work/c1.err" "$work/c2.err" 2>/dev/null | head -n 3 | sed "s/^/  first failures: /" || true
   echo "server baseline: $baseline"
   echo "server loaded:   $loaded"
   echo "server idle:     $idle"

@@ -81,8 +81,9 @@ public record Limits(
             // A handshake takes a round trip: even a burst of thousands of clients re-attaching after an outage
             // rarely has a thousand in handshake at once, while a flood of silent connections holds at most this many.
             1024,
-            // Twice the re-attach dials one client process makes at once (DialGate), so a NAT of a few clients fits.
-            128);
+            // A new session holds two places until its B is attached (HELLO's, then B's): 128 sessions opening at once
+            // from one address, or a NAT of a few clients re-attaching (64 dials at once per client process, DialGate).
+            256);
 
     /**
      * Validates every field.
@@ -130,7 +131,7 @@ public record Limits(
     }
 
     /**
-     * Limits with the default bounds of connections in handshake (1,024, and 128 per address).
+     * Limits with the default bounds of connections in handshake (1,024, and 256 per address).
      *
      * @param maxMessageBytes as the record's component
      * @param maxInFlight as the record's component
@@ -147,13 +148,13 @@ public record Limits(
                   int sendBufferBytes, int maxSessions, Duration handshakeTimeout, Duration callTimeout,
                   Duration closeGrace) {
         this(maxMessageBytes, maxInFlight, maxInFlightBytes, maxCachedBytes, sendBufferBytes, maxSessions,
-                handshakeTimeout, callTimeout, closeGrace, 1024, 128);
+                handshakeTimeout, callTimeout, closeGrace, 1024, 256);
     }
 
     /**
      * Returns the defaults: 16 MiB messages, 1,024 calls and 64 MiB of request bodies in flight, 64 MiB of responses
      * kept for replay, a 128 KiB send buffer, 10,000 sessions, a 5 s handshake timeout, a 30 s
-     * call timeout, a 2 s close grace, and 1,024 connections in handshake, 128 from one address.
+     * call timeout, a 2 s close grace, and 1,024 connections in handshake, 256 from one address.
      *
      * @return the default limits
      */

@@ -14,7 +14,7 @@ class LimitsTest {
     @Test
     void defaultsAreTheDocumentedValues() {
         assertEquals(new Limits(16 * 1024 * 1024, 1024, 64 * 1024 * 1024, 64L * 1024 * 1024, 128 * 1024, 10_000,
-                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(2), 1024, 128), DEFAULTS);
+                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(2), 1024, 256), DEFAULTS);
     }
 
     @Test

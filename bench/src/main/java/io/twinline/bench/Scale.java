@@ -88,7 +88,9 @@ public final class Scale {
                 try {
                     opened.add(Twinline.client().server("127.0.0.1", port).connect());
                 } catch (RuntimeException e) {
-                    failed.incrementAndGet();
+                    if (failed.incrementAndGet() <= 3) {
+                        System.err.println("connect failed: " + e.getMessage());
+                    }
                 } finally {
                     dialling.release();
                 }

@@ -131,10 +131,10 @@ final class ClientRuntime implements TwinlineClient {
     }
 
     /**
-     * Opens the first session, trying HELLO again while the server resets its connection before it answers
-     * ({@link ResetBeforeAnswer}), until {@code handshakeTimeout} has passed since the first try (channel B is tried
-     * again the same way within {@link #openSession}). Any other failure (refused, unknown host, a close, a timeout,
-     * a rejection, a TLS failure, an answer that is not twinline's) is final at once.
+     * Opens the first session, and opens it again, from HELLO, while the server resets A's or B's connection before it
+     * answers ({@link ResetBeforeAnswer}), until {@code handshakeTimeout} has passed since the first try. Any other
+     * failure (refused, unknown host, a close, a timeout, a rejection, a TLS failure, an answer that is not
+     * twinline's) is final at once.
      */
     private TwinSession openFirstSession() {
         long deadline = clock.nanoTime() + spec.limits().handshakeTimeout().toNanos();
@@ -264,10 +264,10 @@ final class ClientRuntime implements TwinlineClient {
             if (!fresh.attach(Channel.A, a)) {
                 throw new ConnectFailedException("session ended while channel A was attached", null);
             }
-            long bDeadline = clock.nanoTime() + handshake.toNanos();
-            TwinSession opening = fresh;
-            // The server may shed B's connection as it sheds A's (its HELLO holds a place until B is attached).
-            Connection b = whileShed(bDeadline, () -> attachChannel(reattachTo, opening, Channel.B, bDeadline));
+            // B's connection may be shed as A's was: the session is then given up, which frees the place its HELLO
+            // held at the server, and opened again (openFirstSession). Retrying B alone could starve: an address's
+            // HELLOs can hold all of its places while their Bs wait for one.
+            Connection b = attachChannel(reattachTo, fresh, Channel.B, clock.nanoTime() + handshake.toNanos());
             if (!fresh.attach(Channel.B, b)) {
                 throw new ConnectFailedException("session ended while channel B was attached", null);
             }

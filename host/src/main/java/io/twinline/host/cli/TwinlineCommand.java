@@ -58,7 +58,7 @@ public final class TwinlineCommand {
                                    [--send-buffer-bytes 131072] [--quiet-heartbeat-ms 10000]
                                    [--tls-cert FILE --tls-key FILE | --tls-keystore FILE [--tls-keystore-password P]]
                                    [--tls-client-ca FILE] [--credentials FILE]
-                                   [--max-handshakes 1024] [--max-handshakes-per-address 128]
+                                   [--max-handshakes 1024] [--max-handshakes-per-address 256]
 
             Serves the ledger (routes add, total, reverse) until SIGINT or SIGTERM, then closes every session with
             GOODBYE. The status endpoint (GET / the live page, /status, /metrics, /health, /ready) listens on
