@@ -1,12 +1,12 @@
 package io.twinline.bench;
 
+import io.twinline.transport.ReadAheadSocket;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -95,7 +95,7 @@ final class RawSocketPeer implements Peer {
         listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress()) {
             @Override
             public Socket accept() throws IOException {
-                Socket s = tls ? new ReadAhead() : new Socket();
+                Socket s = tls ? new ReadAheadSocket() : new Socket();
                 implAccept(s);
                 return s;
             }
@@ -119,14 +119,20 @@ final class RawSocketPeer implements Peer {
                 // closed
             }
         });
-        Socket raw = tls ? new ReadAhead() : new Socket();
+        Socket raw = tls ? new ReadAheadSocket() : new Socket();
         raw.connect(listener.getLocalSocketAddress());
         raw.setTcpNoDelay(true);
         if (tls) {
-            SSLSocket t = (SSLSocket) context(null, BenchTls.clientTrust().getTrustManagers()).getSocketFactory()
-                    .createSocket(raw, "localhost", listener.getLocalPort(), true);
-            t.startHandshake();
-            client = t;
+            try {
+                SSLSocket t = (SSLSocket) context(null, BenchTls.clientTrust().getTrustManagers()).getSocketFactory()
+                        .createSocket(raw, "localhost", listener.getLocalPort(), true);
+                t.startHandshake();
+                client = t;
+            } catch (IOException | RuntimeException e) {
+                raw.close();
+                listener.close();
+                throw e;
+            }
         } else {
             client = raw;
         }
@@ -153,19 +159,6 @@ final class RawSocketPeer implements Peer {
             return context;
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** A TCP socket whose input is read through a buffer, so TLS reads a record's header and body in one read. */
-    private static final class ReadAhead extends Socket {
-        private InputStream input;
-
-        @Override
-        public synchronized InputStream getInputStream() throws IOException {
-            if (input == null) {
-                input = new BufferedInputStream(super.getInputStream(), 17 * 1024);
-            }
-            return input;
         }
     }
 
