@@ -125,23 +125,30 @@ class MetricsTest {
     /**
      * A reset of channel A: each end counts the failures and the recoveries of A that its state changes show, and
      * a recovery duration for each return to NORMAL. One reset usually takes one recovery at each end; it can take
-     * two when the server's recovery closes the client's fresh channel A once more (issue #14, race 3), so the
-     * counts are checked against the transitions each end's listener saw, not against a fixed number.
+     * two when the server's recovery closes the client's fresh channel A once more (issue #14, race 3), and none at
+     * the server when the client's new A is attached before the server's reader finds the old one reset (the attach
+     * replaces it). So the counts are checked against the transitions each end's listener saw, not against a fixed
+     * number.
      */
     @Test
     void aResetChannelCountsItsFailuresRecoveriesAndTheirDurationsAsTheTransitionsShow() throws Exception {
         java.util.concurrent.atomic.AtomicInteger clientBackToNormal = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicInteger serverBackToNormal = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger serverRecovering = new java.util.concurrent.atomic.AtomicInteger();
         try (TwinlineServer server = Testing.server()
-                .onStateChange((s, from, to, cause) -> count(serverBackToNormal, from, to)).start();
+                .onStateChange((s, from, to, cause) -> {
+                    count(serverBackToNormal, from, to);
+                    if (to == SessionState.RECOVERING) {
+                        serverRecovering.incrementAndGet();
+                    }
+                }).start();
              TwinlineClient client = Testing.client(server)
                      .onStateChange((s, from, to, cause) -> count(clientBackToNormal, from, to)).connect()) {
             client.call("echo", utf8("before"));
             assertTrue(HostAccess.inject(client.session(), Fault.RESET_A));
-            await(Duration.ofSeconds(15), "both ends NORMAL after the reset, with a recovery counted at each",
+            await(Duration.ofSeconds(15), "the client NORMAL after the reset, with a recovery counted",
                     () -> client.session().state() == SessionState.NORMAL
-                            && client.metrics().recoveryDuration().count() >= 1
-                            && server.metrics().recoveryDuration().count() >= 1);
+                            && client.metrics().recoveryDuration().count() >= 1);
             client.call("echo", utf8("after"));
             // Listeners are told after a change: wait until both ends' listeners have caught up with the counts.
             await(Duration.ofSeconds(15), () -> "durations counted as the listeners saw: client "
@@ -164,9 +171,13 @@ class MetricsTest {
                             + c.channelFailures());
             assertEquals(0, c.recoveriesFailed());
             MetricsSnapshot s = server.metrics();
-            assertTrue(s.recoveries().get(Channel.A).values().stream().mapToLong(Long::longValue).sum() >= 1,
-                    "the server saw channel A fail: " + s.recoveries());
-            assertTrue(s.recoveryDuration().sum().compareTo(Duration.ZERO) > 0);
+            long serverRecoveriesOfA = s.recoveries().get(Channel.A).values().stream().mapToLong(Long::longValue)
+                    .sum();
+            assertTrue(serverRecoveriesOfA >= serverRecovering.get() && (serverRecoveriesOfA > 0)
+                    == (serverRecovering.get() > 0), "the server's recoveries of A, as its transitions show ("
+                    + serverRecovering.get() + " to RECOVERING): " + s.recoveries());
+            assertEquals(0, s.recoveries().get(Channel.B).values().stream().mapToLong(Long::longValue).sum());
+            assertEquals(serverBackToNormal.get() > 0, s.recoveryDuration().sum().compareTo(Duration.ZERO) > 0);
             assertTrue(HostAccess.metrics(server).get("reattaches") >= 1, "channel A attached once more");
         }
     }
