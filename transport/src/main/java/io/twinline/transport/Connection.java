@@ -119,6 +119,14 @@ public final class Connection implements AutoCloseable {
     private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
     /** Held by the one writer running, from the sender that started it until it finds nothing left to write. */
     private final AtomicBoolean writing = new AtomicBoolean();
+    /**
+     * Held while bytes go into {@link #out} and until they are flushed: by the writer for each batch, by
+     * {@link #sendAlone} and by {@link #writeHandshake}. The right to write ({@link #writing}) keeps writers apart;
+     * this keeps a handshake's frame, written by the handshaking thread after the session has started this
+     * connection's writer (a server attaches A before it writes WELCOME), from mixing with a batch, and the pooled
+     * buffer of {@link PooledOutput} from being used by two threads at once.
+     */
+    private final java.util.concurrent.locks.ReentrantLock outputLock = new java.util.concurrent.locks.ReentrantLock();
     private volatile WriterStarter starter;
     private volatile long retireAfterNanos;
     /** When the writer last flushed a batch that held more than heartbeats (creation time at first). */
@@ -311,10 +319,18 @@ public final class Connection implements AutoCloseable {
         return handshakeCodec.read(in);
     }
 
-    /** Writes and flushes a frame at once, from the handshaking thread, before {@link #writers} is called. */
+    /**
+     * Writes and flushes a frame at once, from the handshaking thread, whole: never inside a batch of the writer's,
+     * which may already run (see {@link #outputLock}).
+     */
     public void writeHandshake(Frame frame) throws IOException {
-        writeCodec.write(frame, out);
-        out.flush();
+        outputLock.lock();
+        try {
+            writeCodec.write(frame, out);
+            out.flush();
+        } finally {
+            outputLock.unlock();
+        }
     }
 
     /**
@@ -456,8 +472,13 @@ public final class Connection implements AutoCloseable {
             return;
         }
         if (queue.isEmpty() && !writing.get() && writing.compareAndSet(false, true)) {
-            writeCodec.write(frame, out);
-            out.flush(); // throws on a failed connection, keeping the right: nothing more is written on it
+            outputLock.lock();
+            try {
+                writeCodec.write(frame, out);
+                out.flush(); // throws on a failed connection, keeping the right: nothing more is written on it
+            } finally {
+                outputLock.unlock();
+            }
             lastWriteNanos = nanoClock.getAsLong();
             handBackToWriter(); // frames queued while this one was written go to a writer, not to this thread
         } else {
@@ -543,98 +564,103 @@ public final class Connection implements AutoCloseable {
                 }
                 boolean yielded = false;
                 boolean wroteData = false;
-                while (true) {
-                    for (; item != null; item = queue.poll()) { // into the lanes: everything queued now
-                        if (item == CLOSE_NOW) {
-                            failed = false;
-                            outputDone.countDown();
-                            return;
-                        }
-                        if (isEmpty(going) && isEmpty(data)) {
-                            // Nothing long is going out and nothing waits: there is nothing to overtake, so the item
-                            // is written at once, in the order it came (the common case, without a lane).
-                            if (item == FLUSH_AND_CLOSE) {
-                                out.flush();
-                                endpoint.shutdownOutput();
+                outputLock.lock();
+                try {
+                    while (true) {
+                        for (; item != null; item = queue.poll()) { // into the lanes: everything queued now
+                            if (item == CLOSE_NOW) {
                                 failed = false;
                                 outputDone.countDown();
                                 return;
                             }
-                            if (item instanceof Frame.Message m) {
-                                going = start(m, going);
-                            } else {
-                                writeCodec.write((Frame) item, out);
-                            }
-                            wroteData |= !isControl(item) || item instanceof Frame.Ack;
-                            continue;
-                        }
-                        if (isControl(item)) {
-                            control = offer(control, item);
-                        } else {
-                            data = offer(data, item);
-                        }
-                    }
-                    for (Object c; !isEmpty(control) && (c = control.poll()) != null; ) {
-                        writeCodec.write((Frame) c, out);
-                        wroteData |= c instanceof Frame.Ack;
-                    }
-                    int started = 0;
-                    while (!isEmpty(data) && started < FrameCodec.CHUNK_BYTES) {
-                        Object next = data.peek();
-                        if (next instanceof Frame.Message m) {
-                            data.poll();
-                            going = start(m, going);
-                            started += Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 64;
-                            wroteData = true;
-                        } else if (isEmpty(going)) {
-                            data.poll();
-                            if (next == FLUSH_AND_CLOSE) {
-                                out.flush();
-                                endpoint.shutdownOutput();
-                                failed = false;
-                                outputDone.countDown();
-                                return;
-                            }
-                            writeCodec.write((Frame) next, out);
-                            wroteData = true;
-                        } else {
-                            break; // it waits for the long bodies queued before it
-                        }
-                    }
-                    if (!isEmpty(going)) {
-                        Sending s = going.poll();
-                        byte[] body = s.message.body();
-                        int chunk = Math.min(FrameCodec.CHUNK_BYTES, body.length - s.written);
-                        writeCodec.writeContinuation(s.message.id(), body, s.written, chunk, out);
-                        s.written += chunk;
-                        wroteData = true;
-                        if (s.written < body.length) {
-                            going.offer(s);
-                        }
-                    }
-                    item = queue.poll();
-                    if (item == null && isEmpty(control) && isEmpty(data) && isEmpty(going)) {
-                        if (wroteData && !yielded && moreExpected.getAsBoolean()) {
-                            // More frames are on their way (calls in flight, handlers running): before paying a
-                            // system call for the batch, let those about to add to it run once. On few cores that
-                            // coalesces many frames per flush. Otherwise (a lone call, a batch of heartbeats only)
-                            // the batch is flushed at once: on a starved host a yield waits behind every runnable
-                            // thread.
-                            yielded = true;
-                            Thread.yield();
-                            item = queue.poll();
-                            if (item != null) {
+                            if (isEmpty(going) && isEmpty(data)) {
+                                // Nothing long is going out and nothing waits: there is nothing to overtake, so the
+                                // item is written at once, in the order it came (the common case, without a lane).
+                                if (item == FLUSH_AND_CLOSE) {
+                                    out.flush();
+                                    endpoint.shutdownOutput();
+                                    failed = false;
+                                    outputDone.countDown();
+                                    return;
+                                }
+                                if (item instanceof Frame.Message m) {
+                                    going = start(m, going);
+                                } else {
+                                    writeCodec.write((Frame) item, out);
+                                }
+                                wroteData |= !isControl(item) || item instanceof Frame.Ack;
                                 continue;
                             }
+                            if (isControl(item)) {
+                                control = offer(control, item);
+                            } else {
+                                data = offer(data, item);
+                            }
                         }
-                        break;
+                        for (Object c; !isEmpty(control) && (c = control.poll()) != null; ) {
+                            writeCodec.write((Frame) c, out);
+                            wroteData |= c instanceof Frame.Ack;
+                        }
+                        int started = 0;
+                        while (!isEmpty(data) && started < FrameCodec.CHUNK_BYTES) {
+                            Object next = data.peek();
+                            if (next instanceof Frame.Message m) {
+                                data.poll();
+                                going = start(m, going);
+                                started += Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 64;
+                                wroteData = true;
+                            } else if (isEmpty(going)) {
+                                data.poll();
+                                if (next == FLUSH_AND_CLOSE) {
+                                    out.flush();
+                                    endpoint.shutdownOutput();
+                                    failed = false;
+                                    outputDone.countDown();
+                                    return;
+                                }
+                                writeCodec.write((Frame) next, out);
+                                wroteData = true;
+                            } else {
+                                break; // it waits for the long bodies queued before it
+                            }
+                        }
+                        if (!isEmpty(going)) {
+                            Sending s = going.poll();
+                            byte[] body = s.message.body();
+                            int chunk = Math.min(FrameCodec.CHUNK_BYTES, body.length - s.written);
+                            writeCodec.writeContinuation(s.message.id(), body, s.written, chunk, out);
+                            s.written += chunk;
+                            wroteData = true;
+                            if (s.written < body.length) {
+                                going.offer(s);
+                            }
+                        }
+                        item = queue.poll();
+                        if (item == null && isEmpty(control) && isEmpty(data) && isEmpty(going)) {
+                            if (wroteData && !yielded && moreExpected.getAsBoolean()) {
+                                // More frames are on their way (calls in flight, handlers running): before paying a
+                                // system call for the batch, let those about to add to it run once. On few cores that
+                                // coalesces many frames per flush. Otherwise (a lone call, a batch of heartbeats only)
+                                // the batch is flushed at once: on a starved host a yield waits behind every runnable
+                                // thread.
+                                yielded = true;
+                                Thread.yield();
+                                item = queue.poll();
+                                if (item != null) {
+                                    continue;
+                                }
+                            }
+                            break;
+                        }
                     }
+                    Frame extra = piggyback.get();
+                    if (extra != null) {
+                        writeCodec.write(extra, out);
+                    }
+                    out.flush();
+                } finally {
+                    outputLock.unlock();
                 }
-                Frame extra = piggyback.get();
-                if (extra != null) {
-                    writeCodec.write(extra, out);
-                }
-                out.flush();
                 long flushed = nanoClock.getAsLong();
                 lastWriteNanos = flushed;
                 if (wroteData) {
