@@ -8,7 +8,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,16 +25,11 @@ import org.junit.jupiter.api.Test;
 class ConnectionHandshakeWriteTest {
 
     /** An end whose first write waits until released, and which keeps every byte written, in order. */
-    private static final class HeldFirstWrite implements Endpoint {
+    private static final class HeldFirstWrite extends StubEndpoint {
         final CountDownLatch entered = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
         final ByteArrayOutputStream wire = new ByteArrayOutputStream();
         private boolean first = true;
-
-        @Override
-        public InputStream input() {
-            return new ByteArrayInputStream(new byte[0]);
-        }
 
         @Override
         public OutputStream output() {
@@ -66,32 +60,6 @@ class ConnectionHandshakeWriteTest {
                     }
                 }
             };
-        }
-
-        @Override
-        public void readTimeout(Duration timeout) {
-        }
-
-        @Override
-        public void shutdownOutput() {
-        }
-
-        @Override
-        public void close() {
-        }
-
-        @Override
-        public void abort() {
-        }
-
-        @Override
-        public String remote() {
-            return "held";
-        }
-
-        @Override
-        public int localPort() {
-            return 0;
         }
     }
 

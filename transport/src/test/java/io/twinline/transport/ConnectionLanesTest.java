@@ -150,41 +150,10 @@ class ConnectionLanesTest {
     /** A connection that reads {@code input} and writes nowhere. */
     private static Connection reading(InputStream input, int maxMessageBytes, Connection.Bodies bodies,
                                       int maxArriving) throws IOException {
-        Endpoint endpoint = new Endpoint() {
+        Endpoint endpoint = new StubEndpoint() {
             @Override
             public InputStream input() {
                 return input;
-            }
-
-            @Override
-            public OutputStream output() {
-                return OutputStream.nullOutputStream();
-            }
-
-            @Override
-            public void readTimeout(Duration timeout) {
-            }
-
-            @Override
-            public void shutdownOutput() {
-            }
-
-            @Override
-            public void close() {
-            }
-
-            @Override
-            public void abort() {
-            }
-
-            @Override
-            public String remote() {
-                return "test";
-            }
-
-            @Override
-            public int localPort() {
-                return 0;
             }
         };
         Connection c = new Connection(endpoint, maxMessageBytes, maxMessageBytes, System::nanoTime);
