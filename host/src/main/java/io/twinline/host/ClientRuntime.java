@@ -60,9 +60,9 @@ final class ClientRuntime implements TwinlineClient {
 
     /**
      * A connection reset before the server sent anything on it: a server with as many connections in handshake as it
-     * allows resets a newcomer at accept, without a word (PROTOCOL §4.6). Over plain TCP that is a reset on the
-     * HELLO or ATTACH written or on the read of its answer; over TLS, a reset inside the TLS handshake (a reset after
-     * it, say for a missing client certificate, is not this).
+     * allows resets a newcomer at accept, without a word (PROTOCOL §4.6): a reset while the dial connects, and over
+     * plain TCP on the HELLO or ATTACH written or on the read of its answer; over TLS, inside the TLS handshake of the
+     * dial (a reset after it, say for a missing client certificate, is not this).
      */
     static final class ResetBeforeAnswer extends java.net.SocketException {
         private static final long serialVersionUID = 1L;
@@ -103,18 +103,21 @@ final class ClientRuntime implements TwinlineClient {
     }
 
     /**
-     * Runs {@code attempt} and, while it fails for a {@link ResetBeforeAnswer}, again after a jittered pause that
-     * doubles, until {@code deadlineNanos}. Any other failure, or one too close to the deadline, is thrown at once;
-     * so is the last one if the thread is interrupted while it pauses (its flag set again).
+     * Opens the first session, and opens it again, from HELLO, while the server resets A's or B's connection before it
+     * answers ({@link ResetBeforeAnswer}), after a jittered pause that doubles, until {@code handshakeTimeout} has
+     * passed since the first try. Any other failure (refused, unknown host, a close, a timeout, a rejection, a TLS
+     * failure, an answer that is not twinline's) is final at once; so is the last one if the thread is interrupted
+     * while it pauses (its flag set again).
      */
-    private <T> T whileShed(long deadlineNanos, java.util.concurrent.Callable<T> attempt) throws Exception {
+    private TwinSession openFirstSession() {
+        long deadline = clock.nanoTime() + spec.limits().handshakeTimeout().toNanos();
         long pause = SHED_PAUSE_FIRST;
         while (true) {
             try {
-                return attempt.call();
-            } catch (Exception e) {
+                return openSession();
+            } catch (ConnectFailedException e) {
                 long wait = pause / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(pause / 2 + 1);
-                if (!lookedShed(e) || clock.nanoTime() + wait >= deadlineNanos) {
+                if (!lookedShed(e) || clock.nanoTime() + wait >= deadline) {
                     throw e;
                 }
                 Logger.debug("[client] the server reset the connection before it answered (too many in handshake?); "
@@ -127,23 +130,6 @@ final class ClientRuntime implements TwinlineClient {
                 }
                 pause = Math.min(2 * pause, SHED_PAUSE_MAX);
             }
-        }
-    }
-
-    /**
-     * Opens the first session, and opens it again, from HELLO, while the server resets A's or B's connection before it
-     * answers ({@link ResetBeforeAnswer}), until {@code handshakeTimeout} has passed since the first try. Any other
-     * failure (refused, unknown host, a close, a timeout, a rejection, a TLS failure, an answer that is not
-     * twinline's) is final at once.
-     */
-    private TwinSession openFirstSession() {
-        long deadline = clock.nanoTime() + spec.limits().handshakeTimeout().toNanos();
-        try {
-            return whileShed(deadline, this::openSession);
-        } catch (ConnectFailedException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException("openSession throws only ConnectFailedException", e);
         }
     }
 
@@ -347,8 +333,9 @@ final class ClientRuntime implements TwinlineClient {
         try {
             endpoint = network.dial(address, timeout);
         } catch (IOException e) {
-            // Over TLS the dial includes the TLS handshake: a reset in it is the server shedding the connection.
-            throw spec.tls().isPresent() && isReset(e) ? new ResetBeforeAnswer(e) : e;
+            // A reset while connecting (the server took the connection and reset it before this end saw it
+            // established), or inside the TLS handshake, is the server shedding the connection.
+            throw isReset(e) ? new ResetBeforeAnswer(e) : e;
         }
         try {
             Connection c = new Connection(endpoint, spec.limits().maxMessageBytes(), Connection.HANDSHAKE_FRAME_LIMIT,

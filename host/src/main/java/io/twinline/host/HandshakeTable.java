@@ -9,10 +9,11 @@ import java.util.Map;
 /**
  * The server's connections that are not yet part of an established session: from accept until the first frame is
  * answered (an ATTACH), or, for a HELLO, until its session leaves CONNECTING (channel B attached, or the session
- * ended). Bounded in all ({@code max}) and per peer address ({@code maxPerAddress}; an IPv6 address by its /64). A newcomer past its address's
- * bound is shed; a newcomer that finds the table full takes the place of the oldest connection of the address that
- * holds the most, if that address holds more than the newcomer's would, and is shed otherwise. So a flood from some
- * addresses cannot keep out a client from another, whose handshake takes a round trip.
+ * ended). Bounded in all ({@code max}) and per peer address ({@code maxPerAddress}; an IPv6 address by its /64). A
+ * newcomer past its address's bound is shed; a newcomer that finds the table full takes the place of the oldest
+ * connection of the address that holds the most, if that address holds more than the newcomer's would, and is shed
+ * otherwise. So a flood from some addresses cannot keep out a client from another, whose handshake takes a round
+ * trip.
  *
  * <p>Thread-safe: one lock, held for a bounded walk (the addresses, or one address's connections); connections are
  * reset outside it. Runs on the accept loop ({@link #admit}) and on handshake and session threads ({@link #done}).
