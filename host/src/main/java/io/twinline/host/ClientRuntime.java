@@ -343,7 +343,10 @@ final class ClientRuntime implements TwinlineClient {
             c.readTimeout(timeout);
             endpoint.sendBufferBytes(spec.limits().sendBufferBytes());
             return c;
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            endpoint.close();
+            throw isReset(e) ? new ResetBeforeAnswer(e) : e; // the socket options of a socket reset already
+        } catch (RuntimeException e) {
             endpoint.close();
             throw e;
         }
