@@ -18,7 +18,8 @@ import java.time.Duration;
  *     {@code maxMessageBytes}); a caller past it waits, within its timeout, until earlier calls are answered. The
  *     two ends announce theirs in the handshake and each direction uses the smaller; a peer that sends more is
  *     closed as malformed. With {@code maxInFlight} it bounds the calls kept for replay and the requests a responder
- *     holds
+ *     holds. It also bounds the bodies arriving in chunks at once on each connection to this end, responses
+ *     included: the peer begins a body longer than one chunk only while those it has begun there stay within it
  * @param maxCachedBytes the response body bytes a responder keeps for the peer's replay (answered, not yet
  *     acknowledged) past which it starts no new request until acknowledgements bring it back under; the requests
  *     wait, in order. Not announced: it bounds this side's memory only

@@ -663,14 +663,26 @@ final class TwinSession implements Session {
                 send ? responseBodies : requestBodies,
                 // Bodies arriving at once: on the send channel responses to this side's calls, on the receive
                 // channel the peer's requests; either way no more than the calls in flight.
-                limits.maxInFlight());
+                limits.maxInFlight(),
+                peer.maxInFlightBytes());
     }
 
-    /** A response's body is kept only for a call still waiting for it; a duplicate's is dropped as it arrives. */
+    /**
+     * A response's body is kept only for a call still waiting for it, and only within this side's budget of bytes
+     * in flight for the bodies arriving in parts at once (PROTOCOL §2.4); a duplicate's is dropped as it arrives.
+     */
     private final Connection.Bodies responseBodies = new Connection.Bodies() {
         @Override
         public boolean wanted(long id) {
             return requester.isUnanswered(id);
+        }
+
+        @Override
+        public void admit(long id, int length, long arrivingBytes) throws MalformedFrameException {
+            if (arrivingBytes > 0 && arrivingBytes + length > limits.maxInFlightBytes()) {
+                throw new MalformedFrameException("peer exceeded its budget of " + limits.maxInFlightBytes()
+                        + " body bytes arriving at once: response " + id + " would make " + (arrivingBytes + length));
+            }
         }
     };
 

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
  * anything is allocated) and a connection silent past the handshake timeout are closed; a wrong token is
  * {@code BAD_TOKEN} with the session untouched; an unknown session and another version are rejected with their
  * reason; a rejected connection ends with FIN and is drained until the peer closes, not reset (with
- * {@code transport/LingeringCloseTest}); and a frame of unknown type on a live channel A closes that connection only,
+ * {@code transport/LingeringCloseTest}); a peer past the server's budget of request bytes, or of response bytes
+ * arriving at once, loses that connection; and a frame of unknown type on a live channel A closes that connection only,
  * counts {@code malformed_frames}, and the channel recovers (Fig. 7 at the server, Fig. 6 at the client).
  */
 class BadInputTest {
@@ -215,6 +216,65 @@ class BadInputTest {
             assertEquals(4, serverSide.responder().running());
         } finally {
             release.countDown();
+            small.close();
+        }
+        assertBystanderUnharmed();
+    }
+
+    @Test
+    void aPeerPastTheServersBudgetOfResponseBytesArrivingLosesThatConnection() throws Exception {
+        int body = 150_000; // longer than one frame: each arrives in parts
+        TwinlineServer small = Testing.server()
+                .limits(Limits.defaults().withMaxMessageBytes(body).withMaxInFlightBytes(2 * body))
+                .handle("fan-out", (session, ignored) -> {
+                    for (int i = 0; i < 3; i++) { // three calls back to the client, in flight at once
+                        Thread.ofVirtual().start(() -> session.call("big", new byte[0], Duration.ofSeconds(30)));
+                    }
+                    return new byte[0];
+                }).start();
+        try (Socket a = new Socket("127.0.0.1", small.address().getPort());
+             Socket b = new Socket("127.0.0.1", small.address().getPort())) {
+            a.setSoTimeout(10_000);
+            b.setSoTimeout(10_000);
+            FrameCodec codec = new FrameCodec(FrameCodec.FRAME_LIMIT);
+            DataOutputStream outA = new DataOutputStream(a.getOutputStream());
+            codec.write(new Frame.Hello(FrameCodec.VERSION, 1 << 20, 64, 1 << 20), outA);
+            outA.flush();
+            Frame.Welcome welcome = assertInstanceOf(Frame.Welcome.class,
+                    codec.read(new DataInputStream(a.getInputStream())));
+            assertEquals(2 * body, welcome.maxInFlightBytes());
+            DataOutputStream outB = new DataOutputStream(b.getOutputStream());
+            DataInputStream inB = new DataInputStream(b.getInputStream());
+            codec.write(new Frame.Attach(FrameCodec.VERSION, welcome.sessionId(), welcome.token(), 1, 1 << 20), outB);
+            outB.flush();
+            assertInstanceOf(Frame.Attached.class, codec.read(inB));
+            codec.write(new Frame.Request(1, "fan-out", new byte[0]), outA);
+            outA.flush();
+            java.util.List<Long> calls = new java.util.ArrayList<>();
+            while (calls.size() < 3) {
+                if (codec.read(inB) instanceof Frame.Request r) { // PINGs may come between
+                    calls.add(r.id());
+                }
+            }
+            long before = HostAccess.metrics(small).get("malformed_frames");
+            // A peer that ignores the server's budget: three answers begun at once, each only its first part. The
+            // first two fit (a PING after them is answered); the third does not.
+            for (long id : calls.subList(0, 2)) {
+                codec.write(new Frame.ResponseHead(id, io.twinline.transport.ResponseStatus.OK, body,
+                        new byte[FrameCodec.CHUNK_BYTES]), outB);
+            }
+            codec.write(new Frame.Ping(77), outB);
+            outB.flush();
+            while (!(codec.read(inB) instanceof Frame.Pong p && p.nonce() == 77)) {
+                // the server's own PINGs may come first
+            }
+            assertEquals(before, HostAccess.metrics(small).get("malformed_frames"), "two bodies within the budget");
+            codec.write(new Frame.ResponseHead(calls.get(2), io.twinline.transport.ResponseStatus.OK, body,
+                    new byte[FrameCodec.CHUNK_BYTES]), outB);
+            outB.flush();
+            Testing.await(Duration.ofSeconds(5), "the server closed that connection as malformed",
+                    () -> HostAccess.metrics(small).get("malformed_frames") == before + 1);
+        } finally {
             small.close();
         }
         assertBystanderUnharmed();

@@ -62,7 +62,7 @@ class BookkeepingTest {
                     }
                 });
                 return true;
-            }, null, () -> false, Connection.Bodies.ALL, 64));
+            }, null, () -> false, Connection.Bodies.ALL, 64, 1 << 20));
             farEnd = new DataInputStream(far.input());
         }
 

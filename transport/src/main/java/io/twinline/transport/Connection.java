@@ -18,7 +18,9 @@ import java.util.function.LongSupplier;
  * <p>The writer keeps two lanes. Control frames (PING, PONG, ACK) go before any data still to be written; requests
  * and responses ({@link Frame.Message}) go out in chunks of at most {@link FrameCodec#CHUNK_BYTES}, the chunks of
  * long bodies taking turns with each other and with new messages, so neither a heartbeat nor a small call waits
- * behind a long body. Anything else (GOODBYE, a close) waits until every message queued before it is written. The
+ * behind a long body. A long body begins only while the long bodies going stay within the peer's budget of bodies
+ * arriving ({@link Established#peerMaxArrivingBytes}); it then waits, and shorter messages overtake it. Anything
+ * else (GOODBYE, a close) waits until every message queued before it is written. The
  * reader joins the chunks back into whole {@link Frame.Request}s and {@link Frame.Response}s ({@link #read()}).
  *
  * <p>The writer is a thread only while the connection is in use: a sender that finds none running has one started
@@ -111,12 +113,16 @@ public final class Connection implements AutoCloseable {
     private long arrivingBytes;
     private volatile Bodies bodies = Bodies.ALL;
     private volatile int maxArriving = Integer.MAX_VALUE;
+    /** The most bytes of long bodies the writer has begun and not finished at once (see {@link Established}). */
+    private volatile long peerMaxArrivingBytes = Long.MAX_VALUE;
     private final PooledOutput pooledOut;
     private final ElasticInput input;
     private final DataInputStream in;
     private final DataOutputStream out;
     private final LongSupplier nanoClock;
     private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
+    /** Body bytes of the long messages begun and not finished; the writer thread's own. */
+    private long goingBytes;
     /** Held by the one writer running, from the sender that started it until it finds nothing left to write. */
     private final AtomicBoolean writing = new AtomicBoolean();
     /**
@@ -361,11 +367,18 @@ public final class Connection implements AutoCloseable {
      * @param moreExpected whether more frames are about to be queued (see {@link #moreExpected})
      * @param bodies what the reader keeps of bodies arriving in several frames
      * @param maxArriving the most bodies arriving in parts at once; one more fails the read
+     * @param peerMaxArrivingBytes the most body bytes the peer takes arriving in parts at once (its announced
+     *     {@code maxInFlightBytes}): the writer begins a long body only while those it has begun and not finished
+     *     stay within it, or when none is going
      */
     public record Established(int peerMaxMessageBytes, java.time.Duration retireWriterAfter, WriterStarter writers,
                               java.util.function.Supplier<Frame> piggyback,
-                              java.util.function.BooleanSupplier moreExpected, Bodies bodies, int maxArriving) {
+                              java.util.function.BooleanSupplier moreExpected, Bodies bodies, int maxArriving,
+                              long peerMaxArrivingBytes) {
         public Established {
+            if (peerMaxArrivingBytes < 1) {
+                throw new IllegalArgumentException("peerMaxArrivingBytes must be at least 1: " + peerMaxArrivingBytes);
+            }
             java.util.Objects.requireNonNull(retireWriterAfter, "retireWriterAfter");
             java.util.Objects.requireNonNull(writers, "writers");
             java.util.Objects.requireNonNull(moreExpected, "moreExpected");
@@ -389,6 +402,7 @@ public final class Connection implements AutoCloseable {
         peerMaxMessageBytes = settings.peerMaxMessageBytes();
         bodies = settings.bodies();
         maxArriving = settings.maxArriving();
+        peerMaxArrivingBytes = settings.peerMaxArrivingBytes();
         retireWriterAfter(settings.retireWriterAfter());
         piggyback(settings.piggyback());
         moreExpected(settings.moreExpected());
@@ -540,6 +554,10 @@ public final class Connection implements AutoCloseable {
         java.util.ArrayDeque<Object> control = null;
         java.util.ArrayDeque<Object> data = null;
         java.util.ArrayDeque<Sending> going = null;
+        // Long bodies that would take those going past the peer's budget of bodies arriving: they begin, oldest
+        // first, as the going ones finish. Shorter messages (one frame) overtake them.
+        java.util.ArrayDeque<Frame.Message> held = null;
+        goingBytes = 0;
         try {
             Object item = queue.poll();
             while (true) {
@@ -573,7 +591,7 @@ public final class Connection implements AutoCloseable {
                                 outputDone.countDown();
                                 return;
                             }
-                            if (isEmpty(going) && isEmpty(data)) {
+                            if (isEmpty(going) && isEmpty(data) && isEmpty(held)) {
                                 // Nothing long is going out and nothing waits: there is nothing to overtake, so the
                                 // item is written at once, in the order it came (the common case, without a lane).
                                 if (item == FLUSH_AND_CLOSE) {
@@ -602,14 +620,24 @@ public final class Connection implements AutoCloseable {
                             wroteData |= c instanceof Frame.Ack;
                         }
                         int started = 0;
+                        while (!isEmpty(held) && started < FrameCodec.CHUNK_BYTES && fits(held.peek())) {
+                            Frame.Message m = held.poll();
+                            going = start(m, going);
+                            started += FrameCodec.CHUNK_BYTES + 64;
+                            wroteData = true;
+                        }
                         while (!isEmpty(data) && started < FrameCodec.CHUNK_BYTES) {
                             Object next = data.peek();
                             if (next instanceof Frame.Message m) {
                                 data.poll();
+                                if (!fits(m) || (!isEmpty(held) && m.body().length > FrameCodec.CHUNK_BYTES)) {
+                                    held = offer(held, m); // long bodies begin in the order they came
+                                    continue;
+                                }
                                 going = start(m, going);
                                 started += Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 64;
                                 wroteData = true;
-                            } else if (isEmpty(going)) {
+                            } else if (isEmpty(going) && isEmpty(held)) {
                                 data.poll();
                                 if (next == FLUSH_AND_CLOSE) {
                                     out.flush();
@@ -633,10 +661,12 @@ public final class Connection implements AutoCloseable {
                             wroteData = true;
                             if (s.written < body.length) {
                                 going.offer(s);
+                            } else {
+                                goingBytes -= body.length;
                             }
                         }
                         item = queue.poll();
-                        if (item == null && isEmpty(control) && isEmpty(data) && isEmpty(going)) {
+                        if (item == null && isEmpty(control) && isEmpty(data) && isEmpty(going) && isEmpty(held)) {
                             if (wroteData && !yielded && moreExpected.getAsBoolean()) {
                                 // More frames are on their way (calls in flight, handlers running): before paying a
                                 // system call for the batch, let those about to add to it run once. On few cores that
@@ -696,7 +726,21 @@ public final class Connection implements AutoCloseable {
         checkOutgoing(m);
         int chunk = Math.min(FrameCodec.CHUNK_BYTES, m.body().length);
         m.writeHead(writeCodec, out, chunk);
-        return chunk < m.body().length ? offer(going, new Sending(m, chunk)) : going;
+        if (chunk == m.body().length) {
+            return going;
+        }
+        goingBytes += m.body().length;
+        return offer(going, new Sending(m, chunk));
+    }
+
+    /**
+     * Whether message {@code m} may begin now: a body of one frame always may, a long one while the long bodies
+     * going stay within the peer's budget of bodies arriving with it, or when none is going. So the peer never
+     * holds more than that budget in bodies arriving in parts, and a lone body always goes.
+     */
+    private boolean fits(Frame.Message m) {
+        int length = m.body().length;
+        return length <= FrameCodec.CHUNK_BYTES || goingBytes == 0 || goingBytes + length <= peerMaxArrivingBytes;
     }
 
     private static <T> java.util.ArrayDeque<T> offer(java.util.ArrayDeque<T> lane, T item) {

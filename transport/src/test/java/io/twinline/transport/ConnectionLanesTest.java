@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The writer's lanes and chunks, and the reader's joining of them (protocol version 2): a control frame or a small
- * message queued while a long body is being written goes out before that body ends; GOODBYE waits for it; the reader
+ * message queued while a long body is being written goes out before that body ends; GOODBYE waits for it; long
+ * bodies past the peer's budget of bodies arriving begin only as others finish, while short ones overtake; the reader
  * joins interleaved parts into whole messages and refuses parts that do not fit.
  */
 class ConnectionLanesTest {
@@ -49,15 +50,7 @@ class ConnectionLanesTest {
 
     /** A connection over loopback with small socket buffers, so a long body cannot vanish into them at once. */
     private DataInputStream connect() throws IOException {
-        try (ServerSocket listener = new ServerSocket()) {
-            listener.setReceiveBufferSize(64 * 1024);
-            listener.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
-            near = new Socket();
-            near.setSendBufferSize(64 * 1024);
-            near.connect(listener.getLocalSocketAddress());
-            far = listener.accept();
-        }
-        far.setSoTimeout(20_000); // a lost frame fails the test instead of hanging it
+        pair();
         connection = new Connection(near, LONG_BODY, LONG_BODY, System::nanoTime);
         connection.writers(() -> {
             Thread.ofVirtual().start(() -> {
@@ -70,6 +63,19 @@ class ConnectionLanesTest {
             return true;
         });
         return new DataInputStream(far.getInputStream());
+    }
+
+    /** The sockets {@link #near} and {@link #far}. */
+    private void pair() throws IOException {
+        try (ServerSocket listener = new ServerSocket()) {
+            listener.setReceiveBufferSize(64 * 1024);
+            listener.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
+            near = new Socket();
+            near.setSendBufferSize(64 * 1024);
+            near.connect(listener.getLocalSocketAddress());
+            far = listener.accept();
+        }
+        far.setSoTimeout(20_000); // a lost frame fails the test instead of hanging it
     }
 
     private static byte[] random(int size, long seed) {
@@ -135,6 +141,58 @@ class ConnectionLanesTest {
         assertEquals(new Frame.Goodbye("done"), reader.read(), "GOODBYE follows every message queued before it");
     }
 
+    @Test
+    void longBodiesPastThePeersBudgetBeginOnlyAsOthersFinishWhileShortOnesOvertake() throws Exception {
+        int budget = 200_000;
+        pair();
+        connection = new Connection(near, LONG_BODY, LONG_BODY, System::nanoTime);
+        byte[] one = random(150_000, 5);
+        byte[] two = random(150_000, 6);
+        byte[] three = random(120_000, 7);
+        connection.send(new Frame.Response(1, ResponseStatus.OK, one));
+        connection.send(new Frame.Response(2, ResponseStatus.OK, two));
+        connection.send(new Frame.Response(3, ResponseStatus.OK, new byte[] {3}));
+        connection.send(new Frame.Response(4, ResponseStatus.OK, three));
+        connection.send(new Frame.Response(5, ResponseStatus.OK, new byte[] {5}));
+        // Established only now, so that the writer finds all five queued.
+        connection.establish(new Connection.Established(LONG_BODY, Duration.ZERO, () -> {
+            Thread.ofVirtual().start(() -> {
+                try {
+                    connection.runWriter();
+                } catch (IOException e) {
+                    // the test closes the connection
+                }
+            });
+            return true;
+        }, null, () -> false, Connection.Bodies.ALL, 64, budget));
+        DataInputStream in = new DataInputStream(far.getInputStream());
+        java.util.Map<Long, int[]> begun = new java.util.HashMap<>(); // id -> {length, received}
+        List<Long> finished = new ArrayList<>();
+        long mostBegun = 0;
+        while (finished.size() < 5) {
+            Frame f = codec.read(in);
+            switch (f) {
+                case Frame.Response r -> finished.add(r.id());
+                case Frame.ResponseHead h -> begun.put(h.id(), new int[] {h.bodyLength(), h.chunk().length});
+                case Frame.Continuation c -> {
+                    int[] b = begun.get(c.id());
+                    b[1] += c.chunk().length;
+                    if (b[1] == b[0]) {
+                        begun.remove(c.id());
+                        finished.add(c.id());
+                    }
+                }
+                default -> throw new AssertionError("unexpected " + f);
+            }
+            mostBegun = Math.max(mostBegun, begun.values().stream().mapToLong(b -> b[0]).sum());
+        }
+        assertTrue(mostBegun <= budget, "long bodies begun and not finished at once: " + mostBegun + " bytes, budget "
+                + budget);
+        assertEquals(List.of(3L, 5L, 1L, 2L, 4L).subList(0, 2), finished.subList(0, 2),
+                "the short ones overtake the long ones held back: " + finished);
+        assertEquals(1L, finished.get(2), "the long ones begin in order: " + finished);
+    }
+
     /** Frames written back to back into a byte stream, as a peer would send them. */
     private static InputStream stream(Frame... frames) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -158,7 +216,7 @@ class ConnectionLanesTest {
         };
         Connection c = new Connection(endpoint, maxMessageBytes, maxMessageBytes, System::nanoTime);
         c.establish(new Connection.Established(maxMessageBytes, Duration.ZERO, () -> true, null, () -> false, bodies,
-                maxArriving));
+                maxArriving, maxMessageBytes));
         return c;
     }
 
