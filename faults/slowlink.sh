@@ -37,6 +37,7 @@
 #   SLOWLINK_NOTSENT_LOWAT=N      sets net.ipv4.tcp_notsent_lowat to N bytes inside twl-slow (the server's sockets,
 #                                 and the client's too in case 5): the kernel then takes no more unsent bytes than N
 #   SLOWLINK_FLAGS="..."          more flags for both server and client, e.g. "--send-buffer-bytes 0"
+#   SLOWLINK_CONGCTL=NAME         the congestion control of every connection instead of cubic, e.g. bbr
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMG=image/target/twinline/bin/twinline
@@ -84,10 +85,12 @@ ip link set twl-s0 up
 ip netns exec "$NS" ip link set twl-s1 up
 # Every connection of the script uses cubic, whatever the host's default (bbr on this project's machines): Linux's
 # usual default, it keeps more of the shaper's queue filled than bbr, so round trips under load are longer.
+CONGCTL=${SLOWLINK_CONGCTL:-cubic}
+[ "$CONGCTL" = cubic ] || echo "slowlink: congestion control $CONGCTL"
 for net in 3 4; do
-  ip route replace 198.18.$net.0/30 dev twl-s0 src 198.18.$net.1 congctl cubic
-  ip netns exec "$NS" ip route replace 198.18.$net.0/30 dev twl-s1 src 198.18.$net.2 congctl cubic
-  ip netns exec "$NS" ip route replace local 198.18.$net.2 dev twl-s1 table local congctl cubic   # shared link
+  ip route replace 198.18.$net.0/30 dev twl-s0 src 198.18.$net.1 congctl "$CONGCTL"
+  ip netns exec "$NS" ip route replace 198.18.$net.0/30 dev twl-s1 src 198.18.$net.2 congctl "$CONGCTL"
+  ip netns exec "$NS" ip route replace local 198.18.$net.2 dev twl-s1 table local congctl "$CONGCTL"   # shared link
 done
 
 in_ns() { ip netns exec "$NS" "$@"; }

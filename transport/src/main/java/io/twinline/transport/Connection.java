@@ -585,15 +585,19 @@ public final class Connection implements AutoCloseable {
                 outputLock.lock();
                 try {
                     while (true) {
+                        // Body bytes written at once this round: past a chunk's worth, the rest of the queue goes
+                        // into the lanes, so a control frame queued behind many one-frame messages overtakes them.
+                        int direct = 0;
                         for (; item != null; item = queue.poll()) { // into the lanes: everything queued now
                             if (item == CLOSE_NOW) {
                                 failed = false;
                                 outputDone.countDown();
                                 return;
                             }
-                            if (isEmpty(going) && isEmpty(data) && isEmpty(held)) {
-                                // Nothing long is going out and nothing waits: there is nothing to overtake, so the
-                                // item is written at once, in the order it came (the common case, without a lane).
+                            if (isEmpty(going) && isEmpty(data) && isEmpty(held) && direct < FrameCodec.CHUNK_BYTES) {
+                                // Nothing long is going out, nothing waits and little went out this round: there is
+                                // nothing to overtake, so the item is written at once, in the order it came (the
+                                // common case, without a lane).
                                 if (item == FLUSH_AND_CLOSE) {
                                     out.flush();
                                     endpoint.shutdownOutput();
@@ -603,6 +607,7 @@ public final class Connection implements AutoCloseable {
                                 }
                                 if (item instanceof Frame.Message m) {
                                     going = start(m, going);
+                                    direct += Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 64;
                                 } else {
                                     writeCodec.write((Frame) item, out);
                                 }

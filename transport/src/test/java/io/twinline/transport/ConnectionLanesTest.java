@@ -142,6 +142,39 @@ class ConnectionLanesTest {
     }
 
     @Test
+    void aPingQueuedBehindManyOneFrameMessagesOvertakesThem() throws Exception {
+        pair();
+        connection = new Connection(near, LONG_BODY, LONG_BODY, System::nanoTime);
+        int messages = 64;
+        for (long id = 1; id <= messages; id++) { // each fits one frame: none is a long body
+            connection.send(new Frame.Response(id, ResponseStatus.OK, new byte[FrameCodec.CHUNK_BYTES]));
+        }
+        connection.send(new Frame.Ping(9));
+        establishWith(Long.MAX_VALUE); // the writer finds all of them queued
+        DataInputStream in = new DataInputStream(far.getInputStream());
+        int before = 0;
+        while (!(codec.read(in) instanceof Frame.Ping p && p.nonce() == 9)) {
+            before++;
+        }
+        assertTrue(before <= 2, "the PING waited behind " + before + " of " + messages + " messages of "
+                + FrameCodec.CHUNK_BYTES + " bytes");
+    }
+
+    /** Has {@link #connection} start its writer, with the peer's budget of bodies arriving at once. */
+    private void establishWith(long peerMaxArrivingBytes) throws IOException {
+        connection.establish(new Connection.Established(LONG_BODY, Duration.ZERO, () -> {
+            Thread.ofVirtual().start(() -> {
+                try {
+                    connection.runWriter();
+                } catch (IOException e) {
+                    // the test closes the connection
+                }
+            });
+            return true;
+        }, null, () -> false, Connection.Bodies.ALL, 64, peerMaxArrivingBytes));
+    }
+
+    @Test
     void longBodiesPastThePeersBudgetBeginOnlyAsOthersFinishWhileShortOnesOvertake() throws Exception {
         int budget = 200_000;
         pair();
@@ -154,17 +187,7 @@ class ConnectionLanesTest {
         connection.send(new Frame.Response(3, ResponseStatus.OK, new byte[] {3}));
         connection.send(new Frame.Response(4, ResponseStatus.OK, three));
         connection.send(new Frame.Response(5, ResponseStatus.OK, new byte[] {5}));
-        // Established only now, so that the writer finds all five queued.
-        connection.establish(new Connection.Established(LONG_BODY, Duration.ZERO, () -> {
-            Thread.ofVirtual().start(() -> {
-                try {
-                    connection.runWriter();
-                } catch (IOException e) {
-                    // the test closes the connection
-                }
-            });
-            return true;
-        }, null, () -> false, Connection.Bodies.ALL, 64, budget));
+        establishWith(budget); // only now, so that the writer finds all five queued
         DataInputStream in = new DataInputStream(far.getInputStream());
         java.util.Map<Long, int[]> begun = new java.util.HashMap<>(); // id -> {length, received}
         List<Long> finished = new ArrayList<>();
