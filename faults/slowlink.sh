@@ -10,7 +10,7 @@
 #
 # HELLO goes to 198.18.3.2, so channel A; the server advertises 198.18.4.2 for every ATTACH, so channel B and every
 # re-attach. tbf: a bucket of 64 KiB (64 ms at 8 Mbit/s) and a queue of up to 2 s of traffic (a deep uplink buffer);
-# every connection uses cubic, which keeps that queue fuller than bbr (round trips of 0.1-0.5 s under load). Both
+# every connection uses cubic, which keeps that queue fuller than bbr (SLOWLINK_CONGCTL=bbr to compare). Both
 # ends use the image's default recovery policy (1 s heartbeat, 3 s idle timeout, 1 s probe). The client makes ledger
 # calls both ways (--payload is the size of the add bodies in both directions; answers are 8 bytes):
 #
