@@ -585,8 +585,9 @@ public final class Connection implements AutoCloseable {
                 outputLock.lock();
                 try {
                     while (true) {
-                        // Body bytes written at once this round: past a chunk's worth, the rest of the queue goes
-                        // into the lanes, so a control frame queued behind many one-frame messages overtakes them.
+                        // Bytes of messages written at once this round: past two chunks' worth (what a round of the
+                        // lanes may write), the rest of the queue goes into the lanes, so a control frame queued
+                        // behind many one-frame messages overtakes them.
                         int direct = 0;
                         for (; item != null; item = queue.poll()) { // into the lanes: everything queued now
                             if (item == CLOSE_NOW) {
@@ -594,7 +595,8 @@ public final class Connection implements AutoCloseable {
                                 outputDone.countDown();
                                 return;
                             }
-                            if (isEmpty(going) && isEmpty(data) && isEmpty(held) && direct < FrameCodec.CHUNK_BYTES) {
+                            if (isEmpty(going) && isEmpty(data) && isEmpty(held)
+                                    && direct < 2 * FrameCodec.CHUNK_BYTES) {
                                 // Nothing long is going out, nothing waits and little went out this round: there is
                                 // nothing to overtake, so the item is written at once, in the order it came (the
                                 // common case, without a lane).
@@ -607,7 +609,7 @@ public final class Connection implements AutoCloseable {
                                 }
                                 if (item instanceof Frame.Message m) {
                                     going = start(m, going);
-                                    direct += Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 64;
+                                    direct += Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 32;
                                 } else {
                                     writeCodec.write((Frame) item, out);
                                 }
