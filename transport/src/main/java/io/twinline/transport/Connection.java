@@ -18,9 +18,10 @@ import java.util.function.LongSupplier;
  * <p>The writer keeps two lanes. Control frames (PING, PONG, ACK) go before any data still to be written; requests
  * and responses ({@link Frame.Message}) go out in chunks of at most {@link FrameCodec#CHUNK_BYTES}, the chunks of
  * long bodies taking turns with each other and with new messages, so neither a heartbeat nor a small call waits
- * behind a long body, nor behind many one-frame messages queued before it. A long body begins only while the long bodies going stay within the peer's budget of bodies
- * arriving ({@link Established#peerMaxArrivingBytes}); it then waits, and shorter messages overtake it. Anything
- * else (GOODBYE, a close) waits until every message queued before it is written. The
+ * behind a long body, nor behind many one-frame messages queued before it. A long body begins only while the long
+ * bodies going stay within the peer's budget of bodies arriving ({@link Established#peerMaxArrivingBytes}); it
+ * then waits, and shorter messages overtake it. Anything else (GOODBYE, a close) waits until every message queued
+ * before it is written. The
  * reader joins the chunks back into whole {@link Frame.Request}s and {@link Frame.Response}s ({@link #read()}).
  *
  * <p>The writer is a thread only while the connection is in use: a sender that finds none running has one started
@@ -638,7 +639,9 @@ public final class Connection implements AutoCloseable {
                             if (next instanceof Frame.Message m) {
                                 data.poll();
                                 if (!fits(m) || (!isEmpty(held) && m.body().length > FrameCodec.CHUNK_BYTES)) {
-                                    held = offer(held, m); // long bodies begin in the order they came
+                                    if (!isGoing(going, m)) { // a copy of one going out is not sent again
+                                        held = offer(held, m); // long bodies begin in the order they came
+                                    }
                                     continue;
                                 }
                                 going = start(m, going);

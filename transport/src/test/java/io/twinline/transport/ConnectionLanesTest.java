@@ -216,6 +216,20 @@ class ConnectionLanesTest {
         assertEquals(1L, finished.get(2), "the long ones begin in order: " + finished);
     }
 
+    @Test
+    void aLongBodyQueuedAgainWhileItGoesOutPastTheBudgetIsSentOnce() throws Exception {
+        pair();
+        connection = new Connection(near, LONG_BODY, LONG_BODY, System::nanoTime);
+        Frame.Response twice = new Frame.Response(1, ResponseStatus.OK, random(150_000, 8));
+        connection.send(twice);
+        connection.send(twice); // a response re-sent for a replayed request while it is going out
+        connection.send(new Frame.Goodbye("done"));
+        establishWith(200_000); // the copy would not fit beside the original
+        Connection reader = new Connection(Endpoint.of(far), LONG_BODY, LONG_BODY, System::nanoTime);
+        assertEquals(1, assertInstanceOf(Frame.Response.class, reader.read()).id());
+        assertEquals(new Frame.Goodbye("done"), reader.read(), "no second copy before GOODBYE");
+    }
+
     /** Frames written back to back into a byte stream, as a peer would send them. */
     private static InputStream stream(Frame... frames) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
