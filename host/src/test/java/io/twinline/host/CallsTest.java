@@ -80,6 +80,38 @@ class CallsTest {
     }
 
     @Test
+    void manyLongResponsesBeyondTheClientsBudgetArriveIntactWithoutAFailure() throws Exception {
+        int length = 150_000; // over two chunks each
+        try (TwinlineServer s = Testing.server().handle("long", (session, body) -> {
+                    byte[] answer = new byte[length];
+                    java.util.Arrays.fill(answer, body[0]);
+                    return answer;
+                }).start();
+             TwinlineClient c = Testing.client(s)
+                     .limits(Limits.defaults().withMaxMessageBytes(256 * 1024).withMaxInFlightBytes(2 * length))
+                     .connect()) {
+            List<String> states = new java.util.concurrent.CopyOnWriteArrayList<>();
+            c.session().addStateListener((session, from, to, cause) -> states.add(to.name()));
+            int calls = 32; // at once: the server may begin only two of their responses at a time
+            List<java.util.concurrent.Future<byte[]>> answers = new java.util.ArrayList<>();
+            try (var callers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < calls; i++) {
+                    byte tag = (byte) i;
+                    answers.add(callers.submit(() -> c.call("long", new byte[] {tag})));
+                }
+                for (int i = 0; i < calls; i++) {
+                    byte[] answer = answers.get(i).get();
+                    assertEquals(length, answer.length);
+                    assertEquals((byte) i, answer[0]);
+                    assertEquals((byte) i, answer[length - 1]);
+                }
+            }
+            assertEquals(0, HostAccess.metrics(c).get("malformed_frames"), "the server kept to the client's budget");
+            assertEquals(List.of(), states, "the session never left NORMAL");
+        }
+    }
+
+    @Test
     void handlerFailureReachesCallerAndSessionGoesOn() {
         RemoteFailureException e = assertThrows(RemoteFailureException.class,
                 () -> client.call("fail", utf8("bad input")));

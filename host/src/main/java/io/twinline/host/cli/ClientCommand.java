@@ -56,7 +56,8 @@ final class ClientCommand {
             (idle timeout + probe timeout + recovery time limit) must fit the server's re-attach window.
             --metrics serves this client's counters (GET /metrics, Prometheus text; GET /health) while it runs.
             --max-message-bytes bounds each request and response body, --max-in-flight-bytes the request bytes
-            unanswered at once in each direction (calls past it wait); the smaller of the two ends' values applies.
+            unanswered at once in each direction (calls past it wait; the smaller of the two ends' values applies)
+            and the body bytes arriving in chunks at once on each connection to this end, responses included.
             --send-buffer-bytes bounds what the system holds for sending per connection (0: its own sizing), which
             a heartbeat or a small call waits behind on a slow link. A session with no call started, running or
             unanswered for two heartbeats is quiet: it PINGs only every --quiet-heartbeat-ms (0: never quiet).
