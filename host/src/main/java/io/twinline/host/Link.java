@@ -25,7 +25,8 @@ final class Link {
     private final AtomicBoolean failed = new AtomicBoolean();
     private volatile io.twinline.api.FailureCause failureCause;
     private final CountDownLatch readerExited = new CountDownLatch(1);
-    private final ConcurrentHashMap<Long, CompletableFuture<Void>> pings = new ConcurrentHashMap<>();
+    /** Probes waiting for their PONG, by nonce; made by the first probe (most links are never probed). */
+    private volatile ConcurrentHashMap<Long, CompletableFuture<Void>> pings;
     /** The link's reader thread and the scope it forks children into, once it runs. */
     private volatile Thread reader;
     private volatile TaskGroup.Children readerChildren;
@@ -60,15 +61,21 @@ final class Link {
 
     void close() {
         connection.close();
-        for (CompletableFuture<Void> ping : pings.values()) {
-            ping.complete(null); // waiters re-check health; a closed link is never healthy
+        ConcurrentHashMap<Long, CompletableFuture<Void>> waiting = pings;
+        if (waiting != null) {
+            for (CompletableFuture<Void> ping : waiting.values()) {
+                ping.complete(null); // waiters re-check health; a closed link is never healthy
+            }
         }
     }
 
     /** Sends a PING and returns a future completed by its PONG. */
     CompletableFuture<Void> ping(long nonce) {
         CompletableFuture<Void> pong = new CompletableFuture<>();
-        pings.put(nonce, pong);
+        pings().put(nonce, pong);
+        if (connection.isClosed()) {
+            pong.complete(null); // closed meanwhile: close() may have looked before the put
+        }
         connection.send(new Frame.Ping(nonce));
         return pong;
     }
@@ -77,9 +84,23 @@ final class Link {
         return NONCES.incrementAndGet();
     }
 
+    private ConcurrentHashMap<Long, CompletableFuture<Void>> pings() {
+        ConcurrentHashMap<Long, CompletableFuture<Void>> p = pings;
+        if (p == null) {
+            synchronized (this) {
+                p = pings;
+                if (p == null) {
+                    pings = p = new ConcurrentHashMap<>();
+                }
+            }
+        }
+        return p;
+    }
+
     /** Called by the reader on a PONG. */
     void onPong(long nonce) {
-        CompletableFuture<Void> pong = pings.remove(nonce);
+        ConcurrentHashMap<Long, CompletableFuture<Void>> waiting = pings;
+        CompletableFuture<Void> pong = waiting == null ? null : waiting.remove(nonce);
         if (pong != null) {
             pong.complete(null);
         }
@@ -121,7 +142,7 @@ final class Link {
         } catch (java.util.concurrent.ExecutionException e) {
             return false;
         } finally {
-            pings.remove(nonce);
+            pings().remove(nonce);
         }
     }
 

@@ -89,6 +89,7 @@ final class TwinSession implements Session {
 
     final long numericId;
     final String id;
+    private String threadPrefix;
     final byte[] token;
     final Role role;
     private final RecoveryPolicy policy;
@@ -215,8 +216,13 @@ final class TwinSession implements Session {
     private static final java.security.SecureRandom SEEDS = new java.security.SecureRandom();
 
     /** Thread names carry the session and the end, so a dump of a process holding both ends stays readable. */
+    /** The start of this session's thread names; one string, shared by its parts. */
     private String threadPrefix() {
-        return id + (role == Role.CLIENT ? "@client" : "@server");
+        String p = threadPrefix;
+        if (p == null) {
+            threadPrefix = p = id + (role == Role.CLIENT ? "@client" : "@server");
+        }
+        return p;
     }
 
     static String formatId(long numericId) {

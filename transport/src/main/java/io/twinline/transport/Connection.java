@@ -103,9 +103,10 @@ public final class Connection implements AutoCloseable {
     }
 
     private final Endpoint endpoint;
-    private final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
-    private final FrameCodec readCodec = new FrameCodec(FrameCodec.FRAME_LIMIT);
-    private final FrameCodec writeCodec = new FrameCodec(FrameCodec.FRAME_LIMIT);
+    // A codec holds only its frame limit, so every connection shares these.
+    private static final FrameCodec handshakeCodec = new FrameCodec(HANDSHAKE_FRAME_LIMIT);
+    private static final FrameCodec readCodec = new FrameCodec(FrameCodec.FRAME_LIMIT);
+    private static final FrameCodec writeCodec = readCodec;
     /** The longest body this side accepts, and the peer's (a larger message is refused before it is queued). */
     private final int maxMessageBytes;
     private volatile int peerMaxMessageBytes;
