@@ -179,6 +179,46 @@ class BadInputTest {
         assertBystanderUnharmed();
     }
 
+    /**
+     * A session opened by hand, frame by frame, as a peer of another make would: HELLO on A announcing a budget of
+     * 1 MiB, then B attached.
+     */
+    private static final class RawSession implements AutoCloseable {
+        final FrameCodec codec = new FrameCodec(FrameCodec.FRAME_LIMIT);
+        final Socket a;
+        final Socket b;
+        final DataOutputStream outA;
+        final DataOutputStream outB;
+        final DataInputStream inB;
+        final Frame.Welcome welcome;
+
+        private RawSession(TwinlineServer server) throws IOException {
+            a = new Socket("127.0.0.1", server.address().getPort());
+            b = new Socket("127.0.0.1", server.address().getPort());
+            a.setSoTimeout(10_000);
+            b.setSoTimeout(10_000);
+            outA = new DataOutputStream(a.getOutputStream());
+            codec.write(new Frame.Hello(FrameCodec.VERSION, 1 << 20, 64, 1 << 20), outA);
+            outA.flush();
+            welcome = assertInstanceOf(Frame.Welcome.class, codec.read(new DataInputStream(a.getInputStream())));
+            outB = new DataOutputStream(b.getOutputStream());
+            inB = new DataInputStream(b.getInputStream());
+            codec.write(new Frame.Attach(FrameCodec.VERSION, welcome.sessionId(), welcome.token(), 1, 1 << 20), outB);
+            outB.flush();
+            assertInstanceOf(Frame.Attached.class, codec.read(inB));
+        }
+
+        static RawSession open(TwinlineServer server) throws IOException {
+            return new RawSession(server);
+        }
+
+        @Override
+        public void close() throws IOException {
+            a.close();
+            b.close();
+        }
+    }
+
     @Test
     void aPeerPastTheServersBudgetOfRequestBytesLosesThatConnectionAndTheServerHoldsNoMore() throws Exception {
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
@@ -188,22 +228,11 @@ class BadInputTest {
                     release.await();
                     return body;
                 }).start();
-        try (Socket a = new Socket("127.0.0.1", small.address().getPort());
-             Socket b = new Socket("127.0.0.1", small.address().getPort())) {
-            a.setSoTimeout(10_000);
-            b.setSoTimeout(10_000);
-            FrameCodec codec = new FrameCodec(FrameCodec.FRAME_LIMIT);
-            DataOutputStream outA = new DataOutputStream(a.getOutputStream());
-            // A peer that announces a large budget of its own, and ignores the server's 4096.
-            codec.write(new Frame.Hello(FrameCodec.VERSION, 1 << 20, 64, 1 << 20), outA);
-            outA.flush();
-            Frame.Welcome welcome = assertInstanceOf(Frame.Welcome.class,
-                    codec.read(new DataInputStream(a.getInputStream())));
-            assertEquals(4096, welcome.maxInFlightBytes());
-            DataOutputStream outB = new DataOutputStream(b.getOutputStream());
-            codec.write(new Frame.Attach(FrameCodec.VERSION, welcome.sessionId(), welcome.token(), 1, 1 << 20), outB);
-            outB.flush();
-            assertInstanceOf(Frame.Attached.class, codec.read(new DataInputStream(b.getInputStream())));
+        // A peer that announces a large budget of its own, and ignores the server's 4096.
+        try (RawSession raw = RawSession.open(small)) {
+            assertEquals(4096, raw.welcome.maxInFlightBytes());
+            FrameCodec codec = raw.codec;
+            DataOutputStream outA = raw.outA;
             TwinSession serverSide = (TwinSession) small.sessions().getFirst();
             long before = HostAccess.metrics(small).get("malformed_frames");
             for (long id = 1; id <= 5; id++) { // the fifth makes 5,000 bytes
@@ -232,22 +261,12 @@ class BadInputTest {
                     }
                     return new byte[0];
                 }).start();
-        try (Socket a = new Socket("127.0.0.1", small.address().getPort());
-             Socket b = new Socket("127.0.0.1", small.address().getPort())) {
-            a.setSoTimeout(10_000);
-            b.setSoTimeout(10_000);
-            FrameCodec codec = new FrameCodec(FrameCodec.FRAME_LIMIT);
-            DataOutputStream outA = new DataOutputStream(a.getOutputStream());
-            codec.write(new Frame.Hello(FrameCodec.VERSION, 1 << 20, 64, 1 << 20), outA);
-            outA.flush();
-            Frame.Welcome welcome = assertInstanceOf(Frame.Welcome.class,
-                    codec.read(new DataInputStream(a.getInputStream())));
-            assertEquals(2 * body, welcome.maxInFlightBytes());
-            DataOutputStream outB = new DataOutputStream(b.getOutputStream());
-            DataInputStream inB = new DataInputStream(b.getInputStream());
-            codec.write(new Frame.Attach(FrameCodec.VERSION, welcome.sessionId(), welcome.token(), 1, 1 << 20), outB);
-            outB.flush();
-            assertInstanceOf(Frame.Attached.class, codec.read(inB));
+        try (RawSession raw = RawSession.open(small)) {
+            assertEquals(2 * body, raw.welcome.maxInFlightBytes());
+            FrameCodec codec = raw.codec;
+            DataOutputStream outA = raw.outA;
+            DataOutputStream outB = raw.outB;
+            DataInputStream inB = raw.inB;
             codec.write(new Frame.Request(1, "fan-out", new byte[0]), outA);
             outA.flush();
             java.util.List<Long> calls = new java.util.ArrayList<>();
