@@ -215,8 +215,10 @@ final class TwinSession implements Session {
     /** Where sessions' seeds come from: thread-safe, and different in every process. */
     private static final java.security.SecureRandom SEEDS = new java.security.SecureRandom();
 
-    /** Thread names carry the session and the end, so a dump of a process holding both ends stays readable. */
-    /** The start of this session's thread names; one string, shared by its parts. */
+    /**
+     * The start of this session's thread names, one string shared by its parts. Thread names carry the session and
+     * the end, so a dump of a process holding both ends stays readable.
+     */
     private String threadPrefix() {
         String p = threadPrefix;
         if (p == null) {
