@@ -89,7 +89,11 @@ final class TwinSession implements Session {
 
     final long numericId;
     final String id;
-    private String threadPrefix;
+    /**
+     * The start of this session's thread names, one string shared by its parts. Thread names carry the session and
+     * the end, so a dump of a process holding both ends stays readable.
+     */
+    private final String threadPrefix;
     final byte[] token;
     final Role role;
     private final RecoveryPolicy policy;
@@ -139,6 +143,7 @@ final class TwinSession implements Session {
         this.id = formatId(numericId);
         this.token = token;
         this.role = role;
+        this.threadPrefix = id + (role == Role.CLIENT ? "@client" : "@server");
         this.policy = policy;
         this.limits = limits;
         this.peer = peer;
@@ -153,8 +158,8 @@ final class TwinSession implements Session {
         this.responder = new Responder(limits.maxInFlight(), limits.maxInFlightBytes(), limits.maxCachedBytes(),
                 () -> counts.add(Metrics.DUPLICATES, 1));
         this.createdNanos = clock.nanoTime();
-        this.group = parent == null ? TaskGroup.start(threadPrefix(), clock)
-                : TaskGroup.startIn(parent, threadPrefix());
+        this.group = parent == null ? TaskGroup.start(threadPrefix, clock)
+                : TaskGroup.startIn(parent, threadPrefix);
         this.liveness = new Liveness(role, policy, table, new Liveness.Actions() {
             @Override
             public void sendPing(Link link, long nonce, boolean drained, int quietMillis) {
@@ -180,10 +185,10 @@ final class TwinSession implements Session {
             }
         }, this::health);
         this.recovery = new RecoveryDriver(this, role, policy, clock, state, table, requester, counts,
-                newBackoff(policy), group, threadPrefix(), dialer, this::attach, closing::get, this::health);
+                newBackoff(policy), group, threadPrefix, dialer, this::attach, closing::get, this::health);
         this.requests = new RequestRunner(this, role, handlers, peer.maxMessageBytes(), responder, table, counts,
                 recovery);
-        this.reader = new ChannelReader(id, role, group, threadPrefix(), table, requester, responder, liveness,
+        this.reader = new ChannelReader(id, role, group, threadPrefix, table, requester, responder, liveness,
                 recovery, requests, counts, this::peerSaidGoodbye);
         state.addListener(this::onTransition);
         requester.onEarlierDeadline(this::onEarlierDeadline);
@@ -215,17 +220,6 @@ final class TwinSession implements Session {
     /** Where sessions' seeds come from: thread-safe, and different in every process. */
     private static final java.security.SecureRandom SEEDS = new java.security.SecureRandom();
 
-    /**
-     * The start of this session's thread names, one string shared by its parts. Thread names carry the session and
-     * the end, so a dump of a process holding both ends stays readable.
-     */
-    private String threadPrefix() {
-        String p = threadPrefix;
-        if (p == null) {
-            threadPrefix = p = id + (role == Role.CLIENT ? "@client" : "@server");
-        }
-        return p;
-    }
 
     static String formatId(long numericId) {
         return "s-" + Long.toHexString(numericId);
@@ -346,7 +340,7 @@ final class TwinSession implements Session {
         }
         if (group.isCallerInside()) {
             if (first) {
-                Thread.ofVirtual().name(threadPrefix() + "/close").start(() -> finishClose(true));
+                Thread.ofVirtual().name(threadPrefix + "/close").start(() -> finishClose(true));
             }
             return;
         }
@@ -496,7 +490,7 @@ final class TwinSession implements Session {
         if (r != null) {
             r.cancel();
         }
-        Thread.ofVirtual().name(threadPrefix() + "/ended").start(() -> {
+        Thread.ofVirtual().name(threadPrefix + "/ended").start(() -> {
             try {
                 if (!group.awaitTermination(limits.closeGrace())) {
                     Logger.debug("[{}] interrupting handlers still running after {}", id, limits.closeGrace());
@@ -620,7 +614,7 @@ final class TwinSession implements Session {
             }
             metrics.reattached();
         }
-        String prefix = threadPrefix() + "/" + channel + "#" + fresh.generation;
+        String prefix = threadPrefix + "/" + channel + "#" + fresh.generation;
         try {
             connection.establish(settingsFor(fresh, prefix + "-writer"));
         } catch (IOException e) {

@@ -192,7 +192,7 @@ class BadInputTest {
         final DataInputStream inB;
         final Frame.Welcome welcome;
 
-        private RawSession(TwinlineServer server) throws IOException {
+        RawSession(TwinlineServer server) throws IOException {
             a = new Socket("127.0.0.1", server.address().getPort());
             b = new Socket("127.0.0.1", server.address().getPort());
             a.setSoTimeout(10_000);
@@ -206,10 +206,6 @@ class BadInputTest {
             codec.write(new Frame.Attach(FrameCodec.VERSION, welcome.sessionId(), welcome.token(), 1, 1 << 20), outB);
             outB.flush();
             assertInstanceOf(Frame.Attached.class, codec.read(inB));
-        }
-
-        static RawSession open(TwinlineServer server) throws IOException {
-            return new RawSession(server);
         }
 
         @Override
@@ -229,7 +225,7 @@ class BadInputTest {
                     return body;
                 }).start();
         // A peer that announces a large budget of its own, and ignores the server's 4096.
-        try (RawSession raw = RawSession.open(small)) {
+        try (RawSession raw = new RawSession(small)) {
             assertEquals(4096, raw.welcome.maxInFlightBytes());
             FrameCodec codec = raw.codec;
             DataOutputStream outA = raw.outA;
@@ -261,7 +257,7 @@ class BadInputTest {
                     }
                     return new byte[0];
                 }).start();
-        try (RawSession raw = RawSession.open(small)) {
+        try (RawSession raw = new RawSession(small)) {
             assertEquals(2 * body, raw.welcome.maxInFlightBytes());
             FrameCodec codec = raw.codec;
             DataOutputStream outA = raw.outA;

@@ -603,15 +603,13 @@ public final class Connection implements AutoCloseable {
                                 // nothing to overtake, so the item is written at once, in the order it came (the
                                 // common case, without a lane).
                                 if (item == FLUSH_AND_CLOSE) {
-                                    out.flush();
-                                    endpoint.shutdownOutput();
+                                    flushAndShutdownOutput();
                                     failed = false;
-                                    outputDone.countDown();
                                     return;
                                 }
                                 if (item instanceof Frame.Message m) {
                                     going = start(m, going);
-                                    direct += Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 32;
+                                    direct += firstFrameBytes(m);
                                 } else {
                                     writeCodec.write((Frame) item, out);
                                 }
@@ -632,7 +630,7 @@ public final class Connection implements AutoCloseable {
                         while (!isEmpty(held) && started < FrameCodec.CHUNK_BYTES && fits(held.peek())) {
                             Frame.Message m = held.poll();
                             going = start(m, going);
-                            started += FrameCodec.CHUNK_BYTES + 64;
+                            started += firstFrameBytes(m);
                             wroteData = true;
                         }
                         while (!isEmpty(data) && started < FrameCodec.CHUNK_BYTES) {
@@ -646,15 +644,13 @@ public final class Connection implements AutoCloseable {
                                     continue;
                                 }
                                 going = start(m, going);
-                                started += Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 64;
+                                started += firstFrameBytes(m);
                                 wroteData = true;
                             } else if (isEmpty(going) && isEmpty(held)) {
                                 data.poll();
                                 if (next == FLUSH_AND_CLOSE) {
-                                    out.flush();
-                                    endpoint.shutdownOutput();
+                                    flushAndShutdownOutput();
                                     failed = false;
-                                    outputDone.countDown();
                                     return;
                                 }
                                 writeCodec.write((Frame) next, out);
@@ -742,6 +738,18 @@ public final class Connection implements AutoCloseable {
         }
         goingBytes += m.body().length;
         return offer(going, new Sending(m, chunk));
+    }
+
+    /** About how many bytes the first frame of message {@code m} takes: its part of the body and a header. */
+    private static int firstFrameBytes(Frame.Message m) {
+        return Math.min(FrameCodec.CHUNK_BYTES, m.body().length) + 64;
+    }
+
+    /** Ends the output after the last frame: flushes, sends FIN, and tells whoever waits that nothing more comes. */
+    private void flushAndShutdownOutput() throws IOException {
+        out.flush();
+        endpoint.shutdownOutput();
+        outputDone.countDown();
     }
 
     /**
