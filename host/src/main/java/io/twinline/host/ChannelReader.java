@@ -176,7 +176,7 @@ final class ChannelReader {
                         "unexpected " + frame.type() + " on channel " + link.channel + " of the " + role);
             }
             if (sendSide && table.isCurrent(link)) {
-                // Acks ride on the writer's next batch of requests; the owner's round sends what is left when
+                // Acks ride on the writer's next batch of requests; the timer's round sends what is left when
                 // nothing else goes out. Only a backlog is sent on its own, and only on the current link: an old
                 // reader still finishing must not drain acks onto a closed connection after the re-attach has
                 // repeated them.

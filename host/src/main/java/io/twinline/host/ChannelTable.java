@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * The links of one session's two channels, and the one place a link is closed. Links are installed, replaced and
  * closed here under one lock, so that a link is either installed before {@link #closeAll} (and closed by it) or
  * refused after it: no link outlives its session. Runs on whichever thread attaches a link (a server's handshake
- * thread, a client's recovery process), reports a failure (a reader, a writer, the owner's liveness round), or
+ * thread, a client's recovery process), reports a failure (a reader, a writer, the round timer's liveness round), or
  * ends the session.
  *
  * <p>Invariants: a channel's link is replaced, never repaired; a link leaves the table only by being replaced or

@@ -20,7 +20,7 @@ import java.util.function.BooleanSupplier;
  * Where every failure of one session's links is reported ({@link #linkFailed}) and where the recovery processes of
  * Figs. 5–8 are started: at most one per channel, each on a virtual thread of the session's group, each given the
  * link whose failure started it, so that it closes that link and never a newer one attached meanwhile. Runs on the
- * thread that reports a failure (a reader, a writer, a handler writing its response, the owner's liveness round)
+ * thread that reports a failure (a reader, a writer, a handler writing its response, the round timer's liveness round)
  * and on the recovery threads.
  */
 final class RecoveryDriver {

@@ -2,16 +2,20 @@ package io.twinline.host;
 
 import io.twinline.recovery.Clock;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.StructuredTaskScope;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The one place twinline uses {@link StructuredTaskScope} (a preview API in JDK 25, coded to JDK 25's javadoc):
- * a long-lived scope that owns every thread of a session or a server, so that none outlives it and closing it
- * joins everything it started.
+ * a long-lived scope that owns every thread of a server or of a client's session, so that none outlives it and
+ * closing it joins everything it started.
  *
  * <p>JDK 25 lets only a scope's owner thread fork, so each group has an owner virtual thread that opens the
  * scope and forks what other threads hand it through {@link #spawn}. The joiner waits for all subtasks and never
@@ -19,8 +23,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * scope, so channel A failing never cancels channel B. {@link #cancel()} is the one way to interrupt everything,
  * used only when an orderly shutdown overruns its bound.
  *
- * <p>A group started by another group's thread ({@code parent}) is forked inside that group's scope, so a
- * server's sessions are nested in the server's scope.
+ * <p>A <em>nested</em> group ({@link #startIn}) has no owner or scope of its own: its tasks are forked in its
+ * host's scope, by the host's owner, so a server's sessions cost no parked thread each. It keeps what a group
+ * promises: it counts its tasks, ends when it is shut down and the last has returned, interrupts its own on
+ * {@link #cancel()}, and ends with its host. An idle session's parked threads are most of its memory.
  */
 final class TaskGroup {
     private static final Object SHUTDOWN = new Object();
@@ -29,11 +35,22 @@ final class TaskGroup {
     private final String name;
     /** The clock the ticker's rounds are planned on. */
     private final Clock clock;
-    private final LinkedTransferQueue<Object> queue = new LinkedTransferQueue<>();
     private final AtomicBoolean open = new AtomicBoolean(true);
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean cancelRequested;
-    private final java.util.Set<Thread> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<Thread> running = ConcurrentHashMap.newKeySet();
+    /** What the owner reads (tasks, tickers, wakes, SHUTDOWN); null in a nested group, which has no owner. */
+    private final LinkedTransferQueue<Object> queue;
+    /** The nested groups this group's scope hosts, told when it ends; null in a nested group. */
+    private final Set<TaskGroup> nested;
+    /** The group whose scope runs this one's tasks; null for a group with its own owner. */
+    private final TaskGroup host;
+    /** A nested group's tasks accepted and not yet returned, plus one until it is shut down; ends it at zero. */
+    private final AtomicInteger held;
+    /** A nested group's ticker, until it stops itself or is abandoned. */
+    private final AtomicReference<StartTicker> nestedTicker;
+    /** Whether a nested group's woken round is queued and has not begun yet: wakes meanwhile add no round. */
+    private final AtomicBoolean roundQueued;
 
     /** {@code rejected} (may be null) runs instead of {@code body} if the task is never started. */
     private record Task(String threadName, Runnable body, Runnable rejected) {
@@ -60,39 +77,64 @@ final class TaskGroup {
     private record StartTicker(Ticker ticker, long firstDelayNanos, Runnable abandoned) {
     }
 
-    private TaskGroup(String name, Clock clock) {
+    private TaskGroup(String name, Clock clock, TaskGroup host) {
         this.name = name;
         this.clock = clock;
+        this.host = host;
+        if (host == null) {
+            queue = new LinkedTransferQueue<>();
+            nested = ConcurrentHashMap.newKeySet();
+            held = null;
+            nestedTicker = null;
+            roundQueued = null;
+        } else {
+            queue = null;
+            nested = null;
+            held = new AtomicInteger(1);
+            nestedTicker = new AtomicReference<>();
+            roundQueued = new AtomicBoolean();
+        }
     }
 
     /** Starts a top-level group, whose owner is a new virtual thread, planning its ticker on {@code clock}. */
     static TaskGroup start(String name, Clock clock) {
-        TaskGroup group = new TaskGroup(name, clock);
+        TaskGroup group = new TaskGroup(name, clock, null);
         Thread.ofVirtual().name(name + "/owner").start(group::runOwner);
         return group;
     }
 
     /**
-     * Starts a group nested in {@code parent}: its owner is a subtask of the parent's scope. If the parent does not
-     * start it (it is shutting down, or the fork fails), the group has ended before it began: every task and ticker
-     * given to it is told at once that it will not run, so a session made on a closing server ends at once. The
-     * group plans its ticker on the parent's clock.
+     * Starts a group nested in {@code host}, a group with an owner: its tasks run in the host's scope, forked by the
+     * host's owner, and it has no thread of its own. If the host has ended or takes no more tasks, the nested group
+     * has ended before it began: every task and ticker given to it is told at once that it will not run, so a
+     * session made on a closing server ends at once. When the host ends, so does the nested group, telling its
+     * ticker. The group uses the host's clock.
      */
-    static TaskGroup startIn(TaskGroup parent, String name) {
-        TaskGroup group = new TaskGroup(name, parent.clock);
-        parent.spawn(name + "/owner", group::runOwner, group::ownerGone);
+    static TaskGroup startIn(TaskGroup host, String name) {
+        if (host.host != null) {
+            throw new IllegalArgumentException("a nested group cannot host another: " + host.name);
+        }
+        TaskGroup group = new TaskGroup(name, host.clock, host);
+        host.nested.add(group);
+        if (!host.open.get()) { // after the add: a host that ends from now on finds the group in its set
+            group.hostEnded();
+        }
         return group;
     }
 
     /**
-     * The owner has ended, or will never start: nothing reads the queue any more. Ends the group and tells whoever
-     * queued a task or a ticker, then or later ({@link #spawn}, {@link #startTicker}), that it will not run.
+     * The owner has ended and its scope is closed: nothing reads the queue any more. Ends the group, tells whoever
+     * queued a task or a ticker, then or later ({@link #spawn}, {@link #startTicker}), that it will not run, and ends
+     * the nested groups it hosted.
      */
     private void ownerGone() {
         open.set(false);
         drainUnstarted(); // before the end is seen: whoever awaits termination finds everything queued told
         terminated.countDown();
         drainUnstarted(); // what was queued in between, unless its own offerer saw the end first
+        for (TaskGroup g : nested) { // every task of theirs has returned or was told: the scope is closed
+            g.hostEnded();
+        }
     }
 
     /** Runs the {@code rejected} or {@code abandoned} of everything queued; only once the owner is gone. */
@@ -123,6 +165,9 @@ final class TaskGroup {
      * shut down before the owner forked it, the fork failed, or the group was cancelled).
      */
     boolean spawn(String threadName, Runnable body, Runnable rejected) {
+        if (host != null) {
+            return spawnInHost(threadName, body, rejected);
+        }
         if (!open.get()) {
             runRejected(rejected);
             return false;
@@ -138,10 +183,17 @@ final class TaskGroup {
      * Has the owner thread run {@code ticker} after {@code firstDelayNanos}, then whenever it asks to be run again,
      * until it returns a negative delay or the group shuts down.
      *
-     * @param abandoned run by the owner if it ends (shut down, interrupted, failed) while the ticker still runs: the
-     *     ticker's work (deadlines, heartbeats) stops then, and whoever relies on it must be told
+     * <p>A nested group's ticker runs on a task of the group, only when woken (see {@link #startNestedTicker}).
+     *
+     * @param abandoned run by the owner if it ends (shut down, interrupted, failed) while the ticker still runs, or
+     *     by a nested group when it ends: the ticker's work (deadlines, heartbeats) stops then, and whoever relies on
+     *     it must be told
      */
     void startTicker(Ticker ticker, long firstDelayNanos, Runnable abandoned) {
+        if (host != null) {
+            startNestedTicker(new StartTicker(ticker, firstDelayNanos, abandoned));
+            return;
+        }
         queue.offer(new StartTicker(ticker, firstDelayNanos, abandoned));
         if (isTerminated()) {
             drainUnstarted();
@@ -150,13 +202,21 @@ final class TaskGroup {
 
     /** Runs the ticker's next round now instead of when it planned (something became due earlier). */
     void wakeTicker() {
+        if (host != null) {
+            wakeNestedTicker();
+            return;
+        }
         queue.offer(WAKE);
     }
 
     /** Stops taking tasks; the group ends once every running task has returned. Idempotent. */
     void shutdown() {
         if (open.compareAndSet(true, false)) {
-            queue.offer(SHUTDOWN);
+            if (host != null) {
+                release(); // the one the open group held
+            } else {
+                queue.offer(SHUTDOWN);
+            }
         }
     }
 
@@ -167,10 +227,122 @@ final class TaskGroup {
      */
     void cancel() {
         cancelRequested = true;
-        open.set(false);
-        queue.offer(SHUTDOWN);
+        boolean wasOpen = open.getAndSet(false);
+        if (host == null) {
+            queue.offer(SHUTDOWN);
+            for (TaskGroup g : nested) {
+                g.cancel();
+            }
+        } else if (wasOpen) {
+            release();
+        }
         for (Thread t : running) {
             t.interrupt();
+        }
+    }
+
+    /** A nested group's task: counted from now, forked by the host's owner, told if it never runs. */
+    private boolean spawnInHost(String threadName, Runnable body, Runnable rejected) {
+        if (!open.get() || !hold()) {
+            runRejected(rejected);
+            return false;
+        }
+        if (!open.get()) { // shut down meanwhile: refused, as the owner refuses what it finds queued behind SHUTDOWN
+            runRejected(rejected);
+            release();
+            return false;
+        }
+        // Refused by the host (it is ending), or never started by it: the host runs the second callback.
+        return host.spawn(threadName, () -> runNested(body, rejected), () -> {
+            runRejected(rejected);
+            release();
+        });
+    }
+
+    /** On the host's subtask: runs a nested group's task with the nested group as the caller's group. */
+    private void runNested(Runnable body, Runnable rejected) {
+        Thread me = Thread.currentThread();
+        running.add(me);
+        try {
+            if (cancelRequested) {
+                runRejected(rejected);
+            } else {
+                ScopedValue.where(CURRENT, this).run(body);
+            }
+        } finally {
+            running.remove(me);
+            release();
+        }
+    }
+
+    /** Counts one more task, unless the group has ended. */
+    private boolean hold() {
+        int n;
+        do {
+            n = held.get();
+            if (n == 0) {
+                return false;
+            }
+        } while (!held.compareAndSet(n, n + 1));
+        return true;
+    }
+
+    /** Counts one task less (or the shutdown); the last ends the group. */
+    private void release() {
+        if (held.decrementAndGet() == 0) {
+            nestedEnded();
+        }
+    }
+
+    /** The host's scope is closed: a nested group that is still open ends once its counted tasks have. */
+    private void hostEnded() {
+        if (open.compareAndSet(true, false)) {
+            release();
+        }
+    }
+
+    private void nestedEnded() {
+        StartTicker ticking = nestedTicker.getAndSet(null);
+        if (ticking != null) {
+            runRejected(ticking.abandoned());
+        }
+        terminated.countDown();
+        host.nested.remove(this);
+        StartTicker late = nestedTicker.getAndSet(null); // started while this ended: no round will run it
+        if (late != null) {
+            runRejected(late.abandoned());
+        }
+    }
+
+    /**
+     * A nested group has no thread to plan rounds on: its ticker runs only when woken ({@link #UNTIL_WOKEN} is the
+     * one first delay it takes), and a round's delay other than a negative one (stop) means "until woken" too.
+     */
+    private void startNestedTicker(StartTicker start) {
+        if (start.firstDelayNanos() != UNTIL_WOKEN) {
+            throw new IllegalArgumentException("a nested group's ticker runs only when woken: "
+                    + start.firstDelayNanos());
+        }
+        nestedTicker.set(start);
+        if (isTerminated() && nestedTicker.compareAndSet(start, null)) {
+            runRejected(start.abandoned()); // ended before: nobody else will tell it
+        }
+    }
+
+    /** Queues one round on a task of the group, unless one is queued and has not begun. */
+    private void wakeNestedTicker() {
+        if (nestedTicker.get() != null && roundQueued.compareAndSet(false, true)) {
+            spawnInHost(name + "/round", this::runNestedRound, () -> roundQueued.set(false));
+        }
+    }
+
+    private void runNestedRound() {
+        roundQueued.set(false); // a wake from now on runs another round after this one
+        synchronized (nestedTicker) { // one round at a time
+            StartTicker ticking = nestedTicker.get();
+            if (ticking != null && runTicker(ticking.ticker(), -1) < 0) {
+                nestedTicker.compareAndSet(ticking, null);
+            }
         }
     }
 

@@ -44,11 +44,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       {@link #ended}.
  * </ul>
  *
- * <p>Threads (each named {@code s-<id>@<end>/<what>}), all in the session's {@link TaskGroup}: the owner, which waits
- * untimed between forks and runs a round only for a transition a timer round hands it; per attached link a reader,
- * and a writer only while the link has something to write (see {@link Connection}); one virtual thread per incoming
- * request's handler; one per running recovery process. The periodic round ({@link #round}: call deadlines, acks,
- * liveness) runs on the process's {@link RoundTimer}. Callers of {@link #call} are the embedder's own threads.
+ * <p>Threads (each named {@code s-<id>@<end>/<what>}), all in the session's {@link TaskGroup}: per attached link a
+ * reader, and a writer only while the link has something to write (see {@link Connection}); one virtual thread per
+ * incoming request's handler; one per running recovery process; a short {@code /round} for a transition a timer round
+ * hands over. A client's session group has an owner thread of its own, which waits untimed between forks; a server's
+ * session group is nested in the server's, whose owner forks its threads, so an idle server session parks only its two
+ * readers. The periodic round ({@link #round}: call deadlines, acks, liveness) runs on the process's
+ * {@link RoundTimer}. Callers of {@link #call} are the embedder's own threads.
  */
 final class TwinSession implements Session {
 
@@ -82,7 +84,7 @@ final class TwinSession implements Session {
     record PeerLimits(int maxMessageBytes, int maxInFlight, int maxInFlightBytes) {
     }
 
-    /** The shortest round: the owner wakes at most this often. */
+    /** The shortest round: a session's timer round runs at most this often. */
     private static final long MIN_ROUND_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     /** How many heartbeat intervals without a call make a session quiet. */
     static final int QUIET_AFTER_HEARTBEATS = 2;
@@ -192,9 +194,9 @@ final class TwinSession implements Session {
                 recovery, requests, counts, this::peerSaidGoodbye);
         state.addListener(this::onTransition);
         requester.onEarlierDeadline(this::onEarlierDeadline);
-        // The owner runs a round only when the timer's round asks it to (a transition, whose listeners must not run
-        // on the timer's thread); it is the ticker still, so that a session whose owner is gone is ended.
-        group.startTicker(this::ownerRound, TaskGroup.UNTIL_WOKEN, () -> state.transition(SessionState.DISCONNECTED,
+        // The group runs a round only when the timer's round asks it to (a transition, whose listeners must not run
+        // on the timer's thread); it is a ticker still, so that a session whose group has ended is ended.
+        group.startTicker(this::groupRound, TaskGroup.UNTIL_WOKEN, () -> state.transition(SessionState.DISCONNECTED,
                 new IOException("the session's threads were stopped")));
         rounds = RoundTimer.register(clock, this::timerRound, createdNanos + roundBound());
         if (state.state().isTerminal()) {
@@ -360,8 +362,8 @@ final class TwinSession implements Session {
             table.closeWithGoodbye(new Frame.Goodbye("closed by " + role.name().toLowerCase(Locale.ROOT)), 500);
             state.transition(SessionState.CLOSED, null);
         } else {
-            // Another thread is closing (or the session ended): let it finish before stopping the session's threads,
-            // whose owner keeps deadlines and heartbeats going meanwhile.
+            // Another thread is closing (or the session ended): let it finish before stopping the session's threads;
+            // the round timer keeps deadlines and heartbeats going meanwhile.
             try {
                 state.awaitUntil(clock.nanoTime() + limits.closeGrace().plusSeconds(2).toNanos(),
                         () -> state.state().isTerminal());
@@ -727,7 +729,7 @@ final class TwinSession implements Session {
     /**
      * Starts a writer thread for {@code link}, which has frames queued and no writer (see {@link Connection}). The
      * link's own reader, once it has a scope (re-sending a response), forks it there, without a hand-off; any other
-     * thread hands it to the session's owner.
+     * thread hands it to the session's group (to the owner that forks its threads).
      */
     private boolean startWriter(Link link, String name) {
         TaskGroup.Children readerScope = link.readerScope();
@@ -780,10 +782,11 @@ final class TwinSession implements Session {
     }
 
     /**
-     * The owner's round, run only when a timer round asks for it: the CONNECTING deadline, whose transition tells the
-     * session's listeners, which run on the thread that changes the state and must not hold up the round timer.
+     * The group's round, run on a thread of the session's group only when a timer round asks for it: the CONNECTING
+     * deadline, whose transition tells the session's listeners, which run on the thread that changes the state and
+     * must not hold up the round timer.
      */
-    private long ownerRound(long lateNanos) {
+    private long groupRound(long lateNanos) {
         if (state.state().isTerminal()) {
             return -1;
         }
@@ -819,7 +822,7 @@ final class TwinSession implements Session {
      * (channel B attached within one handshake timeout of the session's creation), and {@link Liveness}.
      *
      * @param mayTransition whether the calling thread may change the state (and so run listeners); if not, a
-     *     transition found due is handed to the owner
+     *     transition found due is handed to the group's round ({@link #groupRound})
      * @return how long until something may be due: at least 10 ms and at most {@link #roundBound()}
      */
     private long round(long now, boolean mayTransition) {
@@ -863,7 +866,7 @@ final class TwinSession implements Session {
     }
 
     /**
-     * Ends a session still CONNECTING one handshake timeout after its creation (by the owner unless
+     * Ends a session still CONNECTING one handshake timeout after its creation (by the group's round unless
      * {@code mayTransition}).
      *
      * @return nanoseconds left until that deadline, negative once it has passed

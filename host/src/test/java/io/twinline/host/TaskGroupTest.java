@@ -13,9 +13,11 @@ import org.junit.jupiter.api.Test;
 /**
  * The owner thread's ticker rounds, which carry every session's heartbeats and call deadlines: rounds run when due
  * until the ticker stops, a wake runs the next round at once, and a stream of spawns cannot starve the rounds. A task
- * the group no longer takes runs its {@code rejected} callback; a nested group whose owner its parent never starts
- * has ended and tells everyone waiting (so a session made on a closing server goes {@code DISCONNECTED} instead of
- * staying {@code CONNECTING}); and a group whose owner has gone tells a later ticker at once.
+ * the group no longer takes runs its {@code rejected} callback; a nested group (a server's session) runs its tasks in
+ * its host's scope as its own, ends once shut down and its last task has returned, runs its ticker only when woken,
+ * and ends with its host; a nested task its host never starts is told, and its group ends and tells everyone waiting
+ * (so a session made on a closing server goes {@code DISCONNECTED} instead of staying {@code CONNECTING}); and a group
+ * that has ended tells a later ticker at once.
  */
 class TaskGroupTest {
 
@@ -131,12 +133,12 @@ class TaskGroupTest {
     }
 
     @Test
-    void aNestedGroupWhoseOwnerNeverStartsEndsAndTellsEveryoneWaiting() throws InterruptedException {
-        TaskGroup parent = TaskGroup.start("test-parent", io.twinline.recovery.Clock.system());
+    void aNestedGroupWhoseTaskItsHostNeverStartsEndsAndTellsEveryoneWaiting() throws InterruptedException {
+        TaskGroup host = TaskGroup.start("test-host", io.twinline.recovery.Clock.system());
         CountDownLatch roundStarted = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        // The parent's owner is held in a ticker round, so the nested owner's task waits in its queue...
-        parent.startTicker(late -> {
+        // The host's owner is held in a ticker round, so the nested group's task waits in its queue...
+        host.startTicker(late -> {
             roundStarted.countDown();
             try {
                 release.await();
@@ -146,35 +148,153 @@ class TaskGroupTest {
             return -1;
         }, 0, () -> { });
         assertTrue(roundStarted.await(10, TimeUnit.SECONDS));
-        TaskGroup nested = TaskGroup.startIn(parent, "test-nested");
+        TaskGroup nested = TaskGroup.startIn(host, "test-nested");
         AtomicInteger abandoned = new AtomicInteger();
-        nested.startTicker(late -> 1_000_000L, 0, abandoned::incrementAndGet);
-        // ...and the parent is cancelled before it forks it: the task then runs its rejected, not the owner.
-        parent.cancel();
-        release.countDown();
-        assertTrue(nested.awaitTermination(Duration.ofSeconds(10)), "the nested group ended without an owner");
-        assertEquals(1, abandoned.get(), "the ticker queued before was abandoned, once");
-        AtomicInteger lateTicker = new AtomicInteger();
-        nested.startTicker(late -> 1_000_000L, 0, lateTicker::incrementAndGet);
-        assertEquals(1, lateTicker.get(), "a ticker started afterwards is abandoned at once");
+        nested.startTicker(late -> TaskGroup.UNTIL_WOKEN, TaskGroup.UNTIL_WOKEN, abandoned::incrementAndGet);
+        AtomicInteger ran = new AtomicInteger();
         AtomicInteger rejected = new AtomicInteger();
-        assertFalse(nested.spawn("late", () -> { }, rejected::incrementAndGet));
-        assertEquals(1, rejected.get());
-        assertTrue(parent.awaitTermination(Duration.ofSeconds(10)));
+        assertTrue(nested.spawn("queued", ran::incrementAndGet, rejected::incrementAndGet), "taken");
+        // ...and the host is cancelled before it forks it: the task then runs its rejected, not its body.
+        host.cancel();
+        release.countDown();
+        assertTrue(nested.awaitTermination(Duration.ofSeconds(10)), "the nested group ended");
+        assertEquals(0, ran.get());
+        assertEquals(1, rejected.get(), "whoever waited for the task is told, once");
+        assertEquals(1, abandoned.get(), "the ticker was abandoned, once");
+        AtomicInteger lateTicker = new AtomicInteger();
+        nested.startTicker(late -> TaskGroup.UNTIL_WOKEN, TaskGroup.UNTIL_WOKEN, lateTicker::incrementAndGet);
+        assertEquals(1, lateTicker.get(), "a ticker started afterwards is abandoned at once");
+        AtomicInteger lateRejected = new AtomicInteger();
+        assertFalse(nested.spawn("late", () -> { }, lateRejected::incrementAndGet));
+        assertEquals(1, lateRejected.get());
+        assertTrue(host.awaitTermination(Duration.ofSeconds(10)));
+    }
+
+    /**
+     * A server's session is a nested group: it has no owner thread, its tasks run in the host's scope and see the
+     * nested group as theirs (a session's close asks whether it is called from inside), and it ends only once it is
+     * shut down and its last task has returned, so a session's end still waits for its threads.
+     */
+    @Test
+    void aNestedGroupEndsOnceShutDownAndItsLastTaskHasReturned() throws InterruptedException {
+        TaskGroup host = TaskGroup.start("test-host", io.twinline.recovery.Clock.system());
+        TaskGroup nested = TaskGroup.startIn(host, "test-nested");
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger insideNested = new AtomicInteger();
+        AtomicInteger insideHost = new AtomicInteger();
+        AtomicInteger childInside = new AtomicInteger();
+        assertTrue(nested.spawn("test-nested/task", () -> {
+            if (nested.isCallerInside()) {
+                insideNested.incrementAndGet();
+            }
+            if (host.isCallerInside()) {
+                insideHost.incrementAndGet();
+            }
+            nested.withChildren("test-nested/children", children -> children.spawn(null, () -> {
+                if (nested.isCallerInside()) {
+                    childInside.incrementAndGet();
+                }
+            }, null));
+            running.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, null));
+        assertTrue(running.await(10, TimeUnit.SECONDS));
+        assertEquals(1, insideNested.get(), "the task runs as the nested group's");
+        assertEquals(0, insideHost.get(), "and not as the host's own");
+        assertEquals(1, childInside.get(), "and so does a child it forks");
+        nested.shutdown();
+        AtomicInteger refused = new AtomicInteger();
+        assertFalse(nested.spawn("late", () -> { }, refused::incrementAndGet), "no task after the shutdown");
+        assertEquals(1, refused.get());
+        assertFalse(nested.isTerminated(), "a task still runs: the group has not ended");
+        release.countDown();
+        assertTrue(nested.awaitTermination(Duration.ofSeconds(10)), "ended with its last task");
+        assertTrue(host.shutdownAndAwait(Duration.ofSeconds(5)));
+    }
+
+    /**
+     * A nested group's ticker has no owner to plan rounds on: a wake runs one round on a task of the group, rounds
+     * never overlap, wakes while a round is queued add none, and a round that returns a negative delay stops it.
+     */
+    @Test
+    void aNestedGroupsTickerRunsOneRoundAtATimeWhenWokenUntilItStops() throws InterruptedException {
+        TaskGroup host = TaskGroup.start("test-host", io.twinline.recovery.Clock.system());
+        TaskGroup nested = TaskGroup.startIn(host, "test-nested");
+        AtomicInteger rounds = new AtomicInteger();
+        AtomicInteger inRound = new AtomicInteger();
+        AtomicInteger overlaps = new AtomicInteger();
+        AtomicInteger outside = new AtomicInteger();
+        AtomicInteger abandoned = new AtomicInteger();
+        CountDownLatch stopped = new CountDownLatch(1);
+        nested.startTicker(late -> {
+            if (inRound.incrementAndGet() > 1) {
+                overlaps.incrementAndGet();
+            }
+            if (!nested.isCallerInside()) {
+                outside.incrementAndGet();
+            }
+            Thread.yield();
+            inRound.decrementAndGet();
+            if (rounds.incrementAndGet() == 3) {
+                stopped.countDown();
+                return -1;
+            }
+            return TaskGroup.UNTIL_WOKEN;
+        }, TaskGroup.UNTIL_WOKEN, abandoned::incrementAndGet);
+        Thread[] wakers = new Thread[4];
+        for (int i = 0; i < wakers.length; i++) {
+            wakers[i] = Thread.ofVirtual().start(() -> {
+                while (stopped.getCount() > 0) {
+                    nested.wakeTicker();
+                    Thread.yield();
+                }
+            });
+        }
+        assertTrue(stopped.await(10, TimeUnit.SECONDS), "wakes ran rounds until the ticker stopped");
+        for (Thread t : wakers) {
+            t.join();
+        }
+        nested.wakeTicker();
+        assertTrue(nested.shutdownAndAwait(Duration.ofSeconds(5)));
+        assertEquals(3, rounds.get(), "no round after the ticker asked to stop");
+        assertEquals(0, overlaps.get(), "rounds never overlapped");
+        assertEquals(0, outside.get(), "every round ran on a task of the group");
+        assertEquals(0, abandoned.get(), "a ticker that stopped itself was not abandoned");
+        assertTrue(host.shutdownAndAwait(Duration.ofSeconds(5)));
+    }
+
+    /** A server that ends ends its idle sessions' groups: their tickers are told, so the sessions end too. */
+    @Test
+    void aNestedGroupEndsWithItsHost() throws InterruptedException {
+        TaskGroup host = TaskGroup.start("test-host", io.twinline.recovery.Clock.system());
+        TaskGroup nested = TaskGroup.startIn(host, "test-nested");
+        AtomicInteger abandoned = new AtomicInteger();
+        nested.startTicker(late -> TaskGroup.UNTIL_WOKEN, TaskGroup.UNTIL_WOKEN, abandoned::incrementAndGet);
+        CountDownLatch ran = new CountDownLatch(1);
+        assertTrue(nested.spawn("task", ran::countDown));
+        assertTrue(ran.await(10, TimeUnit.SECONDS));
+        assertTrue(host.shutdownAndAwait(Duration.ofSeconds(5)));
+        assertTrue(nested.awaitTermination(Duration.ofSeconds(5)), "ended with its host, never shut down itself");
+        assertEquals(1, abandoned.get(), "its ticker was told, once");
     }
 
     @Test
     void aGroupWhoseOwnerHasGoneTellsALaterTickerAtOnce() throws InterruptedException {
-        // Ended by its own shutdown, or never started by a closing parent: either way nobody reads its queue.
+        // Ended by its own shutdown, or made on a host that has ended: either way no round will ever run.
         TaskGroup ended = TaskGroup.start("test-ended", io.twinline.recovery.Clock.system());
         assertTrue(ended.shutdownAndAwait(Duration.ofSeconds(5)));
-        TaskGroup parent = TaskGroup.start("test-closing-parent", io.twinline.recovery.Clock.system());
-        assertTrue(parent.shutdownAndAwait(Duration.ofSeconds(5)));
-        TaskGroup neverStarted = TaskGroup.startIn(parent, "test-never-started");
-        assertTrue(neverStarted.isTerminated(), "refused by its parent, it has ended before it began");
+        TaskGroup host = TaskGroup.start("test-closing-host", io.twinline.recovery.Clock.system());
+        assertTrue(host.shutdownAndAwait(Duration.ofSeconds(5)));
+        TaskGroup neverStarted = TaskGroup.startIn(host, "test-never-started");
+        assertTrue(neverStarted.isTerminated(), "made on a host that has ended, it has ended before it began");
         for (TaskGroup group : new TaskGroup[] {ended, neverStarted}) {
             AtomicInteger abandoned = new AtomicInteger();
-            group.startTicker(late -> 1_000_000L, 0, abandoned::incrementAndGet);
+            group.startTicker(late -> 1_000_000L, TaskGroup.UNTIL_WOKEN, abandoned::incrementAndGet);
             assertEquals(1, abandoned.get(), "the ticker's abandoned ran at once");
         }
     }
