@@ -52,13 +52,30 @@ final class TaskGroup {
     /** Whether a nested group's woken round is queued and has not begun yet: wakes meanwhile add no round. */
     private final AtomicBoolean roundQueued;
 
-    /** {@code rejected} (may be null) runs instead of {@code body} if the task is never started. */
-    private record Task(String threadName, Runnable body, Runnable rejected) {
+    /**
+     * A task handed to the owner. {@code rejected} (may be null) runs instead of {@code body} if the task is never
+     * started; whoever claims the task first (its thread, or the owner finding its fork dropped) decides which.
+     */
+    private static final class Task {
+        final String threadName;
+        final Runnable body;
+        final Runnable rejected;
+        private final AtomicBoolean claimed = new AtomicBoolean();
+
+        Task(String threadName, Runnable body, Runnable rejected) {
+            this.threadName = threadName;
+            this.body = body;
+            this.rejected = rejected;
+        }
+
+        boolean claim() {
+            return claimed.compareAndSet(false, true);
+        }
     }
 
     /**
-     * Periodic work run by the owner thread between forks, so that a session's heartbeats cost no thread of their
-     * own (an idle session's parked threads are most of its memory).
+     * Periodic work run by the owner thread between forks (by a short task of a nested group, only when woken), so
+     * that periodic work costs no thread of its own.
      */
     interface Ticker {
         /**
@@ -132,7 +149,9 @@ final class TaskGroup {
         drainUnstarted(); // before the end is seen: whoever awaits termination finds everything queued told
         terminated.countDown();
         drainUnstarted(); // what was queued in between, unless its own offerer saw the end first
-        for (TaskGroup g : nested) { // every task of theirs has returned or was told: the scope is closed
+        // The scope is closed and the queue drained: every nested task has returned or been told. After the end is
+        // seen, so that a listener told of a session's end may wait for the server's.
+        for (TaskGroup g : nested) {
             g.hostEnded();
         }
     }
@@ -142,7 +161,7 @@ final class TaskGroup {
         Object item;
         while ((item = queue.poll()) != null) {
             if (item instanceof Task task) {
-                runRejected(task.rejected());
+                runRejected(task.rejected);
             } else if (item instanceof StartTicker start) {
                 runRejected(start.abandoned());
             }
@@ -162,7 +181,9 @@ final class TaskGroup {
      * As {@link #spawn(String, Runnable)}; whenever {@code body} will not run, {@code rejected} runs instead:
      * whoever waits for the task's work must hear of it. On the calling thread if the group takes no more tasks
      * (and this returns {@code false}); on the owner thread if the task was accepted but never started (the group
-     * shut down before the owner forked it, the fork failed, or the group was cancelled).
+     * shut down before the owner forked it, the fork failed, or the group was cancelled). A nested group's task is
+     * the host's: it is refused once the host is shutting down, and its {@code rejected} runs where the host's would,
+     * with the nested group as the caller's group.
      */
     boolean spawn(String threadName, Runnable body, Runnable rejected) {
         if (host != null) {
@@ -183,7 +204,8 @@ final class TaskGroup {
      * Has the owner thread run {@code ticker} after {@code firstDelayNanos}, then whenever it asks to be run again,
      * until it returns a negative delay or the group shuts down.
      *
-     * <p>A nested group's ticker runs on a task of the group, only when woken (see {@link #startNestedTicker}).
+     * <p>A nested group's ticker runs on a task of the group, only when woken: {@code firstDelayNanos} must be
+     * {@link #UNTIL_WOKEN}, and a round's non-negative delay means "until woken" (see {@link #startNestedTicker}).
      *
      * @param abandoned run by the owner if it ends (shut down, interrupted, failed) while the ticker still runs, or
      *     by a nested group when it ends: the ticker's work (deadlines, heartbeats) stops then, and whoever relies on
@@ -221,9 +243,10 @@ final class TaskGroup {
     }
 
     /**
-     * Interrupts every task of the group and cancels the scope. Only for a shutdown that overran. The owner may
-     * already be in {@code join()}, where no further fork can reach the joiner, so running tasks are interrupted
-     * directly as well.
+     * Interrupts every task of the group and cancels the scope, and cancels the nested groups it hosts. Only for a
+     * shutdown that overran. The owner may already be in {@code join()}, where no further fork can reach the joiner,
+     * so running tasks are interrupted directly as well. A nested group interrupts its own tasks and ends once they
+     * have returned.
      */
     void cancel() {
         cancelRequested = true;
@@ -248,30 +271,52 @@ final class TaskGroup {
             return false;
         }
         if (!open.get()) { // shut down meanwhile: refused, as the owner refuses what it finds queued behind SHUTDOWN
-            runRejected(rejected);
-            release();
+            rejectCounted(rejected);
             return false;
         }
         // Refused by the host (it is ending), or never started by it: the host runs the second callback.
-        return host.spawn(threadName, () -> runNested(body, rejected), () -> {
-            runRejected(rejected);
-            release();
+        return host.spawn(threadName, () -> runNested(body, rejected), () -> rejectCounted(rejected));
+    }
+
+    /** Tells a counted task's owner that it will not run, and stops counting it; as this group's. */
+    private void rejectCounted(Runnable rejected) {
+        asThisGroup(() -> {
+            try {
+                runRejected(rejected);
+            } finally {
+                release();
+            }
         });
     }
 
-    /** On the host's subtask: runs a nested group's task with the nested group as the caller's group. */
+    /** On the host's subtask: runs a nested group's task, and whatever its end sets off, as this group's. */
     private void runNested(Runnable body, Runnable rejected) {
-        Thread me = Thread.currentThread();
-        running.add(me);
-        try {
-            if (cancelRequested) {
-                runRejected(rejected);
-            } else {
-                ScopedValue.where(CURRENT, this).run(body);
+        ScopedValue.where(CURRENT, this).run(() -> {
+            Thread me = Thread.currentThread();
+            running.add(me);
+            try {
+                if (cancelRequested) {
+                    runRejected(rejected);
+                } else {
+                    body.run();
+                }
+            } finally {
+                running.remove(me);
+                release();
             }
-        } finally {
-            running.remove(me);
-            release();
+        });
+    }
+
+    /**
+     * Runs {@code action} with this group bound as the caller's: what a nested group's end sets off (a ticker's
+     * {@code abandoned}, whose listeners may close the session) must see the session's own thread, wherever it
+     * runs. Nothing is forked inside, so binding it on the host's owner thread breaks no scope's structure.
+     */
+    private void asThisGroup(Runnable action) {
+        if (isCallerInside()) {
+            action.run();
+        } else {
+            ScopedValue.where(CURRENT, this).run(action);
         }
     }
 
@@ -294,23 +339,30 @@ final class TaskGroup {
         }
     }
 
-    /** The host's scope is closed: a nested group that is still open ends once its counted tasks have. */
+    /**
+     * The host has ended, or (from {@link #startIn}) takes no more tasks: a nested group that is still open ends
+     * once its counted tasks have.
+     */
     private void hostEnded() {
         if (open.compareAndSet(true, false)) {
             release();
         }
     }
 
+    /** Runs once, when the count of a nested group reaches zero: tells its ticker, then ends the group. */
     private void nestedEnded() {
-        StartTicker ticking = nestedTicker.getAndSet(null);
-        if (ticking != null) {
-            runRejected(ticking.abandoned());
+        try {
+            StartTicker ticking = nestedTicker.getAndSet(null);
+            if (ticking != null) {
+                asThisGroup(() -> runRejected(ticking.abandoned()));
+            }
+        } finally {
+            terminated.countDown();
+            host.nested.remove(this);
         }
-        terminated.countDown();
-        host.nested.remove(this);
         StartTicker late = nestedTicker.getAndSet(null); // started while this ended: no round will run it
         if (late != null) {
-            runRejected(late.abandoned());
+            asThisGroup(() -> runRejected(late.abandoned()));
         }
     }
 
@@ -347,7 +399,7 @@ final class TaskGroup {
     }
 
     /**
-     * Waits until every task has ended and the scope is closed.
+     * Waits until every task has ended and the scope is closed (a nested group: until it has ended).
      *
      * @return whether that happened within {@code timeout}
      */
@@ -455,17 +507,20 @@ final class TaskGroup {
     }
 
     private void runTask(Task task) {
-        Thread.currentThread().setName(task.threadName());
+        if (!task.claim()) {
+            return; // the owner found its fork dropped by a cancelled scope, and told its owner already
+        }
+        Thread.currentThread().setName(task.threadName);
         running.add(Thread.currentThread());
         try {
             if (cancelRequested) {
-                runRejected(task.rejected());
+                runRejected(task.rejected);
                 return;
             }
-            task.body().run();
+            task.body.run();
         } catch (Throwable t) {
             // Tasks handle their own failures; one that escapes is a bug in twinline.
-            Logger.error(t, "[{}] task {} ended with an uncaught exception", name, task.threadName());
+            Logger.error(t, "[{}] task {} ended with an uncaught exception", name, task.threadName);
         } finally {
             running.remove(Thread.currentThread());
         }
@@ -473,11 +528,15 @@ final class TaskGroup {
 
     /**
      * The group whose scope the current thread runs in. Bound by each owner around its scope, so every task and
-     * nested child inherits it with no cost per fork (a structured scope's children share its bindings).
+     * nested child inherits it with no cost per fork (a structured scope's children share its bindings); a nested
+     * group binds it around each of its tasks and the callbacks its end sets off.
      */
     private static final ScopedValue<TaskGroup> CURRENT = ScopedValue.newInstance();
 
-    /** Whether the calling thread is this group's owner or one of its tasks, or a child of one of them. */
+    /**
+     * Whether the calling thread is this group's owner or one of its tasks, or a child of one of them, or runs a
+     * callback a nested group's end sets off.
+     */
     boolean isCallerInside() {
         return CURRENT.isBound() && CURRENT.get() == this;
     }
@@ -550,11 +609,21 @@ final class TaskGroup {
 
     /** Forks {@code task}; a failure to start a thread (out of memory) is logged and does not end the owner. */
     private void fork(StructuredTaskScope<Object, Void> scope, Task task) {
+        if (cancelRequested) { // a cancelled scope drops a fork without a word: tell the task's owner here
+            runRejected(task.rejected);
+            return;
+        }
         try {
             scope.fork(() -> runTask(task));
         } catch (RuntimeException | OutOfMemoryError e) {
-            Logger.error(e, "[{}] could not start {}", name, task.threadName());
-            runRejected(task.rejected());
+            if (task.claim()) {
+                Logger.error(e, "[{}] could not start {}", name, task.threadName);
+                runRejected(task.rejected);
+            }
+            return;
+        }
+        if (scope.isCancelled() && task.claim()) { // cancelled meanwhile: the fork may have been dropped
+            runRejected(task.rejected);
         }
     }
 
@@ -563,7 +632,7 @@ final class TaskGroup {
         Object item;
         while ((item = queue.poll()) != null) {
             if (item instanceof Task task) {
-                runRejected(task.rejected());
+                runRejected(task.rejected);
             }
         }
     }

@@ -200,7 +200,7 @@ final class TwinSession implements Session {
                 new IOException("the session's threads were stopped")));
         rounds = RoundTimer.register(clock, this::timerRound, createdNanos + roundBound());
         if (state.state().isTerminal()) {
-            rounds.cancel(); // ended while it registered (its group never started)
+            rounds.cancel(); // ended while it registered (its group had ended already)
         }
     }
 

@@ -132,9 +132,26 @@ class TaskGroupTest {
         assertEquals(1, rejected.get(), "whoever waited for it is told, once");
     }
 
+    /**
+     * A cancelled host's scope drops a fork without running it or saying so: the nested task queued before the
+     * cancel must still be told, or its group would never end. The host's task that ends on the interrupt is what
+     * cancels the scope before the owner reaches the queued task.
+     */
     @Test
     void aNestedGroupWhoseTaskItsHostNeverStartsEndsAndTellsEveryoneWaiting() throws InterruptedException {
         TaskGroup host = TaskGroup.start("test-host", io.twinline.recovery.Clock.system());
+        CountDownLatch blocking = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Thread> blocker = new java.util.concurrent.atomic.AtomicReference<>();
+        assertTrue(host.spawn("blocker", () -> {
+            blocker.set(Thread.currentThread());
+            blocking.countDown();
+            try {
+                new CountDownLatch(1).await();
+            } catch (InterruptedException e) {
+                // ends: its completion cancels the host's scope
+            }
+        }));
+        assertTrue(blocking.await(10, TimeUnit.SECONDS));
         CountDownLatch roundStarted = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         // The host's owner is held in a ticker round, so the nested group's task waits in its queue...
@@ -156,6 +173,7 @@ class TaskGroupTest {
         assertTrue(nested.spawn("queued", ran::incrementAndGet, rejected::incrementAndGet), "taken");
         // ...and the host is cancelled before it forks it: the task then runs its rejected, not its body.
         host.cancel();
+        blocker.get().join(); // its completion has been handled: the host's scope is cancelled
         release.countDown();
         assertTrue(nested.awaitTermination(Duration.ofSeconds(10)), "the nested group ended");
         assertEquals(0, ran.get());
@@ -268,19 +286,30 @@ class TaskGroupTest {
         assertTrue(host.shutdownAndAwait(Duration.ofSeconds(5)));
     }
 
-    /** A server that ends ends its idle sessions' groups: their tickers are told, so the sessions end too. */
+    /**
+     * A server that ends ends its idle sessions' groups: their tickers are told, so the sessions end too, as their
+     * own threads (on the server's owner here): a listener that closes the session then returns at once instead of
+     * waiting for its own group's end.
+     */
     @Test
     void aNestedGroupEndsWithItsHost() throws InterruptedException {
         TaskGroup host = TaskGroup.start("test-host", io.twinline.recovery.Clock.system());
         TaskGroup nested = TaskGroup.startIn(host, "test-nested");
         AtomicInteger abandoned = new AtomicInteger();
-        nested.startTicker(late -> TaskGroup.UNTIL_WOKEN, TaskGroup.UNTIL_WOKEN, abandoned::incrementAndGet);
+        AtomicInteger abandonedInside = new AtomicInteger();
+        nested.startTicker(late -> TaskGroup.UNTIL_WOKEN, TaskGroup.UNTIL_WOKEN, () -> {
+            abandoned.incrementAndGet();
+            if (nested.isCallerInside()) {
+                abandonedInside.incrementAndGet();
+            }
+        });
         CountDownLatch ran = new CountDownLatch(1);
         assertTrue(nested.spawn("task", ran::countDown));
         assertTrue(ran.await(10, TimeUnit.SECONDS));
         assertTrue(host.shutdownAndAwait(Duration.ofSeconds(5)));
         assertTrue(nested.awaitTermination(Duration.ofSeconds(5)), "ended with its host, never shut down itself");
         assertEquals(1, abandoned.get(), "its ticker was told, once");
+        assertEquals(1, abandonedInside.get(), "as the nested group's own thread");
     }
 
     @Test
