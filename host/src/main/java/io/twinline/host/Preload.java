@@ -17,9 +17,9 @@ final class Preload {
      * calls in both directions and its first state change initialize. Each is preloaded with its whole nest.
      */
     static final List<Class<?>> SESSION_CLASSES = List.of(TwinSession.class, Link.class, Requester.class,
-            Responder.class, AckBuffer.class, TaskGroup.class, Metrics.class, ChannelTable.class, Liveness.class,
-            RecoveryDriver.class, ChannelReader.class, RequestRunner.class, RoundTimer.class, LocalHealth.class,
-            DialGate.class,
+            Responder.class, AckBuffer.class, TaskGroup.class, OwnedGroup.class, NestedGroup.class, Metrics.class,
+            ChannelTable.class, Liveness.class, RecoveryDriver.class, ChannelReader.class, RequestRunner.class,
+            RoundTimer.class, LocalHealth.class, DialGate.class,
             io.twinline.recovery.StateMachine.class, io.twinline.recovery.Backoff.class,
             io.twinline.recovery.RecoveryProcesses.class, java.security.SecureRandom.class,
             io.twinline.api.SessionState.class,
