@@ -110,22 +110,23 @@ final class NestedGroup extends TaskGroup {
         }
     }
 
-    /** On the host's subtask: runs a task, and whatever its end sets off, as this group's. */
+    /**
+     * On the host's subtask: runs a task as this group's. The body is the binding's own action, adding no frame to
+     * the stack a parked reader keeps (an idle session's memory is mostly those stacks).
+     */
     private void runTask(Runnable body, Runnable rejected) {
-        ScopedValue.where(CURRENT, this).run(() -> {
-            Thread me = Thread.currentThread();
-            running.add(me);
-            try {
-                if (cancelRequested) {
-                    runRejected(rejected);
-                } else {
-                    body.run();
-                }
-            } finally {
-                running.remove(me);
-                release();
+        Thread me = Thread.currentThread();
+        running.add(me);
+        try {
+            if (cancelRequested) {
+                asThisGroup(() -> runRejected(rejected));
+            } else {
+                ScopedValue.where(CURRENT, this).run(body);
             }
-        });
+        } finally {
+            running.remove(me);
+            release(); // the end it may bring runs as this group's (see ended)
+        }
     }
 
     /** Tells a counted task's owner that it will not run, and stops counting it; as this group's. */
