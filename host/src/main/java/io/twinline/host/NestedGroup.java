@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A task group with no owner and no scope of its own: its tasks are forked in its host's scope by the host's owner
  * ({@link OwnedGroup#spawn}), so a server's session costs no parked thread to fork for it. It keeps what a group
- * promises: it counts its tasks, runs each with itself bound as the caller's group ({@link #isCallerInside}), ends
- * once it is shut down and the last has returned, interrupts its own on {@link #cancel()}, and ends with its host.
+ * promises: it counts its tasks and knows them as its own ({@link #isCallerInside}), ends once it is shut down and
+ * the last has returned, interrupts its own on {@link #cancel()}, and ends with its host.
  *
  * <p>Runs on whichever thread spawns, shuts down or cancels, on the host's subtasks that run its tasks, and on the
  * host's owner for what the host finds it will not start. Every callback it runs (a task's {@code rejected}, the
@@ -52,7 +52,7 @@ final class NestedGroup extends TaskGroup {
             return false;
         }
         // Refused by the host (it is ending), or never started by it: the host runs the second callback.
-        return host.spawn(threadName, () -> runTask(body, rejected), () -> rejectCounted(rejected));
+        return host.spawn(threadName, new Counted(body, rejected), () -> rejectCounted(rejected));
     }
 
     /**
@@ -111,21 +111,32 @@ final class NestedGroup extends TaskGroup {
     }
 
     /**
-     * On the host's subtask: runs a task as this group's. The body is the binding's own action, adding no frame to
-     * the stack a parked reader keeps (an idle session's memory is mostly those stacks).
+     * A task as the host runs it, on its subtask: tracked for {@link #cancel()} and {@link #isCallerInside}, counted
+     * until it returns. Runs the body itself, so a parked task's stack holds one frame of the group's.
      */
-    private void runTask(Runnable body, Runnable rejected) {
-        Thread me = Thread.currentThread();
-        running.add(me);
-        try {
-            if (cancelRequested) {
-                asThisGroup(() -> runRejected(rejected));
-            } else {
-                ScopedValue.where(CURRENT, this).run(body);
+    private final class Counted implements Runnable {
+        private final Runnable body;
+        private final Runnable rejected;
+
+        Counted(Runnable body, Runnable rejected) {
+            this.body = body;
+            this.rejected = rejected;
+        }
+
+        @Override
+        public void run() {
+            Thread me = Thread.currentThread();
+            running.add(me);
+            try {
+                if (cancelRequested) {
+                    asThisGroup(() -> runRejected(rejected));
+                } else {
+                    body.run();
+                }
+            } finally {
+                running.remove(me);
+                release(); // the end it may bring runs as this group's (see ended)
             }
-        } finally {
-            running.remove(me);
-            release(); // the end it may bring runs as this group's (see ended)
         }
     }
 

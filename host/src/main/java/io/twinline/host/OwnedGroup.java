@@ -24,10 +24,11 @@ final class OwnedGroup extends TaskGroup {
     private final Set<NestedGroup> nested = ConcurrentHashMap.newKeySet();
 
     /**
-     * A task handed to the owner. {@code rejected} (may be null) runs instead of {@code body} if the task is never
-     * started; whoever claims the task first (its thread, or the owner finding its fork dropped) decides which.
+     * A task handed to the owner, and what its thread runs. {@code rejected} (may be null) runs instead of
+     * {@code body} if the task is never started; whoever claims the task first (its thread, or the owner finding its
+     * fork dropped) decides which. Forked as itself, so a parked task's stack holds no frame of a wrapper.
      */
-    private static final class Task {
+    private final class Task implements Runnable {
         final String threadName;
         final Runnable body;
         final Runnable rejected;
@@ -41,6 +42,28 @@ final class OwnedGroup extends TaskGroup {
 
         boolean claim() {
             return claimed.compareAndSet(false, true);
+        }
+
+        @Override
+        public void run() {
+            if (!claim()) {
+                return; // the owner found its fork dropped by a cancelled scope, and told its owner already
+            }
+            Thread me = Thread.currentThread();
+            me.setName(threadName);
+            running.add(me);
+            try {
+                if (cancelRequested) {
+                    runRejected(rejected);
+                    return;
+                }
+                body.run();
+            } catch (Throwable t) {
+                // Tasks handle their own failures; one that escapes is a bug in twinline.
+                Logger.error(t, "[{}] task {} ended with an uncaught exception", name, threadName);
+            } finally {
+                running.remove(me);
+            }
         }
     }
 
@@ -224,7 +247,7 @@ final class OwnedGroup extends TaskGroup {
             return;
         }
         try {
-            scope.fork(() -> runTask(task));
+            scope.fork(task);
         } catch (RuntimeException | OutOfMemoryError e) {
             if (task.claim()) {
                 Logger.error(e, "[{}] could not start {}", name, task.threadName);
@@ -234,26 +257,6 @@ final class OwnedGroup extends TaskGroup {
         }
         if (scope.isCancelled() && task.claim()) { // cancelled meanwhile: the fork may have been dropped
             runRejected(task.rejected);
-        }
-    }
-
-    private void runTask(Task task) {
-        if (!task.claim()) {
-            return; // the owner found its fork dropped by a cancelled scope, and told its owner already
-        }
-        Thread.currentThread().setName(task.threadName);
-        running.add(Thread.currentThread());
-        try {
-            if (cancelRequested) {
-                runRejected(task.rejected);
-                return;
-            }
-            task.body.run();
-        } catch (Throwable t) {
-            // Tasks handle their own failures; one that escapes is a bug in twinline.
-            Logger.error(t, "[{}] task {} ended with an uncaught exception", name, task.threadName);
-        } finally {
-            running.remove(Thread.currentThread());
         }
     }
 

@@ -187,6 +187,14 @@ abstract sealed class TaskGroup permits OwnedGroup, NestedGroup {
      * Returns when {@code body} and every child have ended; a failing child cancels nothing.
      */
     void withChildren(String scopeName, ParentBody body) {
+        if (CURRENT.isBound() && CURRENT.get() == this) {
+            openChildren(scopeName, body);
+        } else { // a nested group's task: its children inherit the group from the scope's binding
+            ScopedValue.where(CURRENT, this).run(() -> openChildren(scopeName, body));
+        }
+    }
+
+    private void openChildren(String scopeName, ParentBody body) {
         var childThreads = Thread.ofVirtual().name(scopeName).factory();
         try (var scope = StructuredTaskScope.open(new KeepGoing(),
                 cf -> cf.withName(scopeName).withThreadFactory(childThreads))) {
@@ -228,17 +236,20 @@ abstract sealed class TaskGroup permits OwnedGroup, NestedGroup {
 
     /**
      * The group whose scope the current thread runs in. Bound by each owner around its scope, so every task and
-     * nested child inherits it with no cost per fork (a structured scope's children share its bindings); a nested
-     * group binds it around each of its tasks and the callbacks its end sets off.
+     * nested child inherits it with no cost per fork (a structured scope's children share its bindings). A nested
+     * group's tasks run in its host's scope and inherit the host; the nested group binds itself around the
+     * children's scopes its tasks open and the callbacks its end sets off, not around the tasks themselves, whose
+     * parked stacks would each keep the binding's frames.
      */
     static final ScopedValue<TaskGroup> CURRENT = ScopedValue.newInstance();
 
     /**
-     * Whether the calling thread is this group's owner or one of its tasks, or a child of one of them, or runs a
-     * callback a nested group's end sets off.
+     * Whether the calling thread is one of this group's: its owner, one of its tasks or a child of one of them, or a
+     * callback a nested group's end sets off. An owned group's scope hosts its nested groups' tasks too, so they are
+     * inside it as well.
      */
     boolean isCallerInside() {
-        return CURRENT.isBound() && CURRENT.get() == this;
+        return CURRENT.isBound() && CURRENT.get() == this || running.contains(Thread.currentThread());
     }
 
     final void runRejected(Runnable rejected) {
