@@ -32,7 +32,7 @@ final class NestedGroup extends TaskGroup {
     static NestedGroup start(OwnedGroup host, String name) {
         NestedGroup group = new NestedGroup(host, name);
         if (!host.host(group)) {
-            group.hostEnded();
+            group.shutdown(); // the host takes no more tasks: the group has ended before it began
         }
         return group;
     }
@@ -81,6 +81,7 @@ final class NestedGroup extends TaskGroup {
         }
     }
 
+    /** Also how the group ends with its host ({@link OwnedGroup}'s end calls it). */
     @Override
     void shutdown() {
         if (open.compareAndSet(true, false)) {
@@ -92,21 +93,9 @@ final class NestedGroup extends TaskGroup {
     @Override
     void cancel() {
         cancelRequested = true;
-        if (open.getAndSet(false)) {
-            release();
-        }
+        shutdown();
         for (Thread t : running) {
             t.interrupt();
-        }
-    }
-
-    /**
-     * The host has ended, or takes no more tasks ({@link #start}): a group that is still open ends once its counted
-     * tasks have.
-     */
-    void hostEnded() {
-        if (open.compareAndSet(true, false)) {
-            release();
         }
     }
 
@@ -129,7 +118,7 @@ final class NestedGroup extends TaskGroup {
             running.add(me);
             try {
                 if (cancelRequested) {
-                    asThisGroup(() -> runRejected(rejected));
+                    runRejected(rejected); // as this group's: this thread is in its running set
                 } else {
                     body.run();
                 }

@@ -215,7 +215,7 @@ final class OwnedGroup extends TaskGroup {
         // The scope is closed and the queue drained: every nested task has returned or been told. After the end is
         // seen, so that a listener told of a session's end may wait for the server's.
         for (NestedGroup g : nested) {
-            g.hostEnded();
+            g.shutdown(); // its tasks have all returned or been told: it ends now
         }
     }
 
